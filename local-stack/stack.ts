@@ -1,0 +1,298 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, openSync, closeSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Kafka, logLevel } from 'kafkajs';
+import { checkJava, installKafka, installRegistry, javaCommand, REGISTRY, StackError } from './install';
+import { StackSettings, stackSettings } from './settings';
+
+/**
+ * The local stack: one Kafka broker (KRaft, combined mode) and one Apicurio
+ * Registry, both plain JVM processes on loopback, tracked by pid files.
+ * Every function here is idempotent so that tests, the demo and CI can all
+ * call `up()` without knowing who started what.
+ */
+
+type ServiceName = 'kafka' | 'registry';
+
+interface Service {
+  name: ServiceName;
+  ports: number[];
+  pidFile: string;
+  logFile: string;
+  start(settings: StackSettings, say: (line: string) => void): Promise<void>;
+  isReady(settings: StackSettings): Promise<boolean>;
+}
+
+export interface ServiceStatus {
+  name: ServiceName;
+  state: 'running' | 'stopped';
+  pid?: number;
+  address: string;
+  logFile: string;
+}
+
+const READY_TIMEOUT_MS = 120_000;
+const STOP_TIMEOUT_MS = 30_000;
+/** Marks our JVMs on their command line so a recycled pid is never mistaken for ours. */
+const MARKER = '-Dlistening-post.service=';
+
+function services(settings: StackSettings): Service[] {
+  const logs = join(settings.stateDir, 'logs');
+  return [
+    {
+      name: 'kafka',
+      ports: [settings.kafkaPort, settings.controllerPort],
+      pidFile: join(settings.stateDir, 'kafka.pid'),
+      logFile: join(logs, 'kafka.log'),
+      start: startKafka,
+      isReady: kafkaReady,
+    },
+    {
+      name: 'registry',
+      ports: [settings.registryPort],
+      pidFile: join(settings.stateDir, 'registry.pid'),
+      logFile: join(logs, 'registry.log'),
+      start: startRegistry,
+      isReady: registryReady,
+    },
+  ];
+}
+
+async function render(template: string, values: Record<string, string | number>): Promise<string> {
+  const text = await readFile(join(__dirname, template), 'utf8');
+  return text.replace(/\$\{(\w+)\}/g, (_, key: string) => {
+    if (!(key in values)) throw new Error(`${template}: no value for \${${key}}`);
+    return String(values[key]);
+  });
+}
+
+/** Kafka's cluster id format: 16 random bytes, URL-safe base64 without padding. */
+function clusterId(): string {
+  return Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64url');
+}
+
+async function startKafka(settings: StackSettings, say: (line: string) => void): Promise<void> {
+  const libs = await installKafka(settings, say);
+  const dataDir = join(settings.stateDir, 'kafka-data');
+  const config = join(settings.stateDir, 'kafka.properties');
+  await writeFile(
+    config,
+    await render('kafka.properties', {
+      KAFKA_PORT: settings.kafkaPort,
+      CONTROLLER_PORT: settings.controllerPort,
+      DATA_DIR: dataDir,
+    }),
+  );
+  const classpath = ['-cp', join(libs, '*'), `-Dlog4j2.configurationFile=${join(__dirname, 'log4j2.properties')}`];
+  if (!existsSync(join(dataDir, 'meta.properties'))) {
+    const format = spawnSync(javaCommand(), [...classpath, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId(), '-c', config]);
+    const code = await format.exit;
+    if (code !== 0) throw new StackError(`formatting Kafka storage in ${dataDir} failed: ${format.output().trim().split('\n').pop()}`);
+  }
+  await launch(services(settings)[0], [
+    `-Xms256m`,
+    `-Xmx${settings.kafkaHeap}`,
+    '-XX:+UseG1GC',
+    `${MARKER}kafka`,
+    ...classpath,
+    'kafka.Kafka',
+    config,
+  ]);
+}
+
+async function startRegistry(settings: StackSettings, say: (line: string) => void): Promise<void> {
+  const dir = await installRegistry(settings, say);
+  await launch(
+    services(settings)[1],
+    [`-Xmx${settings.registryHeap}`, `${MARKER}registry`, '-jar', join(dir, REGISTRY.jar)],
+    {
+      QUARKUS_HTTP_HOST: '127.0.0.1',
+      QUARKUS_HTTP_PORT: String(settings.registryPort),
+      // Anonymous access is the default; say so, as a reader will ask.
+      APICURIO_AUTH_ENABLED: 'false',
+    },
+  );
+}
+
+function spawnSync(command: string, args: string[]): { exit: Promise<number>; output(): string } {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return {
+    exit: new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1))),
+    output: () => output,
+  };
+}
+
+async function launch(service: Service, args: string[], env: Record<string, string> = {}): Promise<void> {
+  const log = openSync(service.logFile, 'a');
+  try {
+    const child = spawn(javaCommand(), args, {
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: { ...process.env, ...env },
+    });
+    child.unref();
+    await writeFile(service.pidFile, String(child.pid));
+  } finally {
+    closeSync(log);
+  }
+}
+
+async function kafkaReady(settings: StackSettings): Promise<boolean> {
+  const kafka = new Kafka({
+    clientId: 'listening-post-stack',
+    brokers: [`127.0.0.1:${settings.kafkaPort}`],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+    connectionTimeout: 1000,
+  });
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const cluster = await admin.describeCluster();
+    return cluster.controller !== null && cluster.brokers.length > 0;
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+async function registryReady(settings: StackSettings): Promise<boolean> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${settings.registryPort}/health/ready`);
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+/** The pid of our live process for this service, or undefined. */
+async function livePid(service: Service): Promise<number | undefined> {
+  if (!existsSync(service.pidFile)) return undefined;
+  const pid = Number(await readFile(service.pidFile, 'utf8'));
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.includes(`${MARKER}${service.name}`) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function lastLines(file: string, count: number): Promise<string> {
+  try {
+    return (await readFile(file, 'utf8')).trimEnd().split('\n').slice(-count).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+async function waitUntilReady(service: Service, settings: StackSettings): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (await service.isReady(settings)) return;
+    if ((await livePid(service)) === undefined) {
+      const tail = await lastLines(service.logFile, 15);
+      throw new StackError(`${service.name} exited during start-up; see ${service.logFile}:\n${tail}`);
+    }
+    await delay(250);
+  }
+  throw new StackError(`${service.name} did not become ready within ${READY_TIMEOUT_MS / 1000} s; see ${service.logFile}`);
+}
+
+/** Starts whatever is not running; returns the services it started. */
+export async function up(say: (line: string) => void = () => undefined): Promise<ServiceName[]> {
+  const settings = stackSettings();
+  await mkdir(join(settings.stateDir, 'logs'), { recursive: true });
+  const started: ServiceName[] = [];
+  let javaChecked = false;
+  for (const service of services(settings)) {
+    if ((await livePid(service)) !== undefined) {
+      await waitUntilReady(service, settings);
+      continue;
+    }
+    for (const port of service.ports) {
+      if (await portInUse(port)) {
+        throw new StackError(
+          `port ${port} (${service.name}) is taken by another process: stop it, or choose other ports with LP_KAFKA_PORT, LP_KAFKA_CONTROLLER_PORT, LP_REGISTRY_PORT`,
+        );
+      }
+    }
+    if (!javaChecked) await checkJava();
+    javaChecked = true;
+    say(`starting ${service.name} on 127.0.0.1:${service.ports.join(', ')}`);
+    await service.start(settings, say);
+    started.push(service.name);
+  }
+  for (const service of services(settings)) await waitUntilReady(service, settings);
+  return started;
+}
+
+async function exited(pid: number): Promise<boolean> {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** Stops both services (SIGTERM, then SIGKILL after a grace period); returns what it stopped. */
+export async function down(options: { purge?: boolean } = {}): Promise<ServiceName[]> {
+  const settings = stackSettings();
+  const stopped: ServiceName[] = [];
+  // The registry first: it holds nothing Kafka needs.
+  for (const service of [...services(settings)].reverse()) {
+    const pid = await livePid(service);
+    if (pid !== undefined) {
+      process.kill(pid, 'SIGTERM');
+      const deadline = Date.now() + STOP_TIMEOUT_MS;
+      while (!(await exited(pid)) && Date.now() < deadline) await delay(100);
+      if (!(await exited(pid))) process.kill(pid, 'SIGKILL');
+      while (!(await exited(pid))) await delay(50);
+      stopped.push(service.name);
+    }
+    await rm(service.pidFile, { force: true });
+  }
+  if (options.purge) await rm(join(settings.stateDir, 'kafka-data'), { recursive: true, force: true });
+  return stopped;
+}
+
+export async function status(): Promise<ServiceStatus[]> {
+  const settings = stackSettings();
+  const result: ServiceStatus[] = [];
+  for (const service of services(settings)) {
+    const pid = await livePid(service);
+    result.push({
+      name: service.name,
+      state: pid === undefined ? 'stopped' : 'running',
+      pid,
+      address: service.ports.map((p) => `127.0.0.1:${p}`).join(', '),
+      logFile: service.logFile,
+    });
+  }
+  return result;
+}
+
+export function logFiles(): Record<ServiceName, string> {
+  const [kafka, registry] = services(stackSettings());
+  return { kafka: kafka.logFile, registry: registry.logFile };
+}
