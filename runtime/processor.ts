@@ -1,0 +1,82 @@
+import type { Logger } from 'pino';
+
+/** Kafka record headers as the processors see them: text only. */
+export type Headers = Record<string, string>;
+
+/** Where a record came from; absent for records produced by timers. */
+export interface RecordOrigin {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/** A record flowing through a sub-topology. `timestamp` is event time. */
+export interface StreamRecord<K, V> {
+  key: K;
+  value: V;
+  timestamp: number;
+  headers: Headers;
+}
+
+/**
+ * A key-value store of the task. Reads are async because a key may have to
+ * come from RocksDB; keys that a processor declares in `prefetch` are read
+ * in bulk before the batch, so those reads resolve from memory. Values are
+ * owned by the store: after changing one, `put` it back.
+ */
+export interface KeyValueStore<V> {
+  get(key: string): Promise<V | undefined>;
+  put(key: string, value: V): void;
+  delete(key: string): void;
+  /** Entries with from <= key < to, in key order (UTF-8 byte order). */
+  range(from: string, to: string): AsyncIterable<[string, V]>;
+}
+
+/** A read-only view of a global table (every instance holds all of it). */
+export interface ReadOnlyStore<V> {
+  get(key: string): Promise<V | undefined>;
+}
+
+export interface Timer {
+  /** Event time at which the timer fires. */
+  at: number;
+  key: string;
+}
+
+export interface ForwardOptions {
+  headers?: Headers;
+  /** Event time of the forwarded record; defaults to the current record's (or timer's). */
+  timestamp?: number;
+}
+
+/** What a processor may do while it handles one record or timer. */
+export interface ProcessorContext {
+  readonly taskId: string;
+  readonly partition: number;
+  /** The task's stream time: the largest event time it has seen. Never the wall clock. */
+  readonly streamTime: number;
+  /** The input record being handled; undefined inside `onTimer`. */
+  readonly origin: RecordOrigin | undefined;
+  readonly log: Logger;
+  store<V>(name: string): KeyValueStore<V>;
+  globalStore<V>(name: string): ReadOnlyStore<V>;
+  /** Sends a record to a child processor or a sink declared for this node. */
+  forward<K, V>(to: string, key: K, value: V, options?: ForwardOptions): void;
+  /** Fires `onTimer` once stream time reaches `at`; one timer per key per node (a new time replaces the old). */
+  schedule(at: number, key: string): void;
+  cancel(key: string): void;
+}
+
+/**
+ * Pure logic over (state, record, context). A processor never touches
+ * Kafka, RocksDB or the network: the runtime does, in production, in the
+ * test driver and in replay alike.
+ */
+export interface Processor<K = unknown, V = unknown> {
+  /** Store keys this record will read, so the runtime can fetch a whole batch's keys at once. */
+  prefetch?(record: StreamRecord<K, V>): Iterable<[store: string, key: string]>;
+  process(record: StreamRecord<K, V>, context: ProcessorContext): void | Promise<void>;
+  /** Store keys a due timer will read (see `prefetch`). */
+  prefetchTimer?(timer: Timer): Iterable<[store: string, key: string]>;
+  onTimer?(timer: Timer, context: ProcessorContext): void | Promise<void>;
+}

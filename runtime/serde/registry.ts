@@ -1,0 +1,89 @@
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import * as avro from 'avsc';
+import { DeserializationError, SchemaError } from '../errors';
+
+/**
+ * What the runtime needs from a schema registry. Production uses a server
+ * that speaks the Confluent REST API; the in-process driver and offline
+ * replay use the in-memory one, which gives the same ids for the same
+ * registration order, so their outputs are reproducible byte for byte.
+ */
+export interface SchemaRegistryClient {
+  /** Registers (or finds) the schema under the subject, with BACKWARD compatibility; returns its id. */
+  register(subject: string, schemaText: string): Promise<number>;
+  /** The writer schema for an id found in a record's wire-format header. */
+  schemaById(id: number): Promise<avro.Type>;
+}
+
+export class ConfluentRegistry implements SchemaRegistryClient {
+  private readonly client: SchemaRegistry;
+
+  constructor(private readonly url: string) {
+    this.client = new SchemaRegistry({ host: url, clientId: 'listening-post' });
+  }
+
+  async register(subject: string, schemaText: string): Promise<number> {
+    // The client first GETs /config/{subject} and insists that it equals the
+    // requested compatibility. Apicurio answers 200 NONE for a subject without
+    // a rule (Confluent: 404), so the rule is always set first; Apicurio
+    // accepts a rule for a subject that has no versions yet.
+    await this.setCompatibility(subject);
+    try {
+      const { id } = await this.client.register(
+        { type: 'AVRO' as never, schema: schemaText },
+        { subject, compatibility: 'BACKWARD' as never },
+      );
+      return id;
+    } catch (error) {
+      throw new SchemaError(`registering ${subject} at ${this.url} failed: ${(error as Error).message}`);
+    }
+  }
+
+  async schemaById(id: number): Promise<avro.Type> {
+    try {
+      return (await this.client.getSchema(id)) as unknown as avro.Type;
+    } catch (error) {
+      const status = (error as { status?: number }).status;
+      if (status === 404) throw new DeserializationError('unknown-schema', `schema id ${id} is not in the registry at ${this.url}`);
+      throw error;
+    }
+  }
+
+  private async setCompatibility(subject: string): Promise<void> {
+    const response = await fetch(`${this.url}/config/${encodeURIComponent(subject)}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+      body: JSON.stringify({ compatibility: 'BACKWARD' }),
+    }).catch((error: unknown) => {
+      throw new SchemaError(`the schema registry at ${this.url} cannot be reached (${String(error)}): is the stack up? (npm run stack:up)`);
+    });
+    if (!response.ok) {
+      throw new SchemaError(`setting BACKWARD compatibility on ${subject} at ${this.url} failed: HTTP ${response.status} ${await response.text()}`);
+    }
+  }
+}
+
+export class InMemoryRegistry implements SchemaRegistryClient {
+  private readonly bySubject = new Map<string, Map<string, number>>();
+  private readonly byId = new Map<number, avro.Type>();
+
+  async register(subject: string, schemaText: string): Promise<number> {
+    const versions = this.bySubject.get(subject) ?? new Map<string, number>();
+    this.bySubject.set(subject, versions);
+    const known = versions.get(schemaText) ?? [...this.bySubject.values()].flatMap((v) => (v.has(schemaText) ? [v.get(schemaText)!] : []))[0];
+    if (known !== undefined) {
+      versions.set(schemaText, known);
+      return known;
+    }
+    const id = this.byId.size + 1;
+    this.byId.set(id, avro.Type.forSchema(JSON.parse(schemaText)));
+    versions.set(schemaText, id);
+    return id;
+  }
+
+  async schemaById(id: number): Promise<avro.Type> {
+    const type = this.byId.get(id);
+    if (!type) throw new DeserializationError('unknown-schema', `schema id ${id} is not registered`);
+    return type;
+  }
+}

@@ -1,0 +1,335 @@
+import { TopologyError } from './errors';
+import type { Processor } from './processor';
+import type { Serde } from './serde/serde';
+
+/** A topic the application reads or writes; `npm run topics:create` makes these. */
+export interface TopicSpec {
+  name: string;
+  /** Defaults to the topology's partition count. */
+  partitions?: number;
+  /** Compacted topics are tables (latest value per key) and changelogs. */
+  compacted?: boolean;
+  retentionMs?: number;
+  /** Name of the Avro record type (in schemas/) of the values, registered as `<topic>-value`. */
+  schema?: string;
+  /** One line on what the topic is for; printed by topics:create and describe(). */
+  doc: string;
+}
+
+export interface SourceOptions<K, V> {
+  topic: string;
+  key: Serde<K>;
+  value: Serde<V>;
+  /** Event time of a record; defaults to the Kafka record timestamp. */
+  eventTime?(value: V, kafkaTimestamp: number): number;
+}
+
+export interface SinkOptions<K, V> {
+  topic: string;
+  key: Serde<K>;
+  value: Serde<V>;
+  /** Explicit partition; by default the key's murmur2 hash, as Kafka's Java clients do. */
+  partition?(key: K, value: V, partitions: number): number;
+  from: string | string[];
+}
+
+export interface StoreOptions<V> {
+  value: Serde<V>;
+  /** Backed by a compacted changelog topic (default). Without one a store is lost with its task. */
+  changelog?: boolean;
+  /** Upper bound on entries kept in memory in front of RocksDB. */
+  cacheEntries?: number;
+}
+
+export interface GlobalStoreOptions<V> {
+  /** Compacted topic the table is built from, on every instance (e.g. another store's changelog). */
+  topic: string;
+  value: Serde<V>;
+}
+
+export interface ProcessorOptions {
+  from: string | string[];
+  stores?: string[];
+  globalStores?: string[];
+}
+
+export interface SourceNode {
+  kind: 'source';
+  name: string;
+  options: SourceOptions<unknown, unknown>;
+  children: string[];
+}
+
+export interface ProcessorNode {
+  kind: 'processor';
+  name: string;
+  supplier: () => Processor<unknown, unknown>;
+  parents: string[];
+  stores: string[];
+  globalStores: string[];
+  children: string[];
+}
+
+export interface SinkNode {
+  kind: 'sink';
+  name: string;
+  options: SinkOptions<unknown, unknown>;
+  parents: string[];
+}
+
+export type Node = SourceNode | ProcessorNode | SinkNode;
+
+export interface StoreDefinition {
+  name: string;
+  options: StoreOptions<unknown>;
+  /** Changelog topic, when the store has one. */
+  changelog?: string;
+}
+
+export interface GlobalStoreDefinition {
+  name: string;
+  options: GlobalStoreOptions<unknown>;
+}
+
+/** The part of the topology that one task runs: everything reachable from its sources. */
+export interface SubTopology {
+  id: number;
+  sources: SourceNode[];
+  nodes: Map<string, Node>;
+  stores: StoreDefinition[];
+  partitions: number;
+}
+
+export interface Topology {
+  appId: string;
+  topics: TopicSpec[];
+  subTopologies: SubTopology[];
+  globalStores: GlobalStoreDefinition[];
+  /** Where each source topic's bad records go. */
+  deadLetterTopic(sourceTopic: string): string;
+  describe(): string;
+}
+
+const asList = (value: string | string[]): string[] => (Array.isArray(value) ? value : [value]);
+
+/**
+ * Declares the dataflow: topics, sources, processors, sinks and stores, in
+ * the order a reader follows the data. `build()` checks that everything a
+ * node names exists and cuts the graph into sub-topologies (one per group
+ * of co-partitioned sources), each of which runs as one task per partition.
+ */
+export class TopologyBuilder {
+  private readonly topics = new Map<string, TopicSpec>();
+  private readonly nodes = new Map<string, Node>();
+  private readonly stores = new Map<string, StoreOptions<unknown>>();
+  private readonly globals = new Map<string, GlobalStoreOptions<unknown>>();
+
+  constructor(
+    private readonly appId: string,
+    private readonly defaultPartitions: number,
+  ) {}
+
+  topic(spec: TopicSpec): this {
+    if (this.topics.has(spec.name)) throw new TopologyError(`topic '${spec.name}' is declared twice`);
+    this.topics.set(spec.name, spec);
+    return this;
+  }
+
+  source<K, V>(name: string, options: SourceOptions<K, V>): this {
+    this.addNode({ kind: 'source', name, options: options as SourceOptions<unknown, unknown>, children: [] });
+    return this;
+  }
+
+  processor<K, V>(name: string, supplier: () => Processor<K, V>, options: ProcessorOptions): this {
+    this.addNode({
+      kind: 'processor',
+      name,
+      supplier: supplier as () => Processor<unknown, unknown>,
+      parents: asList(options.from),
+      stores: options.stores ?? [],
+      globalStores: options.globalStores ?? [],
+      children: [],
+    });
+    return this;
+  }
+
+  sink<K, V>(name: string, options: SinkOptions<K, V>): this {
+    this.addNode({ kind: 'sink', name, options: options as SinkOptions<unknown, unknown>, parents: asList(options.from) });
+    return this;
+  }
+
+  store<V>(name: string, options: StoreOptions<V>): this {
+    if (this.stores.has(name) || this.globals.has(name)) throw new TopologyError(`store '${name}' is declared twice`);
+    this.stores.set(name, options as StoreOptions<unknown>);
+    return this;
+  }
+
+  globalStore<V>(name: string, options: GlobalStoreOptions<V>): this {
+    if (this.stores.has(name) || this.globals.has(name)) throw new TopologyError(`store '${name}' is declared twice`);
+    this.globals.set(name, options as GlobalStoreOptions<unknown>);
+    return this;
+  }
+
+  changelogTopic(store: string): string {
+    return `${this.appId}-${store}-changelog`;
+  }
+
+  build(): Topology {
+    this.linkChildren();
+    const topics = new Map(this.topics);
+    const partitionsOf = (topic: string) => topics.get(topic)?.partitions ?? this.defaultPartitions;
+    const subTopologies = this.cutSubTopologies(partitionsOf);
+
+    for (const sub of subTopologies) {
+      for (const store of sub.stores) {
+        if (!store.changelog) continue;
+        topics.set(store.changelog, {
+          name: store.changelog,
+          partitions: sub.partitions,
+          compacted: true,
+          doc: `changelog of store '${store.name}' (partition N is written by the task of input partition N)`,
+        });
+      }
+      for (const source of sub.sources) {
+        const dlq = deadLetterTopic(source.options.topic);
+        topics.set(dlq, { name: dlq, partitions: 1, doc: `records of ${source.options.topic} that could not be processed, with the original bytes and a reason` });
+      }
+    }
+    for (const [name, options] of this.globals) {
+      if (!topics.has(options.topic)) throw new TopologyError(`global store '${name}' reads topic '${options.topic}', which is not declared`);
+    }
+    const globalStores = [...this.globals].map(([name, options]) => ({ name, options }));
+    const topicList = [...topics.values()];
+    return {
+      appId: this.appId,
+      topics: topicList,
+      subTopologies,
+      globalStores,
+      deadLetterTopic,
+      describe: () => describe(this.appId, subTopologies, globalStores, topics),
+    };
+  }
+
+  private addNode(node: Node): void {
+    if (this.nodes.has(node.name)) throw new TopologyError(`node '${node.name}' is declared twice`);
+    this.nodes.set(node.name, node);
+  }
+
+  private linkChildren(): void {
+    for (const node of this.nodes.values()) {
+      if (node.kind === 'source') {
+        node.children = [];
+        this.requireTopic(node.options.topic, `source '${node.name}'`);
+      }
+    }
+    for (const node of this.nodes.values()) {
+      if (node.kind === 'processor') node.children = [];
+    }
+    for (const node of this.nodes.values()) {
+      if (node.kind === 'source') continue;
+      if (node.kind === 'sink') this.requireTopic(node.options.topic, `sink '${node.name}'`);
+      for (const parentName of node.parents) {
+        const parent = this.nodes.get(parentName);
+        if (!parent) throw new TopologyError(`${node.kind} '${node.name}' reads from '${parentName}', which is not declared`);
+        if (parent.kind === 'sink') throw new TopologyError(`${node.kind} '${node.name}' reads from sink '${parentName}'; a sink has no output`);
+        parent.children.push(node.name);
+      }
+      if (node.kind === 'processor') {
+        for (const store of node.stores) {
+          if (!this.stores.has(store)) throw new TopologyError(`processor '${node.name}' uses store '${store}', which is not declared`);
+        }
+        for (const store of node.globalStores) {
+          if (!this.globals.has(store)) throw new TopologyError(`processor '${node.name}' uses global store '${store}', which is not declared`);
+        }
+      }
+    }
+  }
+
+  private requireTopic(topic: string, user: string): void {
+    if (!this.topics.has(topic)) throw new TopologyError(`${user} uses topic '${topic}', which is not declared with topic()`);
+  }
+
+  /** Connected components of the node graph; each must contain at least one source. */
+  private cutSubTopologies(partitionsOf: (topic: string) => number): SubTopology[] {
+    const component = new Map<string, number>();
+    const neighbours = (node: Node): string[] =>
+      node.kind === 'source' ? node.children : node.kind === 'sink' ? node.parents : [...node.parents, ...node.children];
+    let next = 0;
+    const subTopologies: SubTopology[] = [];
+    for (const start of this.nodes.values()) {
+      if (start.kind !== 'source' || component.has(start.name)) continue;
+      const id = next++;
+      const members = new Map<string, Node>();
+      const stack = [start.name];
+      while (stack.length > 0) {
+        const name = stack.pop()!;
+        if (component.has(name)) continue;
+        component.set(name, id);
+        const node = this.nodes.get(name)!;
+        members.set(name, node);
+        stack.push(...neighbours(node));
+      }
+      const sources = [...members.values()].filter((n): n is SourceNode => n.kind === 'source');
+      const partitions = partitionsOf(sources[0]!.options.topic);
+      for (const source of sources.slice(1)) {
+        if (partitionsOf(source.options.topic) !== partitions) {
+          throw new TopologyError(
+            `sources '${sources[0]!.name}' (${sources[0]!.options.topic}, ${partitions} partitions) and '${source.name}' (${source.options.topic}, ${partitionsOf(source.options.topic)} partitions) feed one task and must be co-partitioned: give both topics the same partition count`,
+          );
+        }
+      }
+      subTopologies.push({ id, sources, nodes: members, stores: [], partitions });
+    }
+    const orphan = [...this.nodes.keys()].find((name) => !component.has(name));
+    if (orphan) throw new TopologyError(`node '${orphan}' is not reachable from any source`);
+
+    const storeOwner = new Map<string, number>();
+    for (const sub of subTopologies) {
+      for (const node of sub.nodes.values()) {
+        if (node.kind !== 'processor') continue;
+        for (const store of node.stores) {
+          const owner = storeOwner.get(store);
+          if (owner !== undefined && owner !== sub.id) {
+            throw new TopologyError(`store '${store}' is used by processors of two sub-topologies (${owner} and ${sub.id}); a store belongs to one task`);
+          }
+          if (owner === undefined) {
+            storeOwner.set(store, sub.id);
+            const options = this.stores.get(store)!;
+            sub.stores.push({ name: store, options, changelog: options.changelog === false ? undefined : this.changelogTopic(store) });
+          }
+        }
+      }
+    }
+    const unused = [...this.stores.keys()].find((store) => !storeOwner.has(store));
+    if (unused) throw new TopologyError(`store '${unused}' is declared but no processor uses it`);
+    return subTopologies;
+  }
+}
+
+export function deadLetterTopic(sourceTopic: string): string {
+  return `${sourceTopic}.dlq`;
+}
+
+function describe(
+  appId: string,
+  subTopologies: SubTopology[],
+  globalStores: GlobalStoreDefinition[],
+  topics: Map<string, TopicSpec>,
+): string {
+  const lines = [`Topology ${appId}`];
+  for (const sub of subTopologies) {
+    lines.push(`  Sub-topology ${sub.id} (${sub.partitions} tasks)`);
+    for (const node of sub.nodes.values()) {
+      if (node.kind === 'source') lines.push(`    source ${node.name} <- ${node.options.topic} -> ${node.children.join(', ')}`);
+      if (node.kind === 'processor') {
+        const stores = node.stores.length ? ` [stores: ${node.stores.join(', ')}]` : '';
+        lines.push(`    processor ${node.name}${stores} -> ${node.children.join(', ') || '(none)'}`);
+      }
+      if (node.kind === 'sink') lines.push(`    sink ${node.name} -> ${node.options.topic}`);
+    }
+  }
+  for (const g of globalStores) lines.push(`  Global store ${g.name} <- ${g.options.topic}`);
+  lines.push('  Topics');
+  for (const t of topics.values()) lines.push(`    ${t.name}${t.compacted ? ' (compacted)' : ''}: ${t.doc}`);
+  return lines.join('\n');
+}
