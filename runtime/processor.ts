@@ -65,6 +65,8 @@ export interface ProcessorContext {
   /** Fires `onTimer` once stream time reaches `at`; one timer per key per node (a new time replaces the old). */
   schedule(at: number, key: string): void;
   cancel(key: string): void;
+  /** Counts a domain event (a merge, a guard hit, a suppression) in the metrics. */
+  count(event: string, by?: number): void;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { TopologyError } from './errors';
 import type { Processor } from './processor';
-import type { Serde } from './serde/serde';
+import { jsonSerde, type Serde } from './serde/serde';
 
 /** A topic the application reads or writes; `npm run topics:create` makes these. */
 export interface TopicSpec {
@@ -187,7 +187,10 @@ export class TopologyBuilder {
           name: store.changelog,
           partitions: sub.partitions,
           compacted: true,
-          doc: `changelog of store '${store.name}' (partition N is written by the task of input partition N)`,
+          doc:
+            store.name === TASK_STORE
+              ? `timers and stream time of the tasks reading ${sub.sources[0]!.options.topic}`
+              : `changelog of store '${store.name}' (partition N is written by the task of input partition N)`,
         });
       }
       for (const source of sub.sources) {
@@ -199,7 +202,7 @@ export class TopologyBuilder {
       if (!topics.has(options.topic)) throw new TopologyError(`global store '${name}' reads topic '${options.topic}', which is not declared`);
     }
     const globalStores = [...this.globals].map(([name, options]) => ({ name, options }));
-    const topicList = [...topics.values()];
+    const topicList = [...topics.values()].map((t) => ({ ...t, partitions: t.partitions ?? this.defaultPartitions }));
     return {
       appId: this.appId,
       topics: topicList,
@@ -302,9 +305,19 @@ export class TopologyBuilder {
     }
     const unused = [...this.stores.keys()].find((store) => !storeOwner.has(store));
     if (unused) throw new TopologyError(`store '${unused}' is declared but no processor uses it`);
+    for (const sub of subTopologies) {
+      sub.stores.push({
+        name: TASK_STORE,
+        options: { value: jsonSerde<unknown>(), cacheEntries: 0 },
+        changelog: `${this.appId}-${sub.sources[0]!.options.topic}-task-changelog`,
+      });
+    }
     return subTopologies;
   }
 }
+
+/** Per-task store of the runtime itself: event-time timers and stream time. */
+export const TASK_STORE = '__task';
 
 export function deadLetterTopic(sourceTopic: string): string {
   return `${sourceTopic}.dlq`;

@@ -1,0 +1,140 @@
+import type { KeyValueStore } from '../processor';
+import type { Serde } from '../serde/serde';
+import { StoreWrite, TaskBacking } from './backing';
+import { compareUtf8 } from './memory-backing';
+
+interface Entry<V> {
+  /** undefined: the key is absent (never written, or deleted). */
+  value: V | undefined;
+  dirty: boolean;
+}
+
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  evictions: number;
+}
+
+/**
+ * A write-back cache in front of a task's durable state. Writes stay in
+ * memory until the task commits: `uncommittedWrites` serialises each dirty
+ * key once (the same bytes go to the changelog and, after the Kafka
+ * transaction commits, to RocksDB); `discardUncommitted` drops them when a
+ * transaction aborts, which returns the store to its last committed state.
+ * Clean entries beyond `maxEntries` are evicted oldest first after a commit.
+ */
+export class CachedStore<V> implements KeyValueStore<V> {
+  private readonly cache = new Map<string, Entry<V>>();
+  private readonly dirty = new Set<string>();
+  readonly stats: CacheStats = { hits: 0, misses: 0, evictions: 0 };
+
+  constructor(
+    readonly name: string,
+    private readonly backing: TaskBacking,
+    private readonly serde: Serde<V>,
+    private readonly maxEntries: number,
+  ) {}
+
+  async get(key: string): Promise<V | undefined> {
+    const entry = this.cache.get(key);
+    if (entry) {
+      this.stats.hits++;
+      return entry.value;
+    }
+    this.stats.misses++;
+    const [bytes] = await this.backing.getMany(this.name, [key]);
+    return this.remember(key, bytes ?? null);
+  }
+
+  put(key: string, value: V): void {
+    this.cache.set(key, { value, dirty: true });
+    this.dirty.add(key);
+  }
+
+  delete(key: string): void {
+    this.cache.set(key, { value: undefined, dirty: true });
+    this.dirty.add(key);
+  }
+
+  async *range(from: string, to: string): AsyncIterable<[string, V]> {
+    const merged = new Map<string, V | undefined>();
+    for await (const [key, bytes] of this.backing.range(this.name, from, to)) {
+      merged.set(key, this.serde.deserialize(this.name, bytes));
+    }
+    for (const [key, entry] of this.cache) {
+      if (key >= from && key < to) merged.set(key, entry.value);
+    }
+    const keys = [...merged.keys()].sort(compareUtf8);
+    for (const key of keys) {
+      const value = merged.get(key);
+      if (value !== undefined) yield [key, value];
+    }
+  }
+
+  /** Loads the keys that are not cached yet with one bulk read. */
+  async prefetch(keys: Iterable<string>): Promise<void> {
+    const missing = [...new Set(keys)].filter((key) => !this.cache.has(key));
+    if (missing.length === 0) return;
+    this.stats.misses += missing.length;
+    const values = await this.backing.getMany(this.name, missing);
+    missing.forEach((key, i) => this.remember(key, values[i] ?? null));
+  }
+
+  /** Entries held in memory right now (for tests and the cache-size metric). */
+  get size(): number {
+    return this.cache.size;
+  }
+
+  get hasUncommittedWrites(): boolean {
+    return this.dirty.size > 0;
+  }
+
+  /** The latest value of every key written since the last commit, serialised. */
+  uncommittedWrites(): StoreWrite[] {
+    const writes: StoreWrite[] = [];
+    for (const key of this.dirty) {
+      const value = this.cache.get(key)!.value;
+      writes.push({ store: this.name, key, value: value === undefined ? null : this.serde.serialize(this.name, value) });
+    }
+    return writes;
+  }
+
+  /** The writes reached Kafka and RocksDB: they are now the committed state. */
+  markCommitted(): void {
+    for (const key of this.dirty) {
+      const entry = this.cache.get(key)!;
+      if (entry.value === undefined) this.cache.delete(key);
+      else entry.dirty = false;
+    }
+    this.dirty.clear();
+    this.evict();
+  }
+
+  /** The transaction did not commit: forget everything written since the last commit. */
+  discardUncommitted(): void {
+    for (const key of this.dirty) this.cache.delete(key);
+    this.dirty.clear();
+  }
+
+  /** Forgets clean entries too, e.g. after restoration rewrote the backing store. */
+  clear(): void {
+    this.cache.clear();
+    this.dirty.clear();
+  }
+
+  private remember(key: string, bytes: Buffer | null): V | undefined {
+    const value = bytes === null ? undefined : this.serde.deserialize(this.name, bytes);
+    this.cache.set(key, { value, dirty: false });
+    return value;
+  }
+
+  private evict(): void {
+    if (this.cache.size <= this.maxEntries) return;
+    for (const [key, entry] of this.cache) {
+      if (this.cache.size <= this.maxEntries) break;
+      if (entry.dirty) continue;
+      this.cache.delete(key);
+      this.stats.evictions++;
+    }
+  }
+}

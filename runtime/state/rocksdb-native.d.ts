@@ -1,0 +1,29 @@
+/** The part of rocksdb-native's API the runtime uses (the package ships no types). */
+declare module 'rocksdb-native' {
+  interface ReadBatch {
+    get(key: string | Buffer): Promise<Buffer | null>;
+    tryFlush(): void;
+  }
+  interface WriteBatch {
+    tryPut(key: string | Buffer, value: string | Buffer): void;
+    tryDelete(key: string | Buffer): void;
+    flush(): Promise<void>;
+  }
+  interface Range {
+    gt?: string | Buffer;
+    gte?: string | Buffer;
+    lt?: string | Buffer;
+    lte?: string | Buffer;
+    reverse?: boolean;
+    limit?: number;
+  }
+  class RocksDB {
+    constructor(path: string, options?: { maxBackgroundJobs?: number; readOnly?: boolean });
+    ready(): Promise<void>;
+    close(): Promise<void>;
+    read(options?: { capacity?: number }): ReadBatch;
+    write(options?: { capacity?: number }): WriteBatch;
+    iterator(range: Range): AsyncIterable<{ key: Buffer; value: Buffer }>;
+  }
+  export = RocksDB;
+}

@@ -1,0 +1,493 @@
+import type { Logger } from 'pino';
+import { DeserializationError, ListeningPostError, ProcessingError, TopologyError } from './errors';
+import { partitionForKey } from './kafka/partitioner';
+import type { RuntimeMetrics } from './metrics';
+import type {
+  ForwardOptions,
+  Headers,
+  KeyValueStore,
+  Processor,
+  ProcessorContext,
+  ReadOnlyStore,
+  RecordOrigin,
+  StreamRecord,
+} from './processor';
+import { deadLetter, InputRecord, OutputRecord, textHeaders } from './records';
+import type { StoreWrite, TaskBacking } from './state/backing';
+import { CachedStore } from './state/cached-store';
+import { TimerService } from './state/timer-service';
+import { TASK_STORE, type ProcessorNode, type SinkNode, type SourceNode, type SubTopology } from './topology';
+
+export interface TaskOptions {
+  subTopology: SubTopology;
+  partition: number;
+  backing: TaskBacking;
+  log: Logger;
+  metrics: RuntimeMetrics;
+  partitionsOf(topic: string): number;
+  deadLetterTopic(sourceTopic: string): string;
+  globalStores: ReadonlyMap<string, ReadOnlyStore<unknown>>;
+  defaultCacheEntries: number;
+}
+
+/** Everything one commit must make durable, in Kafka and then in RocksDB. */
+export interface PendingCommit {
+  outputs: OutputRecord[];
+  changelog: OutputRecord[];
+  writes: StoreWrite[];
+  /** Next offset to consume, by source topic (this task's partition). */
+  offsets: Map<string, bigint>;
+}
+
+interface Decoded {
+  source: SourceNode;
+  record: StreamRecord<unknown, unknown>;
+}
+
+const STREAM_TIME_KEY = 'streamTime';
+const TIMER_PREFIX = 'timer:';
+const NO_TIME = Number.MIN_SAFE_INTEGER;
+
+/**
+ * One task: a sub-topology running over one partition number. It owns the
+ * stores, timers and stream time of that partition and turns input records
+ * into output records, changelog writes and offsets, which its owner (the
+ * Kafka engine, the test driver or replay) commits. It never does I/O of
+ * its own besides reading its backing store.
+ *
+ * A processor that throws on a record does not stop the task: the task
+ * returns to its last committed state, replays the uncommitted records
+ * without the failing one, and sends that one to the dead-letter topic.
+ * Replaying is deterministic (event time only), so the result is the same
+ * as if the failing record had never arrived.
+ */
+export class StreamTask {
+  readonly id: string;
+  readonly partition: number;
+  private readonly sub: SubTopology;
+  private readonly stores = new Map<string, CachedStore<unknown>>();
+  private readonly taskStore: CachedStore<unknown>;
+  private readonly timers: TimerService;
+  private readonly processors = new Map<string, Processor<unknown, unknown>>();
+  private readonly contexts = new Map<string, NodeContext>();
+  private readonly sourcesByTopic = new Map<string, SourceNode>();
+  private outputs: OutputRecord[] = [];
+  /** Every input handled since the last commit, in order, for replay after a failure. */
+  private retained: InputRecord[] = [];
+  private readonly poisoned = new Map<string, { kind: string; message: string; processor?: string }>();
+  private nextOffsets = new Map<string, bigint>();
+  private committedOffsets = new Map<string, bigint>();
+  private time = NO_TIME;
+  private committedTime = NO_TIME;
+
+  constructor(private readonly options: TaskOptions) {
+    this.sub = options.subTopology;
+    this.partition = options.partition;
+    this.id = `${this.sub.id}_${options.partition}`;
+    for (const store of this.sub.stores) {
+      const cacheEntries = store.options.cacheEntries ?? options.defaultCacheEntries;
+      this.stores.set(store.name, new CachedStore(store.name, options.backing, store.options.value, cacheEntries));
+    }
+    this.taskStore = this.stores.get(TASK_STORE)!;
+    this.timers = new TimerService(new PrefixedStore(this.taskStore as KeyValueStore<number>, TIMER_PREFIX));
+    for (const source of this.sub.sources) this.sourcesByTopic.set(source.options.topic, source);
+    for (const node of this.sub.nodes.values()) {
+      if (node.kind !== 'processor') continue;
+      this.processors.set(node.name, node.supplier());
+      this.contexts.set(node.name, new NodeContext(this, node, options.log.child({ processor: node.name })));
+    }
+  }
+
+  get log(): Logger {
+    return this.options.log;
+  }
+
+  /** Loads timers and stream time; call after the backing store is restored. */
+  async init(): Promise<void> {
+    for (const store of this.stores.values()) store.clear();
+    const stored = (await this.taskStore.get(STREAM_TIME_KEY)) as number | undefined;
+    this.time = this.committedTime = stored ?? NO_TIME;
+    await this.timers.load();
+  }
+
+  get streamTime(): number {
+    return this.time;
+  }
+
+  /** Source topics this task reads, with the next offset it will consume once committed. */
+  get committedPositions(): ReadonlyMap<string, bigint> {
+    return this.committedOffsets;
+  }
+
+  get uncommittedRecords(): number {
+    return this.retained.length;
+  }
+
+  store(name: string): CachedStore<unknown> | undefined {
+    return this.stores.get(name);
+  }
+
+  get storeNames(): string[] {
+    return [...this.stores.keys()];
+  }
+
+  /** Handles a batch of consumed records, in order. */
+  async process(records: readonly InputRecord[]): Promise<void> {
+    const decoded = await this.decode(records);
+    await this.prefetch(decoded);
+    for (let i = 0; i < records.length; i++) {
+      const raw = records[i]!;
+      const item = decoded[i]!;
+      this.retained.push(raw);
+      this.nextOffsets.set(raw.topic, BigInt(raw.offset) + 1n);
+      if (item instanceof ListeningPostError) {
+        this.sendToDeadLetter(raw, { kind: item.kind, message: item.message });
+        continue;
+      }
+      const poison = this.poisoned.get(recordKey(raw));
+      if (poison) {
+        this.sendToDeadLetter(raw, poison);
+        continue;
+      }
+      if (item.record.timestamp > this.time) this.time = item.record.timestamp;
+      try {
+        await this.runSource(item, raw);
+      } catch (error) {
+        await this.recover(recordKey(raw), error, raw);
+        continue;
+      }
+      await this.fireDueTimers();
+    }
+  }
+
+  /** Moves stream time forward without a record (test driver, replay end) and fires due timers. */
+  async advanceStreamTime(to: number): Promise<void> {
+    if (to > this.time) this.time = to;
+    await this.fireDueTimers();
+  }
+
+  get hasPendingWork(): boolean {
+    if (this.outputs.length > 0 || this.time !== this.committedTime) return true;
+    for (const [topic, offset] of this.nextOffsets) if (this.committedOffsets.get(topic) !== offset) return true;
+    for (const store of this.stores.values()) if (store.hasUncommittedWrites) return true;
+    return false;
+  }
+
+  /** What a commit must write; the task stays unchanged until `committed` or `aborted`. */
+  prepareCommit(): PendingCommit {
+    if (this.time !== this.committedTime) this.taskStore.put(STREAM_TIME_KEY, this.time);
+    const writes: StoreWrite[] = [];
+    const changelog: OutputRecord[] = [];
+    for (const def of this.sub.stores) {
+      const storeWrites = this.stores.get(def.name)!.uncommittedWrites();
+      writes.push(...storeWrites);
+      if (!def.changelog) continue;
+      for (const w of storeWrites) {
+        changelog.push({
+          topic: def.changelog,
+          partition: this.partition,
+          key: Buffer.from(w.key, 'utf8'),
+          value: w.value,
+          headers: {},
+          timestamp: Math.max(this.time, 0),
+        });
+      }
+    }
+    return { outputs: this.outputs, changelog, writes, offsets: new Map(this.nextOffsets) };
+  }
+
+  /**
+   * The commit reached Kafka: apply its writes to the backing store together
+   * with the changelog positions they reflect (`checkpoint`), atomically.
+   */
+  async committed(commit: PendingCommit, checkpoint: ReadonlyMap<string, bigint>): Promise<void> {
+    await this.options.backing.apply(commit.writes, checkpoint);
+    for (const store of this.stores.values()) store.markCommitted();
+    this.outputs = [];
+    this.retained = [];
+    this.poisoned.clear();
+    this.committedOffsets = new Map(commit.offsets);
+    this.committedTime = this.time;
+  }
+
+  /** The commit failed: forget everything since the last commit; the owner re-reads from `committedPositions`. */
+  async aborted(): Promise<void> {
+    for (const store of this.stores.values()) store.discardUncommitted();
+    this.outputs = [];
+    this.retained = [];
+    this.nextOffsets = new Map(this.committedOffsets);
+    this.time = this.committedTime;
+    await this.timers.load();
+  }
+
+  /** Positions known from outside (e.g. the group's committed offsets at assignment). */
+  setCommittedPosition(topic: string, offset: bigint): void {
+    this.committedOffsets.set(topic, offset);
+    this.nextOffsets.set(topic, offset);
+  }
+
+  /** Applies changelog records read during restoration straight to the backing store. */
+  async restore(changelog: string, records: { key: Buffer | null; value: Buffer | null }[], nextOffset: bigint): Promise<void> {
+    const def = this.sub.stores.find((s) => s.changelog === changelog);
+    if (!def) throw new TopologyError(`task ${this.id} has no store with changelog ${changelog}`);
+    const writes: StoreWrite[] = [];
+    for (const r of records) if (r.key) writes.push({ store: def.name, key: r.key.toString('utf8'), value: r.value });
+    await this.options.backing.apply(writes, new Map([[changelog, nextOffset]]));
+  }
+
+  get changelogTopics(): string[] {
+    return this.sub.stores.flatMap((s) => (s.changelog ? [s.changelog] : []));
+  }
+
+  // --- internals used by NodeContext -------------------------------------------------------
+
+  emit(sink: SinkNode, record: StreamRecord<unknown, unknown>): void {
+    const { topic, key: keySerde, value: valueSerde, partition } = sink.options;
+    const key = record.key === null || record.key === undefined ? null : keySerde.serialize(topic, record.key);
+    const value = record.value === null || record.value === undefined ? null : valueSerde.serialize(topic, record.value);
+    const partitions = this.options.partitionsOf(topic);
+    const chosen = partition
+      ? partition(record.key, record.value, partitions)
+      : key === null
+        ? this.partition % partitions
+        : partitionForKey(key, partitions);
+    this.outputs.push({ topic, partition: chosen, key, value, headers: record.headers, timestamp: record.timestamp });
+  }
+
+  scheduleTimer(node: string, key: string, at: number): void {
+    this.timers.schedule(node, key, at);
+  }
+
+  cancelTimer(node: string, key: string): void {
+    this.timers.cancel(node, key);
+  }
+
+  globalStore(name: string): ReadOnlyStore<unknown> | undefined {
+    return this.options.globalStores.get(name);
+  }
+
+  countDomainEvent(processor: string, event: string, by: number): void {
+    this.options.metrics.domainEvents.inc({ processor, event }, by);
+  }
+
+  // --- processing ---------------------------------------------------------------------------
+
+  private async decode(records: readonly InputRecord[]): Promise<(Decoded | ListeningPostError)[]> {
+    const counts = new Map<string, number>();
+    for (const r of records) counts.set(r.topic, (counts.get(r.topic) ?? 0) + 1);
+    for (const [topic, count] of counts) {
+      const source = this.sourcesByTopic.get(topic);
+      if (!source) throw new TopologyError(`task ${this.id} received a record of topic ${topic}, which none of its sources reads`);
+      this.options.metrics.recordsIn.inc({ topic }, count);
+      const subset = records.filter((r) => r.topic === topic);
+      await source.options.key.prepare?.(topic, subset.map((r) => r.key));
+      await source.options.value.prepare?.(topic, subset.map((r) => r.value));
+    }
+    return records.map((raw) => {
+      const source = this.sourcesByTopic.get(raw.topic)!;
+      try {
+        if (raw.value === null) throw new DeserializationError('malformed-record', `${raw.topic}: record has no value`);
+        const value = source.options.value.deserialize(raw.topic, raw.value);
+        const key = raw.key === null ? null : source.options.key.deserialize(raw.topic, raw.key);
+        const kafkaTime = Number(raw.timestamp);
+        const timestamp = source.options.eventTime ? source.options.eventTime(value, kafkaTime) : kafkaTime;
+        if (!Number.isFinite(timestamp)) throw new DeserializationError('invalid-record', `${raw.topic}: no valid event time (${timestamp})`);
+        return { source, record: { key, value, timestamp, headers: textHeaders(raw.headers) } };
+      } catch (error) {
+        if (error instanceof ListeningPostError) return error;
+        return new DeserializationError('malformed-record', `${raw.topic}: ${(error as Error).message}`);
+      }
+    });
+  }
+
+  /** Reads, in one bulk request per store, every key the batch's first processors declare. */
+  private async prefetch(decoded: readonly (Decoded | ListeningPostError)[]): Promise<void> {
+    const wanted = new Map<string, string[]>();
+    for (const item of decoded) {
+      if (item instanceof ListeningPostError) continue;
+      for (const child of item.source.children) {
+        const processor = this.processors.get(child);
+        if (!processor?.prefetch) continue;
+        for (const [store, key] of processor.prefetch(item.record)) {
+          let keys = wanted.get(store);
+          if (!keys) wanted.set(store, (keys = []));
+          keys.push(key);
+        }
+      }
+    }
+    await Promise.all([...wanted].map(([store, keys]) => this.stores.get(store)?.prefetch(keys)));
+  }
+
+  private async runSource(item: Decoded, raw: InputRecord): Promise<void> {
+    const origin: RecordOrigin = { topic: raw.topic, partition: raw.partition, offset: raw.offset };
+    for (const child of item.source.children) await this.runNode(child, item.record, origin);
+  }
+
+  private async runNode(name: string, record: StreamRecord<unknown, unknown>, origin: RecordOrigin | undefined): Promise<void> {
+    const node = this.sub.nodes.get(name)!;
+    if (node.kind === 'sink') {
+      this.emit(node, record);
+      return;
+    }
+    if (node.kind !== 'processor') return;
+    const context = this.contexts.get(name)!;
+    const queue = context.begin(origin, record.timestamp);
+    try {
+      await this.processors.get(name)!.process(record, context);
+    } catch (error) {
+      throw error instanceof ProcessingError ? error : new ProcessingError(name, error);
+    }
+    for (const [to, forwarded] of queue) await this.runNode(to, forwarded, origin);
+  }
+
+  private async fireDueTimers(): Promise<void> {
+    for (;;) {
+      const due = this.timers.popDue(this.time);
+      if (!due) return;
+      const id = `timer/${due.node}/${due.key}/${due.at}`;
+      if (this.poisoned.has(id)) continue;
+      const processor = this.processors.get(due.node);
+      if (!processor?.onTimer) continue;
+      const timer = { at: due.at, key: due.key };
+      if (processor.prefetchTimer) {
+        for (const [store, key] of processor.prefetchTimer(timer)) await this.stores.get(store)?.prefetch([key]);
+      }
+      const context = this.contexts.get(due.node)!;
+      const queue = context.begin(undefined, due.at);
+      try {
+        await processor.onTimer(timer, context);
+        for (const [to, forwarded] of queue) await this.runNode(to, forwarded, undefined);
+        this.options.metrics.timersFired.inc({ processor: due.node });
+      } catch (error) {
+        await this.recover(id, error instanceof ProcessingError ? error : new ProcessingError(due.node, error));
+        return;
+      }
+    }
+  }
+
+  /**
+   * Returns to the last committed state and replays what came since,
+   * skipping the record or timer that failed (`poisonId`).
+   */
+  private async recover(poisonId: string, error: unknown, raw?: InputRecord): Promise<void> {
+    const failure = error instanceof ProcessingError ? error : new ProcessingError('unknown', error);
+    this.options.metrics.processorErrors.inc({ processor: failure.processor });
+    this.options.log.warn(
+      { err: failure.error, processor: failure.processor, failed: poisonId, offset: raw?.offset },
+      'processor failed; replaying the uncommitted records without it',
+    );
+    this.poisoned.set(poisonId, { kind: failure.kind, message: failure.message, processor: failure.processor });
+    const replay = this.retained;
+    for (const store of this.stores.values()) store.discardUncommitted();
+    this.outputs = [];
+    this.retained = [];
+    this.nextOffsets = new Map(this.committedOffsets);
+    this.time = this.committedTime;
+    await this.timers.load();
+    await this.process(replay);
+  }
+
+  private sendToDeadLetter(raw: InputRecord, error: { kind: string; message: string; processor?: string }): void {
+    const topic = this.options.deadLetterTopic(raw.topic);
+    this.options.metrics.deadLettered.inc({ topic: raw.topic, kind: error.kind });
+    this.outputs.push(deadLetter(raw, topic, error));
+  }
+}
+
+function recordKey(raw: InputRecord): string {
+  return `${raw.topic}/${raw.partition}/${raw.offset}`;
+}
+
+/** The per-node view of a task that a processor sees as its context. */
+class NodeContext implements ProcessorContext {
+  origin: RecordOrigin | undefined;
+  private timestamp = 0;
+  private queue: [string, StreamRecord<unknown, unknown>][] = [];
+  private readonly children: Set<string>;
+  private readonly storeViews = new Map<string, KeyValueStore<unknown>>();
+
+  constructor(
+    private readonly task: StreamTask,
+    private readonly node: ProcessorNode,
+    readonly log: Logger,
+  ) {
+    this.children = new Set(node.children);
+  }
+
+  begin(origin: RecordOrigin | undefined, timestamp: number): [string, StreamRecord<unknown, unknown>][] {
+    this.origin = origin;
+    this.timestamp = timestamp;
+    this.queue = [];
+    return this.queue;
+  }
+
+  get taskId(): string {
+    return this.task.id;
+  }
+
+  get partition(): number {
+    return this.task.partition;
+  }
+
+  get streamTime(): number {
+    return this.task.streamTime;
+  }
+
+  store<V>(name: string): KeyValueStore<V> {
+    let view = this.storeViews.get(name);
+    if (!view) {
+      if (!this.node.stores.includes(name)) {
+        throw new TopologyError(`processor '${this.node.name}' used store '${name}' without declaring it (stores: ${this.node.stores.join(', ') || 'none'})`);
+      }
+      view = this.task.store(name)!;
+      this.storeViews.set(name, view);
+    }
+    return view as KeyValueStore<V>;
+  }
+
+  globalStore<V>(name: string): ReadOnlyStore<V> {
+    const store = this.node.globalStores.includes(name) ? this.task.globalStore(name) : undefined;
+    if (!store) throw new TopologyError(`processor '${this.node.name}' used global store '${name}' without declaring it`);
+    return store as ReadOnlyStore<V>;
+  }
+
+  forward<K, V>(to: string, key: K, value: V, options?: ForwardOptions): void {
+    if (!this.children.has(to)) {
+      throw new TopologyError(`processor '${this.node.name}' forwarded to '${to}', which is not one of its children (${[...this.children].join(', ') || 'none'})`);
+    }
+    const headers: Headers = options?.headers ?? {};
+    this.queue.push([to, { key, value, timestamp: options?.timestamp ?? this.timestamp, headers }]);
+  }
+
+  schedule(at: number, key: string): void {
+    this.task.scheduleTimer(this.node.name, key, at);
+  }
+
+  cancel(key: string): void {
+    this.task.cancelTimer(this.node.name, key);
+  }
+
+  count(event: string, by = 1): void {
+    this.task.countDomainEvent(this.node.name, event, by);
+  }
+}
+
+/** A view of a store restricted to keys with a prefix (the task store holds timers and stream time). */
+class PrefixedStore<V> implements KeyValueStore<V> {
+  constructor(
+    private readonly inner: KeyValueStore<V>,
+    private readonly prefix: string,
+  ) {}
+  get(key: string): Promise<V | undefined> {
+    return this.inner.get(this.prefix + key);
+  }
+  put(key: string, value: V): void {
+    this.inner.put(this.prefix + key, value);
+  }
+  delete(key: string): void {
+    this.inner.delete(this.prefix + key);
+  }
+  async *range(from: string, to: string): AsyncIterable<[string, V]> {
+    for await (const [key, value] of this.inner.range(this.prefix + from, this.prefix + to)) yield [key.slice(this.prefix.length), value];
+  }
+}
