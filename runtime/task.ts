@@ -235,6 +235,11 @@ export class StreamTask {
     await this.options.backing.apply(writes, new Map([[changelog, nextOffset]]));
   }
 
+  /** Closes the backing store; the task must not be used afterwards. */
+  async close(): Promise<void> {
+    await this.options.backing.close();
+  }
+
   get changelogTopics(): string[] {
     return this.sub.stores.flatMap((s) => (s.changelog ? [s.changelog] : []));
   }

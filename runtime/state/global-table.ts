@@ -49,6 +49,10 @@ export class GlobalTable<V> implements ReadOnlyStore<V> {
     await this.backing.apply(writes, checkpoint);
   }
 
+  async close(): Promise<void> {
+    await this.backing.close();
+  }
+
   /** Next offset to read, by partition of the topic. */
   async positions(): Promise<Map<number, bigint>> {
     const positions = new Map<number, bigint>();

@@ -27,7 +27,7 @@ export class RocksBacking implements TaskBacking {
 
   async getMany(store: string, keys: readonly string[]): Promise<(Buffer | null)[]> {
     if (keys.length === 0) return [];
-    const batch = this.db.read({ capacity: keys.length });
+    const batch = this.db.read({ capacity: keys.length, autoDestroy: true });
     const reads = keys.map((key) => batch.get(`${store}${SEPARATOR}${key}`) as Promise<Buffer | null>);
     batch.tryFlush();
     return Promise.all(reads);
@@ -43,7 +43,7 @@ export class RocksBacking implements TaskBacking {
   }
 
   async apply(writes: readonly StoreWrite[], checkpoint: ReadonlyMap<string, bigint>): Promise<void> {
-    const batch = this.db.write({ capacity: writes.length + checkpoint.size });
+    const batch = this.db.write({ capacity: writes.length + checkpoint.size, autoDestroy: true });
     for (const { store, key, value } of writes) {
       if (value === null) batch.tryDelete(`${store}${SEPARATOR}${key}`);
       else batch.tryPut(`${store}${SEPARATOR}${key}`, value);

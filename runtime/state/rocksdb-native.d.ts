@@ -21,8 +21,8 @@ declare module 'rocksdb-native' {
     constructor(path: string, options?: { maxBackgroundJobs?: number; readOnly?: boolean });
     ready(): Promise<void>;
     close(): Promise<void>;
-    read(options?: { capacity?: number }): ReadBatch;
-    write(options?: { capacity?: number }): WriteBatch;
+    read(options?: { capacity?: number; autoDestroy?: boolean }): ReadBatch;
+    write(options?: { capacity?: number; autoDestroy?: boolean }): WriteBatch;
     iterator(range: Range): AsyncIterable<{ key: Buffer; value: Buffer }>;
   }
   export = RocksDB;

@@ -1,0 +1,539 @@
+import { join } from 'node:path';
+import {
+  AssignerProtocol,
+  Kafka,
+  Partitioners,
+  logLevel,
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  type Producer,
+  type RecordMetadata,
+  type TopicMessages,
+} from 'kafkajs';
+import type { Logger } from 'pino';
+import { RuntimeMetrics } from '../metrics';
+import type { InputRecord, OutputRecord } from '../records';
+import { GlobalTable } from '../state/global-table';
+import { RocksBacking } from '../state/rocks-backing';
+import { StreamTask, type PendingCommit } from '../task';
+import type { SubTopology, Topology } from '../topology';
+import { OffsetOutOfRangeError, PartitionReader } from './partition-reader';
+import { decodeMemberInfo, taskAssigner, type MemberInfo } from './task-assigner';
+import { verifyTopics } from './topics';
+
+export type ProcessingGuarantee = 'exactly_once' | 'at_least_once';
+
+export interface EngineConfig {
+  brokers: string[];
+  /** Root of the local state; each task has its own RocksDB below it. */
+  stateDir: string;
+  guarantee: ProcessingGuarantee;
+  commitIntervalMs: number;
+  /** Commit early once a task holds this many uncommitted input records. */
+  maxUncommittedRecords: number;
+  cacheEntriesPerStore: number;
+  partitionsConsumedConcurrently: number;
+  /** How long the group waits for a silent member before moving its tasks (broker minimum: 6 s). */
+  sessionTimeoutMs?: number;
+  /** host:port other instances use to reach this one's HTTP API. */
+  advertisedEndpoint: string;
+  log: Logger;
+  metrics?: RuntimeMetrics;
+}
+
+interface ActiveTask {
+  task: StreamTask;
+  sub: SubTopology;
+  producer?: Producer;
+  lock: Promise<void>;
+  lastCommit: number;
+  restored: boolean;
+}
+
+const FENCED = new Set(['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
+
+/**
+ * Runs a topology against Kafka: one consumer group per application id,
+ * one task per partition number of each sub-topology, each task with its
+ * own RocksDB and (exactly-once) its own transactional producer whose id
+ * names the task, so a zombie owner is fenced by the new one.
+ *
+ * Commit (exactly-once): outputs + changelog records + input offsets in one
+ * transaction; only after it commits are the writes applied to RocksDB,
+ * with the changelog offsets they reflect, in one atomic batch. A crash at
+ * any point leaves RocksDB at or behind Kafka, never ahead; restoration
+ * replays the changelog from the local checkpoint. See runtime/README.md.
+ */
+export class Engine {
+  readonly metrics: RuntimeMetrics;
+  private readonly kafka: Kafka;
+  private readonly log: Logger;
+  private readonly tasks = new Map<string, ActiveTask>();
+  private readonly globals = new Map<string, GlobalTable<unknown>>();
+  private readonly subByTopic = new Map<string, SubTopology>();
+  private readonly partitionCounts = new Map<string, number>();
+  private consumer?: Consumer;
+  private sharedProducer?: Producer;
+  private admin?: Admin;
+  private reader?: PartitionReader;
+  private commitTimer?: NodeJS.Timeout;
+  private joined = false;
+  private stopping = false;
+  private globalsCaughtUp = false;
+  private globalTail?: Promise<void>;
+  private crashed?: Error;
+
+  constructor(
+    readonly topology: Topology,
+    private readonly config: EngineConfig,
+  ) {
+    this.metrics = config.metrics ?? new RuntimeMetrics({ defaultMetrics: true });
+    this.log = config.log.child({ app: topology.appId });
+    this.kafka = new Kafka({
+      clientId: `${topology.appId}-${process.pid}`,
+      brokers: config.brokers,
+      logLevel: logLevel.WARN,
+      logCreator: () => (entry) => this.log.warn({ kafkajs: entry.log }, entry.log.message),
+    });
+    for (const sub of topology.subTopologies) for (const s of sub.sources) this.subByTopic.set(s.options.topic, sub);
+    for (const t of topology.topics) this.partitionCounts.set(t.name, t.partitions!);
+  }
+
+  /** Starts consuming; resolves once the consumer runs (readiness follows restoration). */
+  async start(): Promise<void> {
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
+    await verifyTopics(this.admin, this.topology);
+    await this.initSerdes();
+    this.reader = new PartitionReader(this.kafka);
+    await this.reader.connect();
+    await this.startGlobalTables();
+    if (this.config.guarantee === 'at_least_once') {
+      this.sharedProducer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+      await this.sharedProducer.connect();
+    }
+    const consumer = this.kafka.consumer({
+      groupId: this.topology.appId,
+      partitionAssigners: [taskAssigner(this.taskGroups(), () => this.memberInfo())],
+      readUncommitted: false,
+      sessionTimeout: this.config.sessionTimeoutMs ?? 30_000,
+      rebalanceTimeout: Math.max(2 * (this.config.sessionTimeoutMs ?? 30_000), 10_000),
+      heartbeatInterval: Math.floor((this.config.sessionTimeoutMs ?? 30_000) / 10),
+      maxWaitTimeInMs: 250,
+      maxBytesPerPartition: 2 * 1024 * 1024,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.joined = true;
+      void this.closeRevokedTasks(payload.memberAssignment);
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) this.crashed = payload.error;
+      this.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...this.subByTopic.keys()], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.config.partitionsConsumedConcurrently,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+    this.commitTimer = setInterval(() => void this.commitIdleTasks(), this.config.commitIntervalMs);
+    this.log.info({ guarantee: this.config.guarantee, topics: [...this.subByTopic.keys()] }, 'engine started');
+  }
+
+  /** Graceful stop: finish the batch in hand, commit, close stores, leave the group. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    clearInterval(this.commitTimer);
+    await this.consumer?.stop();
+    for (const active of this.tasks.values()) {
+      await this.withLock(active, async () => {
+        if (active.restored && active.task.hasPendingWork) await this.commit(active);
+      });
+    }
+    await this.consumer?.disconnect();
+    for (const active of [...this.tasks.values()]) await this.closeTask(active);
+    await this.globalTail;
+    for (const table of this.globals.values()) await table.close();
+    await this.sharedProducer?.disconnect();
+    await this.reader?.disconnect();
+    await this.admin?.disconnect();
+    this.log.info('engine stopped');
+  }
+
+  healthy(): boolean {
+    return this.crashed === undefined;
+  }
+
+  readiness(): { ready: boolean; detail: { joined: boolean; tasks: number; restoring: string[]; globalTablesCaughtUp: boolean } } {
+    const restoring = [...this.tasks].filter(([, t]) => !t.restored).map(([id]) => id);
+    return {
+      ready: this.joined && restoring.length === 0 && this.globalsCaughtUp && !this.stopping,
+      detail: { joined: this.joined, tasks: this.tasks.size, restoring, globalTablesCaughtUp: this.globalsCaughtUp },
+    };
+  }
+
+  /** Tasks this instance runs now, with their stores (for the query API). */
+  activeTask(subTopology: number, partition: number): StreamTask | undefined {
+    const active = this.tasks.get(`${subTopology}_${partition}`);
+    return active?.restored ? active.task : undefined;
+  }
+
+  globalTable<V>(name: string): GlobalTable<V> | undefined {
+    return [...this.globals.values()].find((g) => g.name === name) as GlobalTable<V> | undefined;
+  }
+
+  /** Members of the group with the endpoint each advertises and the partitions it owns. */
+  async groupMembers(): Promise<{ endpoint: string; assignment: Record<string, number[]> }[]> {
+    const described = await this.admin!.describeGroups([this.topology.appId]);
+    return (described.groups[0]?.members ?? []).map((m) => {
+      const metadata = AssignerProtocol.MemberMetadata.decode(m.memberMetadata);
+      const assignment = AssignerProtocol.MemberAssignment.decode(m.memberAssignment);
+      return { endpoint: decodeMemberInfo(metadata?.userData).endpoint, assignment: assignment?.assignment ?? {} };
+    });
+  }
+
+  // --- consuming ---------------------------------------------------------------------------
+
+  private async onBatch({ batch, heartbeat, resolveOffset, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const sub = this.subByTopic.get(batch.topic)!;
+    const active = await this.taskFor(sub, batch.partition, heartbeat);
+    await this.withLock(active, async () => {
+      if (!isRunning() || isStale() || this.stopping) return;
+      const expected = active.task.committedPositions.get(batch.topic);
+      const fresh = batch.messages.filter((m) => expected === undefined || BigInt(m.offset) >= expected);
+      if (fresh.length > 0) {
+        const started = process.hrtime.bigint();
+        const records: InputRecord[] = fresh.map((m) => ({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: m.offset,
+          key: m.key,
+          value: m.value,
+          timestamp: m.timestamp,
+          headers: m.headers,
+        }));
+        await active.task.process(records);
+        this.metrics.processingSeconds.observe({ subtopology: String(sub.id) }, Number(process.hrtime.bigint() - started) / 1e9);
+      }
+      resolveOffset(batch.lastOffset());
+      this.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
+      const caughtUp = batch.offsetLag() === '0';
+      const due = Date.now() - active.lastCommit >= this.config.commitIntervalMs;
+      if (active.task.hasPendingWork && (caughtUp || due || active.task.uncommittedRecords >= this.config.maxUncommittedRecords)) {
+        await this.commit(active);
+      }
+    });
+    await heartbeat();
+  }
+
+  private async commitIdleTasks(): Promise<void> {
+    for (const active of this.tasks.values()) {
+      if (!active.restored || !active.task.hasPendingWork) continue;
+      if (Date.now() - active.lastCommit < this.config.commitIntervalMs) continue;
+      await this.withLock(active, async () => {
+        if (active.task.hasPendingWork && !this.stopping) await this.commit(active);
+      }).catch((error: unknown) => this.log.error({ err: error, task: active.task.id }, 'idle commit failed'));
+    }
+  }
+
+  private withLock(active: ActiveTask, work: () => Promise<void>): Promise<void> {
+    const run = active.lock.then(work);
+    active.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  // --- committing --------------------------------------------------------------------------
+
+  private async commit(active: ActiveTask): Promise<void> {
+    const { task } = active;
+    const pending = task.prepareCommit();
+    const started = process.hrtime.bigint();
+    try {
+      const metadata =
+        this.config.guarantee === 'exactly_once' ? await this.commitTransaction(active, pending) : await this.commitAtLeastOnce(active, pending);
+      await task.committed(pending, changelogCheckpoint(pending, metadata));
+      active.lastCommit = Date.now();
+      this.metrics.commits.inc({ outcome: 'committed' });
+      for (const [topic, count] of countByTopic([...pending.outputs, ...pending.changelog])) this.metrics.recordsOut.inc({ topic }, count);
+    } catch (error) {
+      this.metrics.commits.inc({ outcome: 'aborted' });
+      await this.recoverFailedCommit(active, pending, error);
+    } finally {
+      this.metrics.commitSeconds.observe({ mode: this.config.guarantee }, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  }
+
+  private async commitTransaction(active: ActiveTask, pending: PendingCommit): Promise<RecordMetadata[]> {
+    const producer = active.producer!;
+    const transaction = await producer.transaction();
+    try {
+      const topicMessages = toTopicMessages([...pending.outputs, ...pending.changelog]);
+      const metadata = topicMessages.length > 0 ? await transaction.sendBatch({ topicMessages }) : [];
+      await transaction.sendOffsets({
+        consumerGroupId: this.topology.appId,
+        topics: [...pending.offsets].map(([topic, offset]) => ({ topic, partitions: [{ partition: active.task.partition, offset: offset.toString() }] })),
+      });
+      await transaction.commit();
+      return metadata;
+    } catch (error) {
+      await transaction.abort().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async commitAtLeastOnce(active: ActiveTask, pending: PendingCommit): Promise<RecordMetadata[]> {
+    const topicMessages = toTopicMessages([...pending.outputs, ...pending.changelog]);
+    const metadata = topicMessages.length > 0 ? await this.sharedProducer!.sendBatch({ topicMessages, acks: -1 }) : [];
+    await this.consumer!.commitOffsets(
+      [...pending.offsets].map(([topic, offset]) => ({ topic, partition: active.task.partition, offset: offset.toString() })),
+    );
+    return metadata;
+  }
+
+  /**
+   * A commit failed. If we were fenced, another instance owns the task now:
+   * drop it. Otherwise start a new producer (which aborts whatever our old
+   * one left open) and ask the group whether the offsets made it: a commit
+   * that succeeded but whose answer was lost is kept; anything else is
+   * discarded and re-read from the committed offsets.
+   */
+  private async recoverFailedCommit(active: ActiveTask, pending: PendingCommit, error: unknown): Promise<void> {
+    const type = (error as { type?: string }).type ?? '';
+    this.log.warn({ err: error, task: active.task.id, type }, 'commit failed');
+    if (FENCED.has(type)) {
+      this.log.warn({ task: active.task.id }, 'fenced by a newer owner; dropping the task');
+      await this.closeTask(active);
+      return;
+    }
+    if (this.config.guarantee === 'exactly_once') {
+      await active.producer?.disconnect().catch(() => undefined);
+      active.producer = await this.connectTransactionalProducer(active.sub, active.task.partition);
+    }
+    const committed = await this.fetchCommitted(active.sub, active.task.partition);
+    const madeIt = [...pending.offsets].every(([topic, offset]) => committed.get(topic) === offset);
+    if (madeIt) {
+      await active.task.committed(pending, new Map());
+      active.lastCommit = Date.now();
+      return;
+    }
+    await active.task.aborted();
+    for (const [topic, offset] of active.task.committedPositions) {
+      this.consumer!.seek({ topic, partition: active.task.partition, offset: offset.toString() });
+    }
+  }
+
+  // --- task lifecycle ------------------------------------------------------------------------
+
+  private async taskFor(sub: SubTopology, partition: number, heartbeat: () => Promise<void>): Promise<ActiveTask> {
+    const id = `${sub.id}_${partition}`;
+    const existing = this.tasks.get(id);
+    if (existing) return existing;
+    const log = this.log.child({ task: id, partition });
+    const backing = await RocksBacking.open(join(this.config.stateDir, this.topology.appId, id));
+    const task = new StreamTask({
+      subTopology: sub,
+      partition,
+      backing,
+      log,
+      metrics: this.metrics,
+      partitionsOf: (topic) => this.partitionCounts.get(topic) ?? 1,
+      deadLetterTopic: this.topology.deadLetterTopic,
+      globalStores: new Map([...this.globals.values()].map((g) => [g.name, g])),
+      defaultCacheEntries: this.config.cacheEntriesPerStore,
+    });
+    const active: ActiveTask = { task, sub, lock: Promise.resolve(), lastCommit: Date.now(), restored: false };
+    this.tasks.set(id, active);
+    this.metrics.restoringTasks.inc();
+    await this.withLock(active, async () => {
+      // The producer first: initialising it fences any previous owner and
+      // completes its open transaction, so the changelog and the committed
+      // offsets read next are final.
+      if (this.config.guarantee === 'exactly_once') active.producer = await this.connectTransactionalProducer(sub, partition);
+      await this.restore(task, backing, heartbeat, log);
+      await task.init();
+      for (const [topic, offset] of await this.fetchCommitted(sub, partition)) task.setCommittedPosition(topic, offset);
+      active.restored = true;
+      this.metrics.restoringTasks.dec();
+      this.metrics.activeTasks.inc();
+      log.info({ positions: Object.fromEntries([...task.committedPositions].map(([t, o]) => [t, o.toString()])) }, 'task ready');
+    });
+    return active;
+  }
+
+  private async restore(task: StreamTask, backing: RocksBacking, heartbeat: () => Promise<void>, log: Logger): Promise<void> {
+    const checkpoint = await backing.checkpoint();
+    for (const changelog of task.changelogTopics) {
+      const started = Date.now();
+      let from = checkpoint.get(changelog) ?? 0n;
+      let applied = 0;
+      const read = () =>
+        this.reader!.read({
+          topic: changelog,
+          partition: task.partition,
+          from,
+          stopped: () => this.stopping,
+          onRecords: async (records, next) => {
+            await task.restore(changelog, records, next);
+            applied += records.length;
+            this.metrics.restoredRecords.inc({ topic: changelog }, records.length);
+            await heartbeat();
+          },
+        });
+      try {
+        await read();
+      } catch (error) {
+        if (!(error instanceof OffsetOutOfRangeError)) throw error;
+        log.warn({ changelog, from: from.toString() }, 'checkpoint is older than the changelog; restoring from its start');
+        from = (await this.reader!.bounds(changelog, [task.partition])).get(task.partition)!.start;
+        await read();
+      }
+      if (applied > 0) log.info({ changelog, records: applied, ms: Date.now() - started }, 'restored');
+    }
+  }
+
+  private async closeRevokedTasks(assignment: Record<string, number[]>): Promise<void> {
+    const keep = new Set<string>();
+    for (const [topic, partitions] of Object.entries(assignment)) {
+      const sub = this.subByTopic.get(topic);
+      if (sub) for (const p of partitions) keep.add(`${sub.id}_${p}`);
+    }
+    for (const [id, active] of [...this.tasks]) {
+      if (!keep.has(id)) await this.withLock(active, () => this.closeTask(active)).catch((error: unknown) => this.log.error({ err: error, task: id }, 'closing a revoked task failed'));
+    }
+  }
+
+  private async closeTask(active: ActiveTask): Promise<void> {
+    const id = active.task.id;
+    if (this.tasks.get(id) !== active) return;
+    this.tasks.delete(id);
+    if (active.restored) this.metrics.activeTasks.dec();
+    else this.metrics.restoringTasks.dec();
+    await active.task.aborted().catch(() => undefined);
+    await active.producer?.disconnect().catch(() => undefined);
+    await active.task.close();
+    this.log.info({ task: id }, 'task closed');
+  }
+
+  private async connectTransactionalProducer(sub: SubTopology, partition: number): Promise<Producer> {
+    const producer = this.kafka.producer({
+      transactionalId: `${this.topology.appId}-${sub.sources[0]!.options.topic}-${partition}`,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: 60_000,
+    });
+    await producer.connect();
+    return producer;
+  }
+
+  private async fetchCommitted(sub: SubTopology, partition: number): Promise<Map<string, bigint>> {
+    const topics = sub.sources.map((s) => s.options.topic);
+    const result = new Map<string, bigint>();
+    for (const entry of await this.admin!.fetchOffsets({ groupId: this.topology.appId, topics })) {
+      const p = entry.partitions.find((x) => x.partition === partition);
+      if (p && Number(p.offset) >= 0) result.set(entry.topic, BigInt(p.offset));
+    }
+    return result;
+  }
+
+  // --- global tables -----------------------------------------------------------------------
+
+  private async startGlobalTables(): Promise<void> {
+    for (const g of this.topology.globalStores) {
+      const backing = await RocksBacking.open(join(this.config.stateDir, this.topology.appId, `global-${g.name}`));
+      const table = new GlobalTable(g.name, g.options.topic, backing, g.options.value);
+      this.globals.set(g.options.topic, table);
+      await this.catchUp(table, 0);
+    }
+    this.globalsCaughtUp = true;
+    if (this.globals.size > 0) this.globalTail = this.tailGlobalTables();
+  }
+
+  /** Reads each partition of the table's topic from its checkpoint to the current end. */
+  private async catchUp(table: GlobalTable<unknown>, maxWaitMs: number): Promise<number> {
+    const partitions = Array.from({ length: this.partitionCounts.get(table.topic) ?? 1 }, (_, p) => p);
+    const positions = await table.positions();
+    let read = 0;
+    for (const partition of partitions) {
+      await this.reader!.read({
+        topic: table.topic,
+        partition,
+        from: positions.get(partition) ?? 0n,
+        maxWaitMs,
+        stopped: () => this.stopping,
+        onRecords: async (records, next) => {
+          await table.apply(records, new Map([[partition, next]]));
+          read += records.length;
+        },
+      });
+    }
+    return read;
+  }
+
+  private async tailGlobalTables(): Promise<void> {
+    while (!this.stopping) {
+      let read = 0;
+      for (const table of this.globals.values()) {
+        try {
+          read += await this.catchUp(table, 200);
+        } catch (error) {
+          this.log.error({ err: error, table: table.name }, 'reading a global table failed; retrying');
+        }
+      }
+      if (read === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  // --- set-up ------------------------------------------------------------------------------
+
+  private async initSerdes(): Promise<void> {
+    for (const sub of this.topology.subTopologies) {
+      for (const node of sub.nodes.values()) {
+        if (node.kind === 'source' || node.kind === 'sink') {
+          await node.options.key.init?.(node.options.topic);
+          await node.options.value.init?.(node.options.topic);
+        }
+      }
+    }
+  }
+
+  private taskGroups() {
+    return this.topology.subTopologies.map((sub) => ({ id: sub.id, topics: sub.sources.map((s) => s.options.topic) }));
+  }
+
+  private memberInfo(): MemberInfo {
+    return { endpoint: this.config.advertisedEndpoint, tasks: [...this.tasks.keys()] };
+  }
+}
+
+function toTopicMessages(records: readonly OutputRecord[]): TopicMessages[] {
+  const byTopic = new Map<string, TopicMessages>();
+  for (const r of records) {
+    let entry = byTopic.get(r.topic);
+    if (!entry) byTopic.set(r.topic, (entry = { topic: r.topic, messages: [] }));
+    entry.messages.push({ key: r.key, value: r.value, partition: r.partition, headers: r.headers, timestamp: String(r.timestamp) });
+  }
+  return [...byTopic.values()];
+}
+
+function countByTopic(records: readonly OutputRecord[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const r of records) counts.set(r.topic, (counts.get(r.topic) ?? 0) + 1);
+  return counts;
+}
+
+/** Next offset after the last changelog record this commit wrote, per changelog topic. */
+function changelogCheckpoint(pending: PendingCommit, metadata: RecordMetadata[]): Map<string, bigint> {
+  const checkpoint = new Map<string, bigint>();
+  const counts = countByTopic(pending.changelog);
+  for (const m of metadata) {
+    const count = counts.get(m.topicName);
+    if (count !== undefined && m.baseOffset !== undefined) checkpoint.set(m.topicName, BigInt(m.baseOffset) + BigInt(count));
+  }
+  return checkpoint;
+}

@@ -1,0 +1,147 @@
+import type { Kafka } from 'kafkajs';
+
+// kafkajs has no assign() (every consumer joins a group), but restoring a
+// task's stores, building a global table and replaying a range all need to
+// read given partitions from given offsets, read_committed, with no group.
+// kafkajs 2.2.4 is pinned and frozen, so its cluster and batch internals are
+// used here, in this one file, and nowhere else.
+const Batch = require('kafkajs/src/consumer/batch') as new (
+  topic: string,
+  fetchedOffset: string,
+  partitionData: unknown,
+) => {
+  messages: { offset: string; key: Buffer | null; value: Buffer | null; timestamp: string; headers?: Record<string, Buffer | string> }[];
+  isEmptyIncludingFiltered(): boolean;
+  lastOffset(): string;
+};
+const READ_COMMITTED = 1;
+
+interface Cluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  addTargetTopic(topic: string): Promise<void>;
+  refreshMetadata(): Promise<void>;
+  findLeaderForPartitions(topic: string, partitions: number[]): Record<string, number[]>;
+  findBroker(options: { nodeId: string }): Promise<{ fetch(request: unknown): Promise<FetchResponse> }>;
+  fetchTopicsOffset(
+    topics: { topic: string; partitions: { partition: number }[]; fromBeginning?: boolean; fromTimestamp?: number }[],
+  ): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>;
+}
+
+interface FetchResponse {
+  responses: { topicName: string; partitions: { partition: number; errorCode: number; highWatermark: string; lastStableOffset: string; messages: unknown[] }[] }[];
+}
+
+export interface ReadRecord {
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp: string;
+  headers?: Record<string, Buffer | string>;
+}
+
+export interface ReadOptions {
+  topic: string;
+  partition: number;
+  from: bigint;
+  /** Stop once this offset is reached; by default the last stable offset when reading starts. */
+  until?: bigint;
+  /** Called per fetched chunk with the offset to continue from. */
+  onRecords(records: ReadRecord[], nextOffset: bigint): Promise<void>;
+  /** Checked between fetches; true stops reading early. */
+  stopped?(): boolean;
+  maxWaitMs?: number;
+}
+
+export class OffsetOutOfRangeError extends Error {
+  override name = 'OffsetOutOfRangeError';
+}
+
+/** Reads partitions of a topic from an offset, read_committed, outside any consumer group. */
+export class PartitionReader {
+  private readonly cluster: Cluster;
+
+  constructor(kafka: Kafka) {
+    const create = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
+    if (!create) throw new Error('kafkajs internals changed: no createCluster on the Kafka client (kafkajs 2.2.4 is required)');
+    const factory = (kafka as unknown as Record<symbol, (options: object) => Cluster>)[create]!;
+    this.cluster = factory({ allowAutoTopicCreation: false, isolationLevel: READ_COMMITTED, metadataMaxAge: 60_000 });
+  }
+
+  async connect(): Promise<void> {
+    await this.cluster.connect();
+  }
+
+  async disconnect(): Promise<void> {
+    await this.cluster.disconnect();
+  }
+
+  /** First and last-stable offsets of each listed partition. */
+  async bounds(topic: string, partitions: number[]): Promise<Map<number, { start: bigint; end: bigint }>> {
+    await this.cluster.addTargetTopic(topic);
+    const list = partitions.map((partition) => ({ partition }));
+    const [earliest] = await this.cluster.fetchTopicsOffset([{ topic, partitions: list, fromBeginning: true }]);
+    const [latest] = await this.cluster.fetchTopicsOffset([{ topic, partitions: list, fromBeginning: false }]);
+    const result = new Map<number, { start: bigint; end: bigint }>();
+    for (const p of earliest!.partitions) result.set(p.partition, { start: BigInt(p.offset), end: 0n });
+    for (const p of latest!.partitions) result.get(p.partition)!.end = BigInt(p.offset);
+    return result;
+  }
+
+  /** The first offset of each partition whose record timestamp is at or after `time` (the end if none). */
+  async offsetsForTime(topic: string, partitions: number[], time: number): Promise<Map<number, bigint>> {
+    await this.cluster.addTargetTopic(topic);
+    const [found] = await this.cluster.fetchTopicsOffset([{ topic, partitions: partitions.map((partition) => ({ partition })), fromTimestamp: time }]);
+    const bounds = await this.bounds(topic, partitions);
+    return new Map(
+      found!.partitions.map((p) => [p.partition, BigInt(p.offset) < 0n ? bounds.get(p.partition)!.end : BigInt(p.offset)]),
+    );
+  }
+
+  /** Reads [from, until) of one partition; returns the offset reached. */
+  async read(options: ReadOptions): Promise<bigint> {
+    const { topic, partition } = options;
+    await this.cluster.addTargetTopic(topic);
+    const until = options.until ?? (await this.bounds(topic, [partition])).get(partition)!.end;
+    let offset = options.from;
+    while (offset < until && !options.stopped?.()) {
+      const leaders = this.cluster.findLeaderForPartitions(topic, [partition]);
+      const nodeId = Object.keys(leaders)[0];
+      if (nodeId === undefined) {
+        await this.cluster.refreshMetadata();
+        continue;
+      }
+      const broker = await this.cluster.findBroker({ nodeId });
+      let response: FetchResponse;
+      try {
+        response = await broker.fetch({
+          isolationLevel: READ_COMMITTED,
+          maxWaitTime: options.maxWaitMs ?? 200,
+          minBytes: 1,
+          maxBytes: 16 * 1024 * 1024,
+          topics: [{ topic, partitions: [{ partition, fetchOffset: offset.toString(), maxBytes: 4 * 1024 * 1024 }] }],
+        });
+      } catch (error) {
+        if ((error as { type?: string }).type === 'OFFSET_OUT_OF_RANGE') {
+          throw new OffsetOutOfRangeError(`${topic}:${partition} has no offset ${offset} any more`);
+        }
+        throw error;
+      }
+      const data = response.responses[0]!.partitions[0]!;
+      const batch = new Batch(topic, offset.toString(), data);
+      if (batch.isEmptyIncludingFiltered()) {
+        // Nothing at or after `offset` is readable yet (an open transaction, or the end).
+        if (offset >= BigInt(data.lastStableOffset)) return offset;
+        continue;
+      }
+      const next = BigInt(batch.lastOffset()) + 1n;
+      const records = batch.messages
+        .filter((m) => BigInt(m.offset) < until)
+        .map((m) => ({ offset: m.offset, key: m.key, value: m.value, timestamp: m.timestamp, headers: m.headers }));
+      const reached = next < until ? next : until;
+      await options.onRecords(records, reached);
+      offset = reached;
+    }
+    return offset;
+  }
+}

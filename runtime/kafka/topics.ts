@@ -1,0 +1,68 @@
+import type { Admin, ITopicConfig } from 'kafkajs';
+import type { SchemaCatalog } from '../serde/schema-catalog';
+import type { SchemaRegistryClient } from '../serde/registry';
+import type { TopicSpec, Topology } from '../topology';
+
+export interface TopicReport {
+  created: string[];
+  existing: string[];
+  /** Topics that exist with another partition count or cleanup policy than the topology needs. */
+  mismatched: { topic: string; problem: string }[];
+  schemas: { subject: string; id: number }[];
+}
+
+function config(spec: TopicSpec): ITopicConfig {
+  const configEntries = [{ name: 'cleanup.policy', value: spec.compacted ? 'compact' : 'delete' }];
+  if (spec.retentionMs !== undefined) configEntries.push({ name: 'retention.ms', value: String(spec.retentionMs) });
+  return { topic: spec.name, numPartitions: spec.partitions, configEntries };
+}
+
+async function describe(admin: Admin, topology: Topology): Promise<{ existing: Map<string, number>; mismatched: TopicReport['mismatched'] }> {
+  const names = new Set(await admin.listTopics());
+  const wanted = topology.topics.filter((t) => names.has(t.name));
+  const existing = new Map<string, number>();
+  const mismatched: TopicReport['mismatched'] = [];
+  if (wanted.length === 0) return { existing, mismatched };
+  const metadata = await admin.fetchTopicMetadata({ topics: wanted.map((t) => t.name) });
+  for (const topic of metadata.topics) {
+    existing.set(topic.name, topic.partitions.length);
+    const spec = topology.topics.find((t) => t.name === topic.name)!;
+    if (topic.partitions.length !== spec.partitions) {
+      mismatched.push({
+        topic: topic.name,
+        problem: `has ${topic.partitions.length} partitions, the topology needs ${spec.partitions} (keys would land on other partitions than their state: recreate the topic or change the partition count)`,
+      });
+    }
+  }
+  return { existing, mismatched };
+}
+
+/** Creates missing topics, reports mismatched ones and registers value schemas; safe to run again. */
+export async function createTopics(
+  admin: Admin,
+  topology: Topology,
+  schemas?: { registry: SchemaRegistryClient; catalog: SchemaCatalog },
+): Promise<TopicReport> {
+  const { existing, mismatched } = await describe(admin, topology);
+  const missing = topology.topics.filter((t) => !existing.has(t.name));
+  if (missing.length > 0) await admin.createTopics({ topics: missing.map(config), waitForLeaders: true });
+  const registered: TopicReport['schemas'] = [];
+  if (schemas) {
+    for (const spec of topology.topics) {
+      if (!spec.schema) continue;
+      const subject = `${spec.name}-value`;
+      registered.push({ subject, id: await schemas.registry.register(subject, schemas.catalog.schemaText(spec.schema)) });
+    }
+  }
+  return { created: missing.map((t) => t.name), existing: [...existing.keys()], mismatched, schemas: registered };
+}
+
+/** Refuses to start against missing or mis-partitioned topics, naming each and the fix. */
+export async function verifyTopics(admin: Admin, topology: Topology): Promise<void> {
+  const { existing, mismatched } = await describe(admin, topology);
+  const problems = [
+    ...topology.topics.filter((t) => !existing.has(t.name)).map((t) => `${t.name}: missing (run npm run topics:create)`),
+    ...mismatched.map((m) => `${m.topic}: ${m.problem}`),
+  ];
+  if (problems.length > 0) throw new Error(`the topics do not match the topology:\n  ${problems.join('\n  ')}`);
+}

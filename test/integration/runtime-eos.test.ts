@@ -1,0 +1,164 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
+import pino from 'pino';
+import { stackEndpoints } from '../../local-stack/settings';
+import { Engine } from '../../runtime/kafka/engine';
+import { createTopics as createTopologyTopics } from '../../runtime/kafka/topics';
+import { DLQ_HEADERS } from '../../runtime/records';
+import { countingTopology } from '../support/counting-topology';
+import { readToEnd, testKafka, uniqueName } from '../support/kafka';
+import { eventually, startProcess, stopProcess } from '../support/processes';
+
+/**
+ * Exactly-once on the real stack: a counting topology over 4 partitions is
+ * killed (SIGKILL) at random points while it consumes 100k records, or loses
+ * one of two instances mid-stream. A read_committed reader of the output
+ * must see exactly one output per input, and the last count of every key
+ * must equal the number of inputs with that key.
+ */
+jest.setTimeout(600_000);
+
+const PARTITIONS = 4;
+const KEYS = 1000;
+
+interface Scenario {
+  appId: string;
+  input: string;
+  output: string;
+}
+
+async function scenario(admin: Admin, prefix: string): Promise<Scenario> {
+  const s = { appId: uniqueName(prefix), input: uniqueName(`${prefix}-in`), output: uniqueName(`${prefix}-out`) };
+  await createTopologyTopics(admin, countingTopology(s.appId, s.input, s.output, PARTITIONS));
+  return s;
+}
+
+async function produce(kafka: Kafka, topic: string, values: string[]): Promise<void> {
+  const producer = kafka.producer();
+  await producer.connect();
+  for (let i = 0; i < values.length; i += 5000) {
+    await producer.send({ topic, messages: values.slice(i, i + 5000).map((value, j) => ({ key: `k${(i + j) % KEYS}`, value })) });
+  }
+  await producer.disconnect();
+}
+
+async function committed(admin: Admin, s: Scenario): Promise<number> {
+  const [offsets] = await admin.fetchOffsets({ groupId: s.appId, topics: [s.input] });
+  return offsets!.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+}
+
+/** Exactly one output per input: for every key, the counts emitted are 1..n with no gap or repeat. */
+function expectExactlyOnce(outputs: KafkaMessage[], inputsPerKey: Map<string, number>): void {
+  const seen = new Map<string, number[]>();
+  for (const m of outputs) {
+    const key = m.key!.toString();
+    const list = seen.get(key) ?? [];
+    list.push(Number(m.value!.toString()));
+    seen.set(key, list);
+  }
+  expect(outputs.length).toBe([...inputsPerKey.values()].reduce((a, b) => a + b, 0));
+  for (const [key, n] of inputsPerKey) {
+    const counts = (seen.get(key) ?? []).sort((a, b) => a - b);
+    expect({ key, counts: counts.length, last: counts[counts.length - 1] }).toEqual({ key, counts: n, last: n });
+    expect(new Set(counts).size).toBe(n);
+  }
+}
+
+function appEnv(s: Scenario, stateDir: string): Record<string, string> {
+  return {
+    COUNT_APP_ID: s.appId,
+    COUNT_INPUT: s.input,
+    COUNT_OUTPUT: s.output,
+    COUNT_PARTITIONS: String(PARTITIONS),
+    COUNT_STATE_DIR: stateDir,
+  };
+}
+
+describe('runtime on Kafka, exactly-once', () => {
+  let kafka: Kafka;
+  let admin: Admin;
+  const logs = join(__dirname, '..', '..', 'reports', 'test-logs');
+
+  beforeAll(async () => {
+    kafka = testKafka();
+    admin = kafka.admin();
+    await admin.connect();
+  });
+
+  afterAll(async () => {
+    await admin.disconnect();
+  });
+
+  it('survives SIGKILL at random points while counting 100k records', async () => {
+    const s = await scenario(admin, 'eos-kill');
+    const total = 100_000;
+    await produce(kafka, s.input, Array.from({ length: total }, (_, i) => `v${i}`));
+    const stateDir = await mkdtemp(join(tmpdir(), 'lp-eos-'));
+    const killPoints = [0.05 + Math.random() * 0.2, 0.35 + Math.random() * 0.2, 0.65 + Math.random() * 0.2].map((f) => Math.floor(f * total));
+    process.stderr.write(`kill points (records committed): ${killPoints.join(', ')}\n`);
+    for (const point of killPoints) {
+      const app = await startProcess('test/support/counting-app.ts', appEnv(s, stateDir), join(logs, `${s.appId}.log`));
+      await eventually(async () => (await committed(admin, s)) >= point, `${point} records committed`);
+      await stopProcess(app, 'SIGKILL');
+    }
+    const app = await startProcess('test/support/counting-app.ts', appEnv(s, stateDir), join(logs, `${s.appId}.log`));
+    await eventually(async () => (await committed(admin, s)) === total, 'all records committed', 300_000);
+    await stopProcess(app, 'SIGTERM');
+
+    const perKey = new Map(Array.from({ length: KEYS }, (_, k) => [`k${k}`, total / KEYS]));
+    expectExactlyOnce(await readToEnd(kafka, s.output), perKey);
+  });
+
+  it('moves the tasks of an instance that dies mid-stream to the other, which restores their state', async () => {
+    const s = await scenario(admin, 'eos-failover');
+    const total = 60_000;
+    await produce(kafka, s.input, Array.from({ length: total }, (_, i) => `v${i}`));
+    const [dirA, dirB] = [await mkdtemp(join(tmpdir(), 'lp-a-')), await mkdtemp(join(tmpdir(), 'lp-b-'))];
+    const a = await startProcess('test/support/counting-app.ts', appEnv(s, dirA!), join(logs, `${s.appId}-a.log`));
+    const b = await startProcess('test/support/counting-app.ts', appEnv(s, dirB!), join(logs, `${s.appId}-b.log`));
+    await eventually(async () => (await committed(admin, s)) >= total * 0.3, '30% committed');
+    await stopProcess(a, 'SIGKILL');
+    await eventually(async () => (await committed(admin, s)) === total, 'all records committed by the survivor', 300_000);
+    await stopProcess(b, 'SIGTERM');
+
+    const perKey = new Map(Array.from({ length: KEYS }, (_, k) => [`k${k}`, total / KEYS]));
+    expectExactlyOnce(await readToEnd(kafka, s.output), perKey);
+  });
+
+  it('sends poison records to the DLQ with their bytes and processes the rest', async () => {
+    const s = await scenario(admin, 'eos-poison');
+    const values = Array.from({ length: 2000 }, (_, i) => (i % 250 === 7 ? `poison-${i}` : `v${i}`));
+    await produce(kafka, s.input, values);
+    const engine = new Engine(countingTopology(s.appId, s.input, s.output, PARTITIONS), {
+      brokers: stackEndpoints().brokers,
+      stateDir: await mkdtemp(join(tmpdir(), 'lp-poison-')),
+      guarantee: 'exactly_once',
+      commitIntervalMs: 100,
+      maxUncommittedRecords: 10_000,
+      cacheEntriesPerStore: 10_000,
+      partitionsConsumedConcurrently: 2,
+      sessionTimeoutMs: 6_000,
+      advertisedEndpoint: 'localhost:0',
+      log: pino({ level: 'silent' }),
+    });
+    await engine.start();
+    try {
+      await eventually(async () => (await committed(admin, s)) === values.length, 'all records committed');
+    } finally {
+      await engine.stop();
+    }
+    const poison = values.filter((v) => v.startsWith('poison'));
+    const dlq = await readToEnd(kafka, `${s.input}.dlq`);
+    expect(dlq.map((m) => m.value!.toString()).sort()).toEqual([...poison].sort());
+    expect(dlq.every((m) => m.headers![DLQ_HEADERS.kind]!.toString() === 'processor-error')).toBe(true);
+    expect(dlq[0]!.headers![DLQ_HEADERS.message]!.toString()).toMatch(/refusing poison-/);
+
+    const perKey = new Map<string, number>();
+    values.forEach((v, i) => {
+      if (!v.startsWith('poison')) perKey.set(`k${i % KEYS}`, (perKey.get(`k${i % KEYS}`) ?? 0) + 1);
+    });
+    expectExactlyOnce(await readToEnd(kafka, s.output), perKey);
+  });
+});
