@@ -34,3 +34,14 @@ export function jsonSerde<T>(): Serde<T> {
     deserialize: (_topic, data) => JSON.parse(data.toString('utf8')) as T,
   };
 }
+
+/** A serde for T built on one for W, e.g. a domain type over its Avro wire form. */
+export function mapSerde<T, W>(inner: Serde<W>, toWire: (value: T) => W, fromWire: (wire: W) => T): Serde<T> {
+  return {
+    name: inner.name,
+    serialize: (topic, value) => inner.serialize(topic, toWire(value)),
+    deserialize: (topic, data) => fromWire(inner.deserialize(topic, data)),
+    prepare: inner.prepare?.bind(inner),
+    init: inner.init?.bind(inner),
+  };
+}

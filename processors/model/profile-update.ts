@@ -1,0 +1,21 @@
+import type { ProfileState } from './profile-state';
+import type { Touchpoint } from './touchpoint';
+
+/**
+ * What the fused nodes of the profile task hand each other (profile ->
+ * scoring -> segmentation -> triggers -> eligibility). `profile` is the
+ * object the `profiles` store holds: nodes change it in place and the
+ * store writes it once at commit. Each node adds what it learned for the
+ * nodes after it.
+ */
+export interface ProfileUpdate {
+  profile: ProfileState;
+  cause: 'touchpoint' | 'merge' | 'timer';
+  /** The touchpoint that caused the update; null for merges and timers. */
+  touchpoint: Touchpoint | null;
+  /** Score values before this update (set by scoring), to detect threshold crossings. */
+  scoresBefore: Record<string, number>;
+  /** Set by segmentation. */
+  segmentsEntered: string[];
+  segmentsExited: string[];
+}
