@@ -65,6 +65,12 @@ export interface ProcessorContext {
   /** Fires `onTimer` once stream time reaches `at`; one timer per key per node (a new time replaces the old). */
   schedule(at: number, key: string): void;
   cancel(key: string): void;
+  /**
+   * Sends the input record being handled to the dead-letter topic, with its
+   * original bytes and this reason, e.g. a touchpoint that fails validation.
+   * Call it before changing any state; the processor then simply returns.
+   */
+  reject(kind: string, reason: string): void;
   /** Counts a domain event (a merge, a guard hit, a suppression) in the metrics. */
   count(event: string, by?: number): void;
 }

@@ -15,6 +15,7 @@ import type {
 import { deadLetter, InputRecord, OutputRecord, textHeaders } from './records';
 import type { StoreWrite, TaskBacking } from './state/backing';
 import { CachedStore } from './state/cached-store';
+import type { GlobalTable } from './state/global-table';
 import { TimerService } from './state/timer-service';
 import { TASK_STORE, type ProcessorNode, type SinkNode, type SourceNode, type SubTopology } from './topology';
 
@@ -76,6 +77,8 @@ export class StreamTask {
   private retained: InputRecord[] = [];
   private readonly poisoned = new Map<string, { kind: string; message: string; processor?: string }>();
   private nextOffsets = new Map<string, bigint>();
+  /** The input record being processed, for `reject`. */
+  private current: InputRecord | undefined;
   private committedOffsets = new Map<string, bigint>();
   private time = NO_TIME;
   private committedTime = NO_TIME;
@@ -151,6 +154,7 @@ export class StreamTask {
       }
       if (item.record.timestamp > this.time) this.time = item.record.timestamp;
       try {
+        this.current = raw;
         await this.runSource(item, raw);
       } catch (error) {
         await this.recover(recordKey(raw), error, raw);
@@ -271,6 +275,11 @@ export class StreamTask {
     return this.options.globalStores.get(name);
   }
 
+  reject(processor: string, kind: string, reason: string): void {
+    if (!this.current) throw new ProcessingError(processor, new Error(`reject(${kind}) called outside the processing of an input record`));
+    this.sendToDeadLetter(this.current, { kind, message: reason, processor });
+  }
+
   countDomainEvent(processor: string, event: string, by: number): void {
     this.options.metrics.domainEvents.inc({ processor, event }, by);
   }
@@ -320,7 +329,9 @@ export class StreamTask {
         }
       }
     }
-    await Promise.all([...wanted].map(([store, keys]) => this.stores.get(store)?.prefetch(keys)));
+    await Promise.all(
+      [...wanted].map(([store, keys]) => (this.stores.get(store) ?? (this.options.globalStores.get(store) as GlobalTable<unknown> | undefined))?.prefetch(keys)),
+    );
   }
 
   private async runSource(item: Decoded, raw: InputRecord): Promise<void> {
@@ -359,6 +370,7 @@ export class StreamTask {
       }
       const context = this.contexts.get(due.node)!;
       const queue = context.begin(undefined, due.at);
+      this.current = undefined;
       try {
         await processor.onTimer(timer, context);
         for (const [to, forwarded] of queue) await this.runNode(to, forwarded, undefined);
@@ -470,6 +482,10 @@ class NodeContext implements ProcessorContext {
 
   cancel(key: string): void {
     this.task.cancelTimer(this.node.name, key);
+  }
+
+  reject(kind: string, reason: string): void {
+    this.task.reject(this.node.name, kind, reason);
   }
 
   count(event: string, by = 1): void {

@@ -255,8 +255,7 @@ export class TopologyBuilder {
   /** Connected components of the node graph; each must contain at least one source. */
   private cutSubTopologies(partitionsOf: (topic: string) => number): SubTopology[] {
     const component = new Map<string, number>();
-    const neighbours = (node: Node): string[] =>
-      node.kind === 'source' ? node.children : node.kind === 'sink' ? node.parents : [...node.parents, ...node.children];
+    const neighbours = (node: Node): string[] => (node.kind === 'source' ? node.children : node.kind === 'processor' ? [...node.parents, ...node.children] : []);
     let next = 0;
     const subTopologies: SubTopology[] = [];
     for (const start of this.nodes.values()) {
@@ -266,9 +265,15 @@ export class TopologyBuilder {
       const stack = [start.name];
       while (stack.length > 0) {
         const name = stack.pop()!;
+        const node = this.nodes.get(name)!;
+        // A sink fed from several sub-topologies belongs to each of them and joins none.
+        if (node.kind === 'sink') {
+          members.set(name, node);
+          component.set(name, id);
+          continue;
+        }
         if (component.has(name)) continue;
         component.set(name, id);
-        const node = this.nodes.get(name)!;
         members.set(name, node);
         stack.push(...neighbours(node));
       }

@@ -44,3 +44,44 @@ export interface ErasureInstruction {
   kind: 'erase';
   causeEventId: string;
 }
+
+const NS = 'dev.listeningpost.';
+
+/** The Avro form of a ProfileEvent (schemas/ProfileEvent.avsc): the body is a wrapped union. */
+export interface ProfileEventWire {
+  profileId: string;
+  at: number;
+  body: Record<string, unknown>;
+}
+
+export function profileEventToWire(event: ProfileEvent): ProfileEventWire {
+  const b = event.body;
+  const body =
+    b.kind === 'touchpoint'
+      ? { [`${NS}Touchpoint`]: b.touchpoint }
+      : b.kind === 'merge'
+        ? { [`${NS}MergeInstruction`]: { loser: b.loser, winner: b.winner, causeEventId: b.causeEventId } }
+        : b.kind === 'state'
+          ? { [`${NS}StateTransfer`]: { from: b.from, into: b.into, state: b.state } }
+          : { [`${NS}ErasureInstruction`]: { causeEventId: b.causeEventId } };
+  return { profileId: event.profileId, at: event.at, body };
+}
+
+export function profileEventFromWire(wire: ProfileEventWire): ProfileEvent {
+  const [name, value] = Object.entries(wire.body)[0] as [string, Record<string, unknown>];
+  let body: ProfileEventBody;
+  switch (name) {
+    case `${NS}Touchpoint`:
+      body = { kind: 'touchpoint', touchpoint: value as unknown as Touchpoint };
+      break;
+    case `${NS}MergeInstruction`:
+      body = { kind: 'merge', loser: value.loser as string, winner: value.winner as string, causeEventId: value.causeEventId as string };
+      break;
+    case `${NS}StateTransfer`:
+      body = { kind: 'state', from: value.from as string, into: value.into as string, state: value.state as Buffer };
+      break;
+    default:
+      body = { kind: 'erase', causeEventId: value.causeEventId as string };
+  }
+  return { profileId: wire.profileId, at: wire.at, body };
+}

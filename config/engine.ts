@@ -1,0 +1,60 @@
+import { loadConfig, parseConfig } from './load';
+
+/** config/engine.yaml, after environment overrides. */
+export interface EngineSettings {
+  appId: string;
+  partitions: number;
+  guarantee: 'exactly_once' | 'at_least_once';
+  commitIntervalMs: number;
+  cacheEntriesPerStore: number;
+  stateDir: string;
+  http: { host: string; port: number };
+  profileApiTokenEnv: string;
+}
+
+const schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['appId', 'partitions', 'guarantee', 'commitIntervalMs', 'cacheEntriesPerStore', 'stateDir', 'http', 'profileApiTokenEnv'],
+  properties: {
+    appId: { type: 'string', pattern: '^[a-zA-Z0-9._-]+$' },
+    partitions: { type: 'integer', minimum: 1, maximum: 1024 },
+    guarantee: { enum: ['exactly_once', 'at_least_once'] },
+    commitIntervalMs: { type: 'integer', minimum: 1 },
+    cacheEntriesPerStore: { type: 'integer', minimum: 0 },
+    stateDir: { type: 'string', minLength: 1 },
+    http: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['host', 'port'],
+      properties: { host: { type: 'string' }, port: { type: 'integer', minimum: 0, maximum: 65535 } },
+    },
+    profileApiTokenEnv: { type: 'string', minLength: 1 },
+  },
+} as const;
+
+const OVERRIDES: [keyof NodeJS.ProcessEnv, (s: EngineSettings, v: string) => void][] = [
+  ['LP_APP_ID', (s, v) => (s.appId = v)],
+  ['LP_PARTITIONS', (s, v) => (s.partitions = Number(v))],
+  ['LP_GUARANTEE', (s, v) => (s.guarantee = v as EngineSettings['guarantee'])],
+  ['LP_COMMIT_INTERVAL_MS', (s, v) => (s.commitIntervalMs = Number(v))],
+  ['LP_CACHE_ENTRIES', (s, v) => (s.cacheEntriesPerStore = Number(v))],
+  ['LP_STATE_DIR', (s, v) => (s.stateDir = v)],
+  ['LP_HTTP_HOST', (s, v) => (s.http.host = v)],
+  ['LP_HTTP_PORT', (s, v) => (s.http.port = Number(v))],
+];
+
+/** Reads the file, applies environment overrides, and validates the result (so a bad override is named too). */
+export function loadEngineSettings(file: string, env: NodeJS.ProcessEnv = process.env): EngineSettings {
+  const fromFile = loadConfig<EngineSettings>(file, schema);
+  const applied: string[] = [];
+  for (const [name, apply] of OVERRIDES) {
+    const value = env[name as string];
+    if (value !== undefined && value !== '') {
+      apply(fromFile, value);
+      applied.push(String(name));
+    }
+  }
+  if (applied.length === 0) return fromFile;
+  return parseConfig<EngineSettings>(`${file} with ${applied.join(', ')}`, JSON.stringify(fromFile), schema);
+}

@@ -1,0 +1,98 @@
+import type { CountryCode } from 'libphonenumber-js';
+import { loadConfig, parseConfig } from '../../config/load';
+
+/** config/identity.yaml */
+export interface IdentityConfig {
+  hashing: {
+    /** Environment variable holding the HMAC key. */
+    secretEnv: string;
+    /** Used when the variable is unset, outside production only (local stack, tests, demo). */
+    developmentSecret: string;
+  };
+  /** Region for phone numbers written without a country code (ISO 3166 alpha-2). */
+  defaultPhoneRegion: string;
+  /** Identifier types from strongest to weakest; the strongest on a touchpoint decides its profile. */
+  typeStrength: string[];
+  /** Types of which a profile holds at most one value: two different values never merge (two known customers). */
+  uniqueTypes: string[];
+  /** Most values of a type one profile may hold (shared devices, cookie churn); links beyond are refused. */
+  limits: Record<string, number>;
+  trust: {
+    /** Only these event types may link identifiers... */
+    linkEventTypes: string[];
+    /** ...on these channels... */
+    linkChannels: string[];
+    /** ...and only when the person proved who they are (logged in, verified). */
+    requireAuthenticated: boolean;
+  };
+  blocked: {
+    /** Values that identify nobody, compared after trimming and lower-casing. */
+    values: string[];
+    /** Regular expressions (whole value) for more such values. */
+    patterns: string[];
+  };
+}
+
+const schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['hashing', 'defaultPhoneRegion', 'typeStrength', 'uniqueTypes', 'limits', 'trust', 'blocked'],
+  properties: {
+    hashing: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['secretEnv', 'developmentSecret'],
+      properties: { secretEnv: { type: 'string', minLength: 1 }, developmentSecret: { type: 'string', minLength: 16 } },
+    },
+    defaultPhoneRegion: { type: 'string', pattern: '^[A-Z]{2}$' },
+    typeStrength: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: '^[a-z][a-z0-9_]*$' } },
+    uniqueTypes: { type: 'array', uniqueItems: true, items: { type: 'string' } },
+    limits: { type: 'object', additionalProperties: { type: 'integer', minimum: 1 } },
+    trust: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['linkEventTypes', 'linkChannels', 'requireAuthenticated'],
+      properties: {
+        linkEventTypes: { type: 'array', items: { type: 'string' } },
+        linkChannels: { type: 'array', items: { type: 'string' } },
+        requireAuthenticated: { type: 'boolean' },
+      },
+    },
+    blocked: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['values', 'patterns'],
+      properties: { values: { type: 'array', items: { type: 'string' } }, patterns: { type: 'array', items: { type: 'string' } } },
+    },
+  },
+} as const;
+
+function check(config: IdentityConfig, fail: (path: string, problem: string) => never): void {
+  for (const type of config.uniqueTypes) {
+    if (!config.typeStrength.includes(type)) fail('/uniqueTypes', `'${type}' is not listed in typeStrength`);
+  }
+  for (const type of Object.keys(config.limits)) {
+    if (!config.typeStrength.includes(type)) fail(`/limits/${type}`, `'${type}' is not listed in typeStrength`);
+  }
+  config.blocked.patterns.forEach((pattern, i) => {
+    try {
+      new RegExp(pattern);
+    } catch (error) {
+      fail(`/blocked/patterns/${i}`, `not a valid regular expression: ${(error as Error).message}`);
+    }
+  });
+  if (!isRegion(config.defaultPhoneRegion)) fail('/defaultPhoneRegion', `'${config.defaultPhoneRegion}' is not a known region`);
+}
+
+function isRegion(region: string): region is CountryCode {
+  const { isSupportedCountry } = require('libphonenumber-js') as typeof import('libphonenumber-js');
+  return isSupportedCountry(region);
+}
+
+export function loadIdentityConfig(file: string): IdentityConfig {
+  return loadConfig<IdentityConfig>(file, schema, check);
+}
+
+export function parseIdentityConfig(file: string, text: string): IdentityConfig {
+  return parseConfig<IdentityConfig>(file, text, schema, check);
+}

@@ -1,0 +1,71 @@
+import type { Processor, ProcessorContext, StreamRecord } from '../../runtime/processor';
+import { EVENT, type Touchpoint } from '../model/touchpoint';
+import type { IdentityConfig } from './config';
+import type { IdentifierHasher } from './identifiers';
+
+const TOKEN = /^[a-z][a-z0-9_]{0,63}$/;
+/** Event times outside this range are typos or unit mistakes (seconds instead of ms). */
+const EARLIEST = Date.UTC(2000, 0, 1);
+const LATEST = Date.UTC(2100, 0, 1);
+
+/**
+ * The door of the engine: validates a channel's touchpoint, normalises and
+ * hashes its identifiers (raw PII goes no further), and routes it. Events
+ * that may change the identity graph (trusted links, erasure requests) go
+ * to the single-writer link log; everything else is resolved right here
+ * against the identity graph every instance holds.
+ */
+export class IngestProcessor implements Processor<unknown, Touchpoint> {
+  private readonly linkTypes: Set<string>;
+  private readonly linkChannels: Set<string>;
+
+  constructor(
+    private readonly config: IdentityConfig,
+    private readonly hasher: IdentifierHasher,
+  ) {
+    this.linkTypes = new Set(config.trust.linkEventTypes);
+    this.linkChannels = new Set(config.trust.linkChannels);
+  }
+
+  process(record: StreamRecord<unknown, Touchpoint>, ctx: ProcessorContext): void {
+    const raw = record.value;
+    const problem = validate(raw);
+    if (problem) {
+      ctx.reject('invalid-record', problem);
+      return;
+    }
+    const { accepted, rejected } = this.hasher.prepare(raw.identifiers);
+    if (rejected.length > 0) ctx.count('identifier-rejected', rejected.length);
+    if (accepted.length === 0) {
+      const why = rejected.map((r) => `${r.type}: ${r.reason}`).join('; ') || 'no identifiers';
+      ctx.reject('invalid-record', `touchpoint ${raw.eventId} has no usable identifier (${why})`);
+      return;
+    }
+    const touchpoint: Touchpoint = { ...raw, identifiers: accepted };
+    if (raw.eventType === EVENT.erasureRequested || (accepted.length > 1 && this.mayLink(raw))) {
+      ctx.forward('to-links', raw.eventId, touchpoint);
+    } else {
+      ctx.forward('resolve', raw.eventId, touchpoint);
+    }
+  }
+
+  private mayLink(touchpoint: Touchpoint): boolean {
+    return (
+      this.linkTypes.has(touchpoint.eventType) &&
+      this.linkChannels.has(touchpoint.channel) &&
+      (touchpoint.authenticated || !this.config.trust.requireAuthenticated)
+    );
+  }
+}
+
+/** What is wrong with a touchpoint, in words, or undefined. */
+export function validate(t: Touchpoint): string | undefined {
+  if (!t.eventId || t.eventId.length > 200) return 'eventId must be 1 to 200 characters';
+  if (!Number.isFinite(t.occurredAt) || t.occurredAt < EARLIEST || t.occurredAt > LATEST) {
+    return `occurredAt ${t.occurredAt} is not a time in milliseconds between 2000 and 2100`;
+  }
+  if (!TOKEN.test(t.channel)) return `channel '${t.channel}' must be lower_snake_case`;
+  if (!TOKEN.test(t.eventType)) return `eventType '${t.eventType}' must be lower_snake_case`;
+  if (t.eventType === EVENT.consentUpdated && !t.consent) return 'a consent_updated touchpoint needs its consent field';
+  return undefined;
+}

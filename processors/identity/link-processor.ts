@@ -1,0 +1,165 @@
+import type { KeyValueStore, Processor, ProcessorContext, StreamRecord } from '../../runtime/processor';
+import type { ProfileEvent } from '../model/profile-event';
+import { EVENT, type Identifier, type Touchpoint } from '../model/touchpoint';
+import type { IdentityAudit } from './audit';
+import type { IdentityConfig } from './config';
+import { profileIdFor } from './identifiers';
+
+/** What identity resolution knows about one canonical profile. */
+export interface DirectoryEntry {
+  /** Event time the profile entered the graph; the older profile wins a merge. */
+  firstSeen: number;
+  /** Identifier keys by type. */
+  identifiers: Record<string, string[]>;
+  /** Profiles merged into this one, so that an erasure also reaches what they left behind. */
+  absorbed: string[];
+}
+
+export const IDENTIFIERS = 'identifiers';
+export const DIRECTORY = 'profile-directory';
+
+interface Candidate {
+  id: string;
+  entry: DirectoryEntry;
+}
+
+/**
+ * The single writer of the identity graph (the link log has one
+ * partition, so every link is decided in one order and concurrent merges
+ * cannot race). Each trusted event that carries several identifiers links
+ * them: identifiers of different profiles merge those profiles, older
+ * profile first (ties by id), unless a guard refuses: two different values
+ * of a unique type (two known customers), or more values of a type than
+ * the limit (a shared device). A refused identifier is dropped for linking;
+ * the touchpoint still counts for the profile of its strongest identifier.
+ */
+export class LinkProcessor implements Processor<string, Touchpoint> {
+  constructor(private readonly config: IdentityConfig) {}
+
+  prefetch(record: StreamRecord<string, Touchpoint>): Iterable<[string, string]> {
+    return record.value.identifiers.map((id) => [IDENTIFIERS, id.value] as [string, string]);
+  }
+
+  async process(record: StreamRecord<string, Touchpoint>, ctx: ProcessorContext): Promise<void> {
+    const touchpoint = record.value;
+    if (touchpoint.eventType === EVENT.erasureRequested) return this.erase(touchpoint, ctx);
+    const identifiers = ctx.store<string>(IDENTIFIERS);
+    const directory = ctx.store<DirectoryEntry>(DIRECTORY);
+    const at = touchpoint.occurredAt;
+
+    let winner = await this.profileOf(touchpoint.identifiers[0]!, identifiers, directory, at);
+    for (const id of touchpoint.identifiers.slice(1)) {
+      const other = await this.profileOf(id, identifiers, directory, at);
+      if (other.id === winner.id) continue;
+      const refusal = this.refusal(winner.entry, other.entry);
+      if (refusal) {
+        ctx.count(`guard-${refusal.kind}`);
+        this.audit(ctx, { kind: refusal.kind, at, eventId: touchpoint.eventId, profileId: winner.id, otherProfileId: other.id, identifierType: id.type, detail: refusal.detail });
+        continue;
+      }
+      winner = this.merge(winner, other, touchpoint, ctx);
+    }
+    directory.put(winner.id, winner.entry);
+    for (const keys of Object.values(winner.entry.identifiers)) for (const key of keys) identifiers.put(key, winner.id);
+    const event: ProfileEvent = { profileId: winner.id, at, body: { kind: 'touchpoint', touchpoint } };
+    ctx.forward('to-profiles', winner.id, event);
+  }
+
+  /** The profile an identifier belongs to now, with its directory entry (new ones start at `at`). */
+  private async profileOf(
+    id: Identifier,
+    identifiers: KeyValueStore<string>,
+    directory: KeyValueStore<DirectoryEntry>,
+    at: number,
+  ): Promise<Candidate> {
+    const known = await identifiers.get(id.value);
+    const profile = known ?? profileIdFor(id.value);
+    const entry = (await directory.get(profile)) ?? { firstSeen: at, identifiers: { [id.type]: [id.value] }, absorbed: [] };
+    return { id: profile, entry };
+  }
+
+  private refusal(a: DirectoryEntry, b: DirectoryEntry): { kind: 'conflict' | 'limit'; detail: string } | undefined {
+    for (const type of this.config.uniqueTypes) {
+      const mine = a.identifiers[type] ?? [];
+      const theirs = b.identifiers[type] ?? [];
+      if (mine.length > 0 && theirs.length > 0 && mine[0] !== theirs[0]) {
+        return { kind: 'conflict', detail: `both profiles hold a different ${type}: two known people never merge` };
+      }
+    }
+    for (const [type, limit] of Object.entries(this.config.limits)) {
+      const union = new Set([...(a.identifiers[type] ?? []), ...(b.identifiers[type] ?? [])]);
+      if (union.size > limit) return { kind: 'limit', detail: `together they would hold ${union.size} ${type} values, more than the limit of ${limit}` };
+    }
+    return undefined;
+  }
+
+  private merge(a: Candidate, b: Candidate, touchpoint: Touchpoint, ctx: ProcessorContext): Candidate {
+    const [winner, loser] = older(a, b) ? [a, b] : [b, a];
+    const identifiers: Record<string, string[]> = {};
+    for (const entry of [winner.entry, loser.entry]) {
+      for (const [type, keys] of Object.entries(entry.identifiers)) identifiers[type] = [...new Set([...(identifiers[type] ?? []), ...keys])];
+    }
+    const merged: Candidate = {
+      id: winner.id,
+      entry: {
+        firstSeen: Math.min(winner.entry.firstSeen, loser.entry.firstSeen),
+        identifiers,
+        absorbed: [...new Set([...winner.entry.absorbed, ...loser.entry.absorbed, loser.id])],
+      },
+    };
+    ctx.store<DirectoryEntry>(DIRECTORY).delete(loser.id);
+    const instruction: ProfileEvent = {
+      profileId: loser.id,
+      at: touchpoint.occurredAt,
+      body: { kind: 'merge', loser: loser.id, winner: winner.id, causeEventId: touchpoint.eventId },
+    };
+    ctx.forward('to-profiles', loser.id, instruction);
+    ctx.count('merge');
+    this.audit(ctx, {
+      kind: 'merge',
+      at: touchpoint.occurredAt,
+      eventId: touchpoint.eventId,
+      profileId: winner.id,
+      otherProfileId: loser.id,
+      identifierType: null,
+      detail: `${touchpoint.eventType} on ${touchpoint.channel} linked them; the older profile (first seen ${new Date(winner.entry.firstSeen).toISOString()}) wins`,
+    });
+    return merged;
+  }
+
+  /** Right to erasure: forget every identifier of the person's profile and tell the profile task to delete it. */
+  private async erase(touchpoint: Touchpoint, ctx: ProcessorContext): Promise<void> {
+    const identifiers = ctx.store<string>(IDENTIFIERS);
+    const directory = ctx.store<DirectoryEntry>(DIRECTORY);
+    const profiles = new Set<string>();
+    for (const id of touchpoint.identifiers) profiles.add((await identifiers.get(id.value)) ?? profileIdFor(id.value));
+    for (const profile of profiles) {
+      const entry = await directory.get(profile);
+      const targets = [profile, ...(entry?.absorbed ?? [])];
+      for (const keys of Object.values(entry?.identifiers ?? {})) for (const key of keys) identifiers.delete(key);
+      directory.delete(profile);
+      for (const target of targets) {
+        const event: ProfileEvent = { profileId: target, at: touchpoint.occurredAt, body: { kind: 'erase', causeEventId: touchpoint.eventId } };
+        ctx.forward('to-profiles', target, event);
+      }
+      ctx.count('erasure');
+      this.audit(ctx, {
+        kind: 'erasure',
+        at: touchpoint.occurredAt,
+        eventId: touchpoint.eventId,
+        profileId: profile,
+        otherProfileId: null,
+        identifierType: null,
+        detail: `removed ${Object.values(entry?.identifiers ?? {}).flat().length} identifiers and ${targets.length - 1} merged-away profiles`,
+      });
+    }
+  }
+
+  private audit(ctx: ProcessorContext, audit: IdentityAudit): void {
+    ctx.forward('audit', audit.profileId ?? audit.eventId, audit);
+  }
+}
+
+function older(a: Candidate, b: Candidate): boolean {
+  return a.entry.firstSeen < b.entry.firstSeen || (a.entry.firstSeen === b.entry.firstSeen && a.id < b.id);
+}

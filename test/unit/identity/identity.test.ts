@@ -1,0 +1,202 @@
+import { parseIdentityConfig } from '../../../processors/identity/config';
+import type { IdentityAudit } from '../../../processors/identity/audit';
+import { profileIdFor } from '../../../processors/identity/identifiers';
+import type { ProfileEvent } from '../../../processors/model/profile-event';
+import type { TopologyTestDriver } from '../../../runtime/driver';
+import { DLQ_HEADERS } from '../../../runtime/records';
+import { DAY, HOUR, MINUTE, T0, identifierKey, productDriver, tp } from '../../support/product';
+
+/** The canonical profile of an identifier according to the identity graph every instance reads. */
+async function profileOf(driver: TopologyTestDriver, type: string, raw: string): Promise<string> {
+  const key = identifierKey(type, raw);
+  return (await driver.globalTable<string>('identity-graph').get(key)) ?? profileIdFor(key);
+}
+
+function resolved(driver: TopologyTestDriver): ProfileEvent[] {
+  return driver.output<string, ProfileEvent>('touchpoints.resolved').map((o) => o.value!);
+}
+
+/** Where a profile's state ends up: follows merge instructions to the winner. */
+function finalProfile(driver: TopologyTestDriver, profile: string): string {
+  const merges = new Map(
+    resolved(driver)
+      .filter((e) => e.body.kind === 'merge')
+      .map((e) => [(e.body as { loser: string }).loser, (e.body as { winner: string }).winner]),
+  );
+  let current = profile;
+  while (merges.has(current)) current = merges.get(current)!;
+  return current;
+}
+
+function pipe(driver: TopologyTestDriver, t: ReturnType<typeof tp>, partition?: number): void {
+  driver.pipe('touchpoints.raw', Buffer.from(t.identifiers[0]?.value ?? 'none'), t, { timestamp: t.occurredAt, partition });
+}
+
+describe('identity resolution', () => {
+  it('turns a journey across web, app, online banking, ATM and call centre into one profile', async () => {
+    const driver = await productDriver();
+    const journey = [
+      tp(T0, 'web', 'page_view', { anonymous_id: 'cookie-1', device_id: 'laptop-1' }),
+      tp(T0 + MINUTE, 'web', 'page_view', { anonymous_id: 'cookie-1' }),
+      tp(T0 + HOUR, 'app', 'login', { customer_id: 'C-100', device_id: 'phone-1', email: ' Ann.Lee@Example.COM ' }, { authenticated: true }),
+      tp(T0 + 2 * HOUR, 'web', 'login', { customer_id: 'C-100', anonymous_id: 'cookie-1', device_id: 'laptop-1' }, { authenticated: true }),
+      tp(T0 + DAY, 'online_banking', 'bill_payment', { customer_id: 'C-100', card_token: 'tok-9' }, { authenticated: true }),
+      tp(T0 + 2 * DAY, 'atm', 'withdrawal', { card_token: 'tok-9' }),
+      tp(T0 + 3 * DAY, 'call_centre', 'call', { customer_id: 'C-100', phone: '087 123 4567' }, { authenticated: true }),
+      tp(T0 + 4 * DAY, 'email', 'email_open', { email: 'ann.lee@example.com' }),
+    ];
+    journey.forEach((t) => pipe(driver, t));
+    await driver.run();
+
+    const ids: [string, string][] = [
+      ['anonymous_id', 'cookie-1'],
+      ['device_id', 'laptop-1'],
+      ['customer_id', 'C-100'],
+      ['device_id', 'phone-1'],
+      ['email', 'ann.lee@example.com'],
+      ['card_token', 'tok-9'],
+      ['phone', '+353871234567'],
+    ];
+    const profiles = await Promise.all(ids.map(([type, raw]) => profileOf(driver, type, raw)));
+    expect(new Set(profiles).size).toBe(1);
+
+    // Every touchpoint reached that profile, directly or through a merge of the profile it first went to.
+    const touchpoints = resolved(driver).filter((e) => e.body.kind === 'touchpoint');
+    expect(touchpoints).toHaveLength(journey.length);
+    expect(new Set(touchpoints.map((e) => finalProfile(driver, e.profileId)))).toEqual(new Set([profiles[0]]));
+    // No raw PII past ingest.
+    const bytes = Buffer.concat(driver.producedRecords.map((r) => r.value ?? Buffer.alloc(0))).toString('latin1');
+    expect(bytes).not.toMatch(/ann\.lee|Example|087 123|353871234567|C-100/i);
+  });
+
+  it('converges to the same graph whatever order the links arrive in', async () => {
+    const links = [
+      tp(T0, 'app', 'login', { customer_id: 'C-1', device_id: 'd-1' }, { authenticated: true }),
+      tp(T0 + MINUTE, 'web', 'login', { customer_id: 'C-1', anonymous_id: 'a-1' }, { authenticated: true }),
+      tp(T0 + 2 * MINUTE, 'web', 'login', { email: 'x@y.com', anonymous_id: 'a-1' }, { authenticated: true }),
+      tp(T0 + 3 * MINUTE, 'app', 'login', { email: 'x@y.com', device_id: 'd-2' }, { authenticated: true }),
+    ];
+    const clusterings: string[][] = [];
+    for (const order of [[0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1]]) {
+      const driver = await productDriver();
+      order.forEach((i, n) => pipe(driver, links[i]!, n % 4));
+      await driver.run();
+      const profiles = await Promise.all(
+        [['customer_id', 'C-1'], ['device_id', 'd-1'], ['anonymous_id', 'a-1'], ['email', 'x@y.com'], ['device_id', 'd-2']].map(([t, v]) => profileOf(driver, t!, v!)),
+      );
+      expect(new Set(profiles).size).toBe(1);
+      clusterings.push(profiles);
+    }
+    // The older profile wins: the same canonical id in every order.
+    expect(new Set(clusterings.map((c) => c[0])).size).toBe(1);
+  });
+
+  it('lets two merges racing from both sides of one pair converge on one canonical id', async () => {
+    const driver = await productDriver();
+    // Two profiles exist, each known by one identifier...
+    pipe(driver, tp(T0, 'app', 'login', { customer_id: 'C-7', device_id: 'tab-7' }, { authenticated: true }));
+    pipe(driver, tp(T0 + MINUTE, 'web', 'login', { email: 'p@q.com', anonymous_id: 'an-7' }, { authenticated: true }));
+    await driver.run();
+    const mergesBefore = resolved(driver).filter((e) => e.body.kind === 'merge').length;
+    // ...then both sides link them at once, from different partitions, naming the pair in opposite orders.
+    pipe(driver, tp(T0 + HOUR, 'app', 'login', { customer_id: 'C-7', email: 'p@q.com' }, { authenticated: true }), 0);
+    pipe(driver, tp(T0 + HOUR, 'web', 'login', { email: 'p@q.com', device_id: 'tab-7', anonymous_id: 'an-7' }, { authenticated: true }), 3);
+    await driver.run();
+    const profiles = await Promise.all([['customer_id', 'C-7'], ['device_id', 'tab-7'], ['email', 'p@q.com'], ['anonymous_id', 'an-7']].map(([t, v]) => profileOf(driver, t!, v!)));
+    expect(new Set(profiles).size).toBe(1);
+    const merges = resolved(driver).filter((e) => e.body.kind === 'merge');
+    expect(merges).toHaveLength(mergesBefore + 1);
+  });
+
+  it('does not merge two logged-in customers who share a tablet, and records the conflict', async () => {
+    const driver = await productDriver();
+    pipe(driver, tp(T0, 'app', 'login', { customer_id: 'Alice', device_id: 'family-tablet' }, { authenticated: true }));
+    pipe(driver, tp(T0 + HOUR, 'app', 'login', { customer_id: 'Bob', device_id: 'family-tablet' }, { authenticated: true }));
+    await driver.run();
+    expect(await profileOf(driver, 'customer_id', 'Alice')).not.toBe(await profileOf(driver, 'customer_id', 'Bob'));
+    const audits = driver.output<string, IdentityAudit>('identity.audit').map((o) => o.value!);
+    expect(audits).toContainEqual(expect.objectContaining({ kind: 'conflict', identifierType: 'device_id' }));
+    // Bob's touchpoint still counts for Bob.
+    const bobs = resolved(driver).filter((e) => e.body.kind === 'touchpoint').at(-1)!;
+    expect(bobs.profileId).toBe(await profileOf(driver, 'customer_id', 'Bob'));
+  });
+
+  it('refuses a link beyond the per-type limit', async () => {
+    const driver = await productDriver();
+    for (let d = 1; d <= 6; d++) pipe(driver, tp(T0 + d * MINUTE, 'app', 'login', { customer_id: 'Many', device_id: `dev-${d}` }, { authenticated: true }));
+    await driver.run();
+    const owner = await profileOf(driver, 'customer_id', 'Many');
+    expect(await profileOf(driver, 'device_id', 'dev-5')).toBe(owner);
+    expect(await profileOf(driver, 'device_id', 'dev-6')).not.toBe(owner);
+    expect(driver.output<string, IdentityAudit>('identity.audit').map((o) => o.value!.kind)).toContain('limit');
+  });
+
+  it('never links through blocked values', async () => {
+    const driver = await productDriver();
+    for (const [customer, junk] of [['K-1', 'null'], ['K-2', 'NULL '], ['K-3', '00000000-0000-0000-0000-000000000000'], ['K-4', 'anonymous'], ['K-5', 'guest']]) {
+      pipe(driver, tp(T0, 'web', 'login', { customer_id: customer!, anonymous_id: junk! }, { authenticated: true }));
+    }
+    await driver.run();
+    const profiles = await Promise.all(['K-1', 'K-2', 'K-3', 'K-4', 'K-5'].map((c) => profileOf(driver, 'customer_id', c)));
+    expect(new Set(profiles).size).toBe(5);
+    expect(resolved(driver).filter((e) => e.body.kind === 'merge')).toHaveLength(0);
+    const counted = (await driver.metrics.domainEvents.get()).values.find((v) => v.labels.event === 'identifier-rejected');
+    expect(counted?.value).toBe(5);
+  });
+
+  it('does not let an untrusted event merge two known profiles', async () => {
+    const driver = await productDriver();
+    pipe(driver, tp(T0, 'app', 'login', { customer_id: 'U-1', device_id: 'du-1' }, { authenticated: true }));
+    pipe(driver, tp(T0, 'app', 'login', { customer_id: 'U-2', device_id: 'du-2' }, { authenticated: true }));
+    await driver.run();
+    pipe(driver, tp(T0 + HOUR, 'web', 'page_view', { device_id: 'du-1', anonymous_id: 'x' }));
+    pipe(driver, tp(T0 + 2 * HOUR, 'web', 'page_view', { device_id: 'du-2', customer_id: 'U-1' }));
+    await driver.run();
+    expect(await profileOf(driver, 'customer_id', 'U-1')).not.toBe(await profileOf(driver, 'customer_id', 'U-2'));
+    expect(driver.output<string, IdentityAudit>('identity.audit').map((o) => o.value!.kind)).toContain('untrusted');
+  });
+
+  it('erases a person: identifiers leave the graph and every profile of theirs is told to delete', async () => {
+    const driver = await productDriver();
+    pipe(driver, tp(T0, 'web', 'page_view', { anonymous_id: 'er-a' }));
+    pipe(driver, tp(T0 + MINUTE, 'web', 'login', { customer_id: 'ER-1', anonymous_id: 'er-a', email: 'er@x.io' }, { authenticated: true }));
+    await driver.run();
+    const owner = await profileOf(driver, 'customer_id', 'ER-1');
+    pipe(driver, tp(T0 + DAY, 'web', 'erasure_requested', { customer_id: 'ER-1' }));
+    await driver.run();
+    const graph = driver.globalTable<string>('identity-graph');
+    for (const [type, raw] of [['customer_id', 'ER-1'], ['anonymous_id', 'er-a'], ['email', 'er@x.io']]) {
+      expect(await graph.get(identifierKey(type!, raw!))).toBeUndefined();
+    }
+    const erased = resolved(driver).filter((e) => e.body.kind === 'erase').map((e) => e.profileId);
+    expect(erased).toContain(owner);
+    const mergedAway = resolved(driver).filter((e) => e.body.kind === 'merge').map((e) => (e.body as { loser: string }).loser);
+    for (const loser of mergedAway) expect(erased).toContain(loser);
+    const changelogTombstones = driver.producedRecords.filter((r) => r.topic === 'lp-test-identifiers-changelog' && r.value === null);
+    expect(changelogTombstones.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('sends invalid touchpoints to the dead-letter topic with a reason', async () => {
+    const driver = await productDriver();
+    pipe(driver, tp(T0, 'web', 'page_view', { anonymous_id: 'null' }));
+    pipe(driver, tp(T0, 'Web Site', 'page_view', { anonymous_id: 'ok-1' }));
+    pipe(driver, tp(12345, 'web', 'page_view', { anonymous_id: 'ok-2' }));
+    driver.pipeRaw('touchpoints.raw', null, Buffer.from('not avro'));
+    pipe(driver, tp(T0, 'web', 'page_view', { anonymous_id: 'fine' }));
+    await driver.run();
+    const dlq = driver.output('touchpoints.raw.dlq');
+    expect(dlq.map((o) => o.headers[DLQ_HEADERS.kind])).toEqual(['invalid-record', 'invalid-record', 'invalid-record', 'not-avro-wire-format']);
+    expect(dlq[0]!.headers[DLQ_HEADERS.message]).toMatch(/no usable identifier \(anonymous_id: blocked value/);
+    expect(dlq[1]!.headers[DLQ_HEADERS.message]).toMatch(/channel 'Web Site'/);
+    expect(dlq[2]!.headers[DLQ_HEADERS.message]).toMatch(/occurredAt 12345/);
+    expect(resolved(driver)).toHaveLength(1);
+  });
+
+  it('names the file, path and line of a bad identity config', () => {
+    const text = 'hashing:\n  secretEnv: X\n  developmentSecret: 0123456789abcdef\ndefaultPhoneRegion: IE\ntypeStrength: [customer_id]\nuniqueTypes: [customer_id]\nlimits:\n  device_id: 5\ntrust:\n  linkEventTypes: [login]\n  linkChannels: [web]\n  requireAuthenticated: true\nblocked:\n  values: []\n  patterns: []\n';
+    expect(() => parseIdentityConfig('identity.yaml', text)).toThrow("identity.yaml: limits.device_id (line 8): 'device_id' is not listed in typeStrength");
+    expect(() => parseIdentityConfig('identity.yaml', text.replace('requireAuthenticated: true', 'requireAuthenticated: yes please'))).toThrow(
+      /identity\.yaml: trust\.requireAuthenticated \(line 12\): must be boolean/,
+    );
+  });
+});
