@@ -55,19 +55,19 @@ export async function provisionTopics(app: App): Promise<TopicReport> {
 /** Runs the engine and its HTTP endpoints until `stop` is called. */
 export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine; http: HttpServer; stop(): Promise<void> }> {
   const { settings } = app;
-  let engine: Engine | undefined;
+  const started: { engine?: Engine } = {};
   const metrics = new RuntimeMetrics({ defaultMetrics: true });
   const http = new HttpServer({
     host: settings.http.host,
     port: settings.http.port,
     registry: metrics.registry,
-    healthy: () => engine?.healthy() ?? true,
-    ready: () => engine?.readiness() ?? { ready: false, detail: { starting: true } },
+    healthy: () => started.engine?.healthy() ?? true,
+    ready: () => started.engine?.readiness() ?? { ready: false, detail: { starting: true } },
   });
   const address = await http.start().catch((error: unknown) => {
     throw new Error(`cannot listen on ${settings.http.host}:${settings.http.port} (${(error as Error).message}): set LP_HTTP_PORT to a free port`);
   });
-  engine = new Engine(app.topology, {
+  const engine = new Engine(app.topology, {
     brokers: app.brokers,
     stateDir: resolve(settings.stateDir),
     guarantee: settings.guarantee,
@@ -79,13 +79,14 @@ export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine
     log,
     metrics,
   });
+  started.engine = engine;
   await engine.start();
   log.info({ http: `http://${address.address}:${address.port}` }, 'listening');
   return {
     engine,
     http,
     stop: async () => {
-      await engine!.stop();
+      await engine.stop();
       await http.stop();
     },
   };
