@@ -254,9 +254,9 @@ export class Engine {
     const pending = task.prepareCommit();
     const started = process.hrtime.bigint();
     try {
-      const metadata =
+      const checkpoint =
         this.config.guarantee === 'exactly_once' ? await this.commitTransaction(active, pending) : await this.commitAtLeastOnce(active, pending);
-      await task.committed(pending, changelogCheckpoint(pending, metadata));
+      await task.committed(pending, checkpoint);
       active.lastCommit = Date.now();
       this.metrics.commits.inc({ outcome: 'committed' });
       for (const [topic, count] of countByTopic([...pending.outputs, ...pending.changelog])) this.metrics.recordsOut.inc({ topic }, count);
@@ -268,31 +268,29 @@ export class Engine {
     }
   }
 
-  private async commitTransaction(active: ActiveTask, pending: PendingCommit): Promise<RecordMetadata[]> {
+  private async commitTransaction(active: ActiveTask, pending: PendingCommit): Promise<Map<string, bigint>> {
     const producer = active.producer!;
     const transaction = await producer.transaction();
     try {
-      const topicMessages = toTopicMessages([...pending.outputs, ...pending.changelog]);
-      const metadata = topicMessages.length > 0 ? await transaction.sendBatch({ topicMessages }) : [];
+      const checkpoint = await sendInChunks([...pending.outputs, ...pending.changelog], (topicMessages) => transaction.sendBatch({ topicMessages }));
       await transaction.sendOffsets({
         consumerGroupId: this.topology.appId,
         topics: [...pending.offsets].map(([topic, offset]) => ({ topic, partitions: [{ partition: active.task.partition, offset: offset.toString() }] })),
       });
       await transaction.commit();
-      return metadata;
+      return checkpoint;
     } catch (error) {
       await transaction.abort().catch(() => undefined);
       throw error;
     }
   }
 
-  private async commitAtLeastOnce(active: ActiveTask, pending: PendingCommit): Promise<RecordMetadata[]> {
-    const topicMessages = toTopicMessages([...pending.outputs, ...pending.changelog]);
-    const metadata = topicMessages.length > 0 ? await this.sharedProducer!.sendBatch({ topicMessages, acks: -1 }) : [];
+  private async commitAtLeastOnce(active: ActiveTask, pending: PendingCommit): Promise<Map<string, bigint>> {
+    const checkpoint = await sendInChunks([...pending.outputs, ...pending.changelog], (topicMessages) => this.sharedProducer!.sendBatch({ topicMessages, acks: -1 }));
     await this.consumer!.commitOffsets(
       [...pending.offsets].map(([topic, offset]) => ({ topic, partition: active.task.partition, offset: offset.toString() })),
     );
-    return metadata;
+    return checkpoint;
   }
 
   /**
@@ -527,13 +525,24 @@ function countByTopic(records: readonly OutputRecord[]): Map<string, number> {
   return counts;
 }
 
-/** Next offset after the last changelog record this commit wrote, per changelog topic. */
-function changelogCheckpoint(pending: PendingCommit, metadata: RecordMetadata[]): Map<string, bigint> {
-  const checkpoint = new Map<string, bigint>();
-  const counts = countByTopic(pending.changelog);
-  for (const m of metadata) {
-    const count = counts.get(m.topicName);
-    if (count !== undefined && m.baseOffset !== undefined) checkpoint.set(m.topicName, BigInt(m.baseOffset) + BigInt(count));
+/**
+ * kafkajs slows down badly when large produce requests run concurrently
+ * (4 tasks sending 25k records each at once: ~15 s; in 2k chunks: < 1 s,
+ * measured on this machine), so a commit's records go out in chunks.
+ */
+const SEND_CHUNK = 2000;
+
+/** Sends the records in chunks; returns, per topic, the offset after the last record written to it. */
+async function sendInChunks(records: readonly OutputRecord[], send: (topicMessages: TopicMessages[]) => Promise<RecordMetadata[]>): Promise<Map<string, bigint>> {
+  const ends = new Map<string, bigint>();
+  for (let i = 0; i < records.length; i += SEND_CHUNK) {
+    const chunk = records.slice(i, i + SEND_CHUNK);
+    const counts = new Map<string, number>();
+    for (const r of chunk) counts.set(`${r.topic}:${r.partition}`, (counts.get(`${r.topic}:${r.partition}`) ?? 0) + 1);
+    for (const m of await send(toTopicMessages(chunk))) {
+      const count = counts.get(`${m.topicName}:${m.partition}`);
+      if (count !== undefined && m.baseOffset !== undefined) ends.set(m.topicName, BigInt(m.baseOffset) + BigInt(count));
+    }
   }
-  return checkpoint;
+  return ends;
 }
