@@ -4,7 +4,7 @@
  * which its global setup starts when it is not already up.
  */
 // Transpile only (types are checked by `npm run typecheck`), so tests start fast.
-const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] };
+const transform = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
 
 module.exports = {
   projects: [
