@@ -16,6 +16,7 @@ import pino from 'pino';
 import { up } from '../local-stack/stack';
 import { stackEndpoints } from '../local-stack/settings';
 import { Engine, type ProcessingGuarantee } from '../runtime/kafka/engine';
+import { withRetries } from '../runtime/kafka/retry';
 import { createTopics } from '../runtime/kafka/topics';
 import { countingTopology } from '../test/support/counting-topology';
 import { option, Progress } from './support';
@@ -23,14 +24,8 @@ import { option, Progress } from './support';
 const PARTITIONS = 4;
 
 async function committed(admin: Admin, groupId: string, topic: string): Promise<number> {
-  try {
-    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return offsets!.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-  } catch (error) {
-    // A group that has only just been created may not have a coordinator yet.
-    if ((error as Error).name === 'KafkaJSGroupCoordinatorNotFound') return 0;
-    throw error;
-  }
+  const [offsets] = await withRetries(() => admin.fetchOffsets({ groupId, topics: [topic] }));
+  return offsets!.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
 }
 
 async function untilCommitted(admin: Admin, groupId: string, topic: string, total: number, label: string): Promise<void> {

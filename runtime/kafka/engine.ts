@@ -20,6 +20,7 @@ import { StreamTask, type PendingCommit } from '../task';
 import type { SubTopology, Topology } from '../topology';
 import { OffsetOutOfRangeError, PartitionReader } from './partition-reader';
 import { decodeMemberInfo, taskAssigner, type MemberInfo } from './task-assigner';
+import { withRetries } from './retry';
 import { verifyTopics } from './topics';
 
 export type ProcessingGuarantee = 'exactly_once' | 'at_least_once';
@@ -432,7 +433,7 @@ export class Engine {
   private async fetchCommitted(sub: SubTopology, partition: number): Promise<Map<string, bigint>> {
     const topics = sub.sources.map((s) => s.options.topic);
     const result = new Map<string, bigint>();
-    for (const entry of await this.admin!.fetchOffsets({ groupId: this.topology.appId, topics })) {
+    for (const entry of await withRetries(() => this.admin!.fetchOffsets({ groupId: this.topology.appId, topics }))) {
       const p = entry.partitions.find((x) => x.partition === partition);
       if (p && Number(p.offset) >= 0) result.set(entry.topic, BigInt(p.offset));
     }

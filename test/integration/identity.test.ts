@@ -7,6 +7,7 @@ import { stackEndpoints } from '../../local-stack/settings';
 import { profileEventFromWire, type ProfileEvent, type ProfileEventWire } from '../../processors/model/profile-event';
 import type { Touchpoint } from '../../processors/model/touchpoint';
 import { Engine } from '../../runtime/kafka/engine';
+import { withRetries } from '../../runtime/kafka/retry';
 import { createTopics } from '../../runtime/kafka/topics';
 import { AvroSerde } from '../../runtime/serde/avro-serde';
 import { ConfluentRegistry } from '../../runtime/serde/registry';
@@ -82,7 +83,7 @@ describe('identity resolution on Kafka', () => {
     await engine.start();
     const links = journey.filter(({ t }) => t.eventType === 'login').length;
     const committed = async (topic: string) =>
-      (await admin.fetchOffsets({ groupId: appId, topics: [topic] }))[0]!.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+      (await withRetries(() => admin.fetchOffsets({ groupId: appId, topics: [topic] })))[0]!.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
     try {
       await eventually(async () => (await committed(topics.raw)) === journey.length && (await committed(topics.links)) === links, 'raw touchpoints and links processed');
     } finally {

@@ -5,11 +5,12 @@ import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import pino from 'pino';
 import { stackEndpoints } from '../../local-stack/settings';
 import { Engine } from '../../runtime/kafka/engine';
+import { withRetries } from '../../runtime/kafka/retry';
 import { createTopics as createTopologyTopics } from '../../runtime/kafka/topics';
 import { DLQ_HEADERS } from '../../runtime/records';
 import { countingTopology } from '../support/counting-topology';
 import { readToEnd, testKafka, uniqueName } from '../support/kafka';
-import { eventually, startProcess, stopProcess } from '../support/processes';
+import { eventually, killAll, startProcess, stopProcess } from '../support/processes';
 
 /**
  * Exactly-once on the real stack: a counting topology over 4 partitions is
@@ -45,7 +46,7 @@ async function produce(kafka: Kafka, topic: string, values: string[]): Promise<v
 }
 
 async function committed(admin: Admin, s: Scenario): Promise<number> {
-  const [offsets] = await admin.fetchOffsets({ groupId: s.appId, topics: [s.input] });
+  const [offsets] = await withRetries(() => admin.fetchOffsets({ groupId: s.appId, topics: [s.input] }));
   return offsets!.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
 }
 
@@ -86,6 +87,8 @@ describe('runtime on Kafka, exactly-once', () => {
     admin = kafka.admin();
     await admin.connect();
   });
+
+  afterEach(killAll);
 
   afterAll(async () => {
     await admin.disconnect();

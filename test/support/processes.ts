@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
+const running = new Set<ChildProcess>();
 
 /** Starts a TypeScript entry point as its own Node process; its output goes to `logFile`. */
 export async function startProcess(entry: string, env: Record<string, string>, logFile: string): Promise<ChildProcess> {
@@ -16,7 +17,14 @@ export async function startProcess(entry: string, env: Record<string, string>, l
   });
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   return child;
+}
+
+/** Kills every process a test started and did not stop (a failed test must not leave engines running). */
+export async function killAll(): Promise<void> {
+  await Promise.all([...running].map((child) => stopProcess(child, 'SIGKILL')));
 }
 
 /** Sends a signal and resolves with the exit code once the process is gone. */
