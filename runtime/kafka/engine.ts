@@ -348,10 +348,11 @@ export class Engine {
     const active: ActiveTask = { task, sub, lock: Promise.resolve(), lastCommit: Date.now(), restored: false };
     this.tasks.set(id, active);
     this.metrics.restoringTasks.inc();
-    await this.withLock(active, async () => {
+    const ready = this.withLock(active, async () => {
       // The producer first: initialising it fences any previous owner and
       // completes its open transaction, so the changelog and the committed
       // offsets read next are final.
+      log.info('task assigned: fencing the previous owner and restoring');
       if (this.config.guarantee === 'exactly_once') active.producer = await this.connectTransactionalProducer(sub, partition);
       await this.restore(task, backing, heartbeat, log);
       await task.init();
@@ -361,6 +362,15 @@ export class Engine {
       this.metrics.activeTasks.inc();
       log.info({ positions: Object.fromEntries([...task.committedPositions].map(([t, o]) => [t, o.toString()])) }, 'task ready');
     });
+    try {
+      await ready;
+    } catch (error) {
+      // A rebalance (heartbeat), a broker error or shutdown interrupted the restore: forget the
+      // half-made task so the next batch for this partition starts over from the checkpoint.
+      log.warn({ err: error }, 'task set-up interrupted');
+      await this.closeTask(active);
+      throw error;
+    }
     return active;
   }
 

@@ -15,6 +15,8 @@ const Batch = require('kafkajs/src/consumer/batch') as new (
   lastOffset(): string;
 };
 const READ_COMMITTED = 1;
+/** Empty answers below the last stable offset before a read gives up loudly instead of spinning. */
+const MAX_EMPTY_FETCHES = 50;
 
 interface Cluster {
   connect(): Promise<void>;
@@ -104,6 +106,7 @@ export class PartitionReader {
     await this.cluster.addTargetTopic(topic);
     const until = options.until ?? (await this.bounds(topic, [partition])).get(partition)!.end;
     let offset = options.from;
+    let emptyFetches = 0;
     while (offset < until && !options.stopped?.()) {
       const leaders = this.cluster.findLeaderForPartitions(topic, [partition]);
       const nodeId = Object.keys(leaders)[0];
@@ -122,7 +125,8 @@ export class PartitionReader {
           topics: [{ topic, partitions: [{ partition, fetchOffset: offset.toString(), maxBytes: 4 * 1024 * 1024 }] }],
         });
       } catch (error) {
-        if ((error as { type?: string }).type === 'OFFSET_OUT_OF_RANGE') {
+        const e = error as { type?: string; name?: string };
+        if (e.type === 'OFFSET_OUT_OF_RANGE' || e.name === 'KafkaJSOffsetOutOfRange') {
           throw new OffsetOutOfRangeError(`${topic}:${partition} has no offset ${offset} any more`);
         }
         throw error;
@@ -132,8 +136,12 @@ export class PartitionReader {
       if (batch.isEmptyIncludingFiltered()) {
         // Nothing at or after `offset` is readable yet (an open transaction, or the end).
         if (offset >= BigInt(data.lastStableOffset)) return offset;
+        if (++emptyFetches >= MAX_EMPTY_FETCHES) {
+          throw new Error(`${topic}:${partition}: no records readable at ${offset} although the last stable offset is ${data.lastStableOffset} (${emptyFetches} empty fetches)`);
+        }
         continue;
       }
+      emptyFetches = 0;
       const next = BigInt(batch.lastOffset()) + 1n;
       const records = batch.messages
         .filter((m) => BigInt(m.offset) < until)

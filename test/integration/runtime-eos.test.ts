@@ -74,6 +74,7 @@ function appEnv(s: Scenario, stateDir: string): Record<string, string> {
     COUNT_OUTPUT: s.output,
     COUNT_PARTITIONS: String(PARTITIONS),
     COUNT_STATE_DIR: stateDir,
+    LOG_LEVEL: 'info',
   };
 }
 
