@@ -7,6 +7,7 @@ import {
   type Admin,
   type Consumer,
   type EachBatchPayload,
+  type KafkaMessage,
   type Producer,
   type RecordMetadata,
   type TopicMessages,
@@ -52,6 +53,9 @@ interface ActiveTask {
   restored: boolean;
 }
 
+/** LP_KAFKAJS_LOG_LEVEL: how much of kafkajs's own logging to pass on (default warn). */
+const KAFKAJS_LEVELS: Record<string, logLevel> = { error: logLevel.ERROR, warn: logLevel.WARN, info: logLevel.INFO, debug: logLevel.DEBUG };
+
 const FENCED = new Set(['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
 
 /**
@@ -94,8 +98,11 @@ export class Engine {
     this.kafka = new Kafka({
       clientId: `${topology.appId}-${process.pid}`,
       brokers: config.brokers,
-      logLevel: logLevel.WARN,
-      logCreator: () => (entry) => this.log.warn({ kafkajs: entry.log }, entry.log.message),
+      logLevel: KAFKAJS_LEVELS[process.env.LP_KAFKAJS_LOG_LEVEL ?? 'warn'] ?? logLevel.WARN,
+      logCreator: () => (entry) => {
+        const level = entry.level <= logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : entry.level === logLevel.INFO ? 'info' : 'debug';
+        this.log[level]({ kafkajs: entry.log }, entry.log.message);
+      },
     });
     for (const sub of topology.subTopologies) for (const s of sub.sources) this.subByTopic.set(s.options.topic, sub);
     for (const t of topology.topics) this.partitionCounts.set(t.name, t.partitions!);
@@ -126,6 +133,7 @@ export class Engine {
     });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.log.info({ assignment: payload.memberAssignment, leader: payload.isLeader }, 'joined the group');
       this.joined = true;
       void this.closeRevokedTasks(payload.memberAssignment);
     });
@@ -203,33 +211,36 @@ export class Engine {
   private async onBatch({ batch, heartbeat, resolveOffset, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const sub = this.subByTopic.get(batch.topic)!;
     const active = await this.taskFor(sub, batch.partition, heartbeat);
-    await this.withLock(active, async () => {
-      if (!isRunning() || isStale() || this.stopping) return;
-      const expected = active.task.committedPositions.get(batch.topic);
-      const fresh = batch.messages.filter((m) => expected === undefined || BigInt(m.offset) >= expected);
-      if (fresh.length > 0) {
-        const started = process.hrtime.bigint();
-        const records: InputRecord[] = fresh.map((m) => ({
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: m.offset,
-          key: m.key,
-          value: m.value,
-          timestamp: m.timestamp,
-          headers: m.headers,
-        }));
-        await active.task.process(records);
-        this.metrics.processingSeconds.observe({ subtopology: String(sub.id) }, Number(process.hrtime.bigint() - started) / 1e9);
-      }
-      resolveOffset(batch.lastOffset());
-      this.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
-      const caughtUp = batch.offsetLag() === '0';
-      const due = Date.now() - active.lastCommit >= this.config.commitIntervalMs;
-      if (active.task.hasPendingWork && (caughtUp || due || active.task.uncommittedRecords >= this.config.maxUncommittedRecords)) {
-        await this.commit(active);
-      }
-    });
-    await heartbeat();
+    const expected = active.task.committedPositions.get(batch.topic);
+    const fresh = batch.messages.filter((m) => expected === undefined || BigInt(m.offset) >= expected);
+    // A fetch can hold tens of thousands of records: process it in slices, committing and
+    // heartbeating in between, so one big batch neither delays commits nor the group.
+    const slice = Math.max(1, this.config.maxUncommittedRecords);
+    for (let from = 0; from < fresh.length || from === 0; from += slice) {
+      const part = fresh.slice(from, from + slice);
+      const last = from + slice >= fresh.length;
+      let stop = false;
+      await this.withLock(active, async () => {
+        if (!isRunning() || isStale() || this.stopping) {
+          stop = true;
+          return;
+        }
+        if (part.length > 0) {
+          const started = process.hrtime.bigint();
+          await active.task.process(part.map((m) => toInput(batch.topic, batch.partition, m)));
+          this.metrics.processingSeconds.observe({ subtopology: String(sub.id) }, Number(process.hrtime.bigint() - started) / 1e9);
+        }
+        resolveOffset(last ? batch.lastOffset() : part[part.length - 1]!.offset);
+        const caughtUp = last && batch.offsetLag() === '0';
+        const due = Date.now() - active.lastCommit >= this.config.commitIntervalMs;
+        if (active.task.hasPendingWork && (caughtUp || due || active.task.uncommittedRecords >= this.config.maxUncommittedRecords)) {
+          await this.commit(active);
+        }
+      });
+      if (stop) return;
+      await heartbeat();
+    }
+    this.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
   }
 
   private async commitIdleTasks(): Promise<void> {
@@ -518,6 +529,10 @@ export class Engine {
   private memberInfo(): MemberInfo {
     return { endpoint: this.config.advertisedEndpoint, tasks: [...this.tasks.keys()] };
   }
+}
+
+function toInput(topic: string, partition: number, m: KafkaMessage): InputRecord {
+  return { topic, partition, offset: m.offset, key: m.key, value: m.value, timestamp: m.timestamp, headers: m.headers };
 }
 
 function toTopicMessages(records: readonly OutputRecord[]): TopicMessages[] {

@@ -100,13 +100,21 @@ describe('runtime on Kafka, exactly-once', () => {
     const total = 100_000;
     await produce(kafka, s.input, Array.from({ length: total }, (_, i) => `v${i}`));
     const stateDir = await mkdtemp(join(tmpdir(), 'lp-eos-'));
-    const killPoints = [0.05 + Math.random() * 0.2, 0.35 + Math.random() * 0.2, 0.65 + Math.random() * 0.2].map((f) => Math.floor(f * total));
-    process.stderr.write(`kill points (records committed): ${killPoints.join(', ')}\n`);
-    for (const point of killPoints) {
+    // Each instance is killed after it has itself committed a random share of the input, so every
+    // kill lands mid-stream, with uncommitted work and open transactions behind it.
+    const kills: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const before = await committed(admin, s);
+      const progress = 5_000 + Math.floor(Math.random() * 10_000);
       const app = await startProcess('test/support/counting-app.ts', appEnv(s, stateDir), join(logs, `${s.appId}.log`));
-      await eventually(async () => (await committed(admin, s)) >= point, `${point} records committed`);
+      kills.push(await eventually(async () => {
+        const now = await committed(admin, s);
+        return now >= before + progress ? now : undefined;
+      }, `instance ${round + 1} to commit ${progress} records`, 120_000, 20));
       await stopProcess(app, 'SIGKILL');
     }
+    process.stderr.write(`killed with SIGKILL after ${kills.join(', ')} records were committed\n`);
+    expect(kills[kills.length - 1]!).toBeLessThan(total);
     const app = await startProcess('test/support/counting-app.ts', appEnv(s, stateDir), join(logs, `${s.appId}.log`));
     await eventually(async () => (await committed(admin, s)) === total, 'all records committed', 300_000);
     await stopProcess(app, 'SIGTERM');

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     stateDir: env('COUNT_STATE_DIR'),
     guarantee: (process.env.COUNT_GUARANTEE as 'exactly_once' | 'at_least_once') ?? 'exactly_once',
     commitIntervalMs: 100,
-    maxUncommittedRecords: 20_000,
+    maxUncommittedRecords: 2_000,
     cacheEntriesPerStore: 50_000,
     partitionsConsumedConcurrently: 4,
     sessionTimeoutMs: 6_000,
