@@ -6,10 +6,26 @@
  *   touchpoints.raw ─► [ingest] ─┬─► [resolve] ─────────────────────┐
  *                                └─► identity.links ─► [link] ──────┤ (merges, erasures)
  *                                                                   ▼
- *                                                        touchpoints.resolved
+ *   touchpoints.resolved ─► [profile] ─► [scoring] ─► [segmentation] ─► [triggers] ─► [eligibility]
+ *        ▲ (reroute)            │                         │  └─► [profile-view]        │  └─► engagement.decisions
+ *        └──────────────────────┤                         └─► segments.membership     └─► engagement.commands
+ *                               └─► [outcomes] ◄── exposures ─┘ ─► engagement.lift        profiles.view
  */
 import { join } from 'node:path';
 import type { IdentityConfig } from './processors/identity/config';
+import type { OutcomesConfig } from './processors/outcomes/config';
+import { LIFT_STORE, OutcomesProcessor } from './processors/outcomes/outcomes-processor';
+import type { ProfileConfig } from './processors/profile/config';
+import { PROFILES, ProfileProcessor } from './processors/profile/profile-processor';
+import { profileEntrySerde } from './processors/profile/serde';
+import { VIEWS, ViewProcessor } from './processors/profile/view-processor';
+import type { ScoringModel } from './processors/scoring/model';
+import { ScoringProcessor } from './processors/scoring/scoring-processor';
+import type { SegmentRules } from './processors/segmentation/rules';
+import { SegmentationProcessor } from './processors/segmentation/segmentation-processor';
+import type { EligibilityConfig, TriggerRules } from './processors/triggers/config';
+import { EligibilityProcessor } from './processors/triggers/eligibility-processor';
+import { TriggerProcessor } from './processors/triggers/trigger-processor';
 import { IdentifierHasher, identitySecret } from './processors/identity/identifiers';
 import { IngestProcessor } from './processors/identity/ingest-processor';
 import { DIRECTORY, IDENTIFIERS, LinkProcessor } from './processors/identity/link-processor';
@@ -31,11 +47,22 @@ export function topicNames(prefix = '') {
     links: `${prefix}identity.links`,
     resolved: `${prefix}touchpoints.resolved`,
     audit: `${prefix}identity.audit`,
+    commands: `${prefix}engagement.commands`,
+    decisions: `${prefix}engagement.decisions`,
+    membership: `${prefix}segments.membership`,
+    views: `${prefix}profiles.view`,
+    lift: `${prefix}engagement.lift`,
   };
 }
 
 export interface ProductConfig {
   identity: IdentityConfig;
+  profile: ProfileConfig;
+  scoring: ScoringModel;
+  segments: SegmentRules;
+  triggers: TriggerRules;
+  eligibility: EligibilityConfig;
+  outcomes: OutcomesConfig;
 }
 
 export interface TopologyOptions {
@@ -63,6 +90,11 @@ export function buildTopology(options: TopologyOptions): Topology {
       .topic({ name: topic.links, partitions: 1, schema: 'Touchpoint', doc: 'touchpoints that may link identifiers (hashed), in one order' })
       .topic({ name: topic.resolved, schema: 'ProfileEvent', doc: 'touchpoints and identity instructions, keyed by canonical profile id' })
       .topic({ name: topic.audit, schema: 'IdentityAudit', doc: 'merges, refused links and erasures of identity resolution' })
+      .topic({ name: topic.commands, schema: 'EngagementCommand', doc: 'what a channel should do for a person now (the main output)' })
+      .topic({ name: topic.decisions, schema: 'EngagementDecision', doc: 'triggers that fired but sent nothing, and why' })
+      .topic({ name: topic.membership, schema: 'SegmentMembership', doc: 'segment enter and exit events' })
+      .topic({ name: topic.views, schema: 'ProfileView', compacted: true, doc: 'the unified view of each profile (one voice)' })
+      .topic({ name: topic.lift, schema: 'TriggerLift', compacted: true, doc: 'treatment and control counts per trigger, per partition' })
       .globalStore(IDENTITY_GRAPH, { topic: `${options.appId}-${IDENTIFIERS}-changelog`, value: stringSerde })
 
       // [A] ingest and resolve, on every partition of touchpoints.raw
@@ -78,6 +110,26 @@ export function buildTopology(options: TopologyOptions): Topology {
       .store(IDENTIFIERS, { value: stringSerde })
       .store(DIRECTORY, { value: jsonSerde() })
       .processor('link', () => new LinkProcessor(config.identity), { from: 'links', stores: [IDENTIFIERS, DIRECTORY] })
+
+      // [B] the profile task, fused, on every partition of touchpoints.resolved
+      .source('resolved', { topic: topic.resolved, key: stringSerde, value: profileEventSerde, eventTime: (e) => e.at })
+      .store(PROFILES, { value: profileEntrySerde })
+      .store(VIEWS, { value: jsonSerde<number>() })
+      .store(LIFT_STORE, { value: jsonSerde() })
+      .processor('profile', () => new ProfileProcessor(config.profile, [VIEWS]), { from: 'resolved', stores: [PROFILES] })
+      .sink('reroute', { topic: topic.resolved, key: stringSerde, value: profileEventSerde, from: 'profile' })
+      .processor('outcomes', () => new OutcomesProcessor(config.outcomes, config.triggers), { from: ['profile', 'eligibility'], stores: [PROFILES, LIFT_STORE] })
+      .sink('lift', { topic: topic.lift, key: stringSerde, value: avro('TriggerLift'), from: 'outcomes' })
+      .processor('scoring', () => new ScoringProcessor(config.scoring), { from: 'profile' })
+      .processor('segmentation', () => new SegmentationProcessor(config.segments), { from: 'scoring', stores: [PROFILES] })
+      .sink('segment-changes', { topic: topic.membership, key: stringSerde, value: avro('SegmentMembership'), from: 'segmentation' })
+      .processor('profile-view', () => new ViewProcessor(config.profile, config.scoring), { from: 'segmentation', stores: [VIEWS, PROFILES] })
+      .processor('view-tombstone', () => new ViewProcessor(config.profile, config.scoring), { from: 'profile', stores: [VIEWS, PROFILES] })
+      .sink('views', { topic: topic.views, key: stringSerde, value: avro('ProfileView'), from: ['profile-view', 'view-tombstone'] })
+      .processor('triggers', () => new TriggerProcessor(config.triggers), { from: 'segmentation', stores: [PROFILES] })
+      .processor('eligibility', () => new EligibilityProcessor(config.eligibility, config.triggers), { from: 'triggers', stores: [PROFILES] })
+      .sink('commands', { topic: topic.commands, key: stringSerde, value: avro('EngagementCommand'), from: 'eligibility' })
+      .sink('decisions', { topic: topic.decisions, key: stringSerde, value: avro('EngagementDecision'), from: 'eligibility' })
       .build()
   );
 }

@@ -24,8 +24,11 @@ export interface ProfileState {
   /** "<channel>|<purpose>" -> granted or withdrawn; latest by event time. `*` means any. */
   consent: Record<string, Stamped<boolean>>;
   timeZone: Stamped<string> | null;
-  /** Ids of recent events, to drop duplicates of a touchpoint (producer retries); union, bounded. */
-  recentEventIds: string[];
+  /**
+   * [event time, eventId] of the events just older than the journey, oldest first: with the journey's
+   * own ids, the last N event ids, to drop duplicates of a touchpoint (producer retries); union, sorted, truncated.
+   */
+  recentEventIds: RecentEvent[];
   /** Owned by processors/scoring. */
   scores: Record<string, ScoreState>;
   /** Owned by processors/segmentation: event times (and values) of events matching each counter. */
@@ -64,12 +67,19 @@ export interface JourneyEntry {
   path: string | null;
 }
 
+/** [event time, eventId] */
+export type RecentEvent = [number, string];
+
 export interface ScoreState {
   /** Decayed value as of `at`. */
   value: number;
   at: number;
-  /** Decayed contribution per signal as of `at`, for explanations (top ones are shown). */
+  /** The half-life `value` decays with, kept so that a merge needs no scoring model. */
+  halfLife: number;
+  /** Decayed contribution per signal as of `at`, for explanations; only the largest ones are kept. */
   contributions: Record<string, number>;
+  /** The recency signal as of `at`: set (not added) by each event, so only the latest one counts. */
+  recency?: number;
 }
 
 /** [event time, value] */

@@ -18,4 +18,13 @@ export interface ProfileUpdate {
   /** Set by segmentation. */
   segmentsEntered: string[];
   segmentsExited: string[];
+  /** Set for cause 'merge': the two states that were merged, so nodes can say what the merge changed. */
+  merge?: MergeSides;
+}
+
+export interface MergeSides {
+  /** The merged-away profile's state, as transferred. */
+  loser: ProfileState;
+  /** The winner's state before the merge; null when the winner had none. */
+  winnerBefore: ProfileState | null;
 }

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { loadIdentityConfig } from '../../processors/identity/config';
+import { loadProductConfig } from '../../config/product';
 import { IdentifierHasher, identitySecret } from '../../processors/identity/identifiers';
 import { touchpoint, type Identifier, type Touchpoint } from '../../processors/model/touchpoint';
 import { TopologyTestDriver } from '../../runtime/driver';
@@ -9,7 +9,7 @@ import { buildTopology, type ProductConfig } from '../../topology';
 export const CONFIG_DIR = join(__dirname, '..', '..', 'config');
 
 export function productConfig(): ProductConfig {
-  return { identity: loadIdentityConfig(join(CONFIG_DIR, 'identity.yaml')) };
+  return loadProductConfig(CONFIG_DIR);
 }
 
 /** The product topology on the in-process driver, with an in-memory registry. */

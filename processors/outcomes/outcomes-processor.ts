@@ -1,0 +1,116 @@
+import type { Processor, ProcessorContext, StreamRecord, Timer } from '../../runtime/processor';
+import type { ProfileUpdate } from '../model/profile-update';
+import type { TriggerRules } from '../triggers/config';
+import { parseDuration } from '../triggers/duration';
+import type { ExposureRecorded } from '../triggers/records';
+import { attributeConversion, AttributionRules, pruneExposures, recordOutcome } from './attribution';
+import type { OutcomesConfig } from './config';
+import type { LiftCounts, TriggerLift } from './lift';
+
+export const LIFT_STORE = 'lift';
+
+/** What the `lift` store holds per trigger id (this task's partition only). */
+export interface LiftEntry extends LiftCounts {
+  triggerId: string;
+  /** Changes not yet emitted. */
+  unsent: number;
+  /** Event time of the last emit; null before the first. */
+  emittedAt: number | null;
+}
+
+/**
+ * Closes the loop. Receives every ProfileUpdate of the profile task (from
+ * the profile node) and every exposure the eligibility node records:
+ *
+ * - outcome touchpoints (delivered, shown, clicked, converted, dismissed
+ *   with outcome.commandId) move the sent command's status; dismissals feed
+ *   fatigue (profile.engagement.dismissed);
+ * - conversions (`converted`, or a configured conversion event such as
+ *   purchase) are attributed to exposures inside the attribution window
+ *   (attribution.ts);
+ * - per trigger, running counts (treated, treatedConverted, control,
+ *   controlConverted) live in store `lift` and go to child `lift` as
+ *   TriggerLift records, throttled: after `everyChanges` changes, or when
+ *   `maxInterval` of event time has passed since the last emit (a timer per
+ *   trigger, key = trigger id, flushes what is left).
+ *
+ * Stores: `profiles` (the update's profile is the stored object; changed
+ * in place), `lift`.
+ */
+export class OutcomesProcessor implements Processor<string, ProfileUpdate | ExposureRecorded> {
+  private readonly attribution: AttributionRules;
+  private readonly everyChanges: number;
+  private readonly maxInterval: number;
+
+  constructor(config: OutcomesConfig, rules: TriggerRules) {
+    this.attribution = new AttributionRules(config, rules);
+    this.everyChanges = config.lift.everyChanges;
+    this.maxInterval = parseDuration(config.lift.maxInterval);
+  }
+
+  async process(record: StreamRecord<string, ProfileUpdate | ExposureRecorded>, ctx: ProcessorContext): Promise<void> {
+    const value = record.value;
+    if ('kind' in value) {
+      await this.count(value.triggerId, record.timestamp, ctx, (c) => (value.group === 'treatment' ? c.treated++ : c.control++));
+      return;
+    }
+    const touchpoint = value.touchpoint;
+    if (touchpoint === null || !this.attribution.interesting.has(touchpoint.eventType)) return;
+    const e = value.profile.engagement;
+    const outcome = recordOutcome(e, touchpoint);
+    if (outcome.dismissedTrigger !== undefined) ctx.count('dismissal');
+    if (touchpoint.outcome?.commandId && !outcome.known) ctx.count('outcome-for-unknown-command');
+    if (!this.attribution.isConversion(touchpoint.eventType)) return;
+    pruneExposures(e, ctx.streamTime, this.attribution);
+    for (const exposure of attributeConversion(e, touchpoint, record.timestamp, this.attribution)) {
+      ctx.count(`conversion-${exposure.group}`);
+      await this.count(exposure.triggerId, record.timestamp, ctx, (c) =>
+        exposure.group === 'treatment' ? c.treatedConverted++ : c.controlConverted++,
+      );
+    }
+  }
+
+  /** The throttle interval passed with changes not yet emitted. */
+  async onTimer(timer: Timer, ctx: ProcessorContext): Promise<void> {
+    const store = ctx.store<LiftEntry>(LIFT_STORE);
+    const entry = await store.get(timer.key);
+    if (entry === undefined || entry.unsent === 0) return;
+    this.emit(entry, ctx.streamTime, ctx);
+    store.put(entry.triggerId, entry);
+  }
+
+  private async count(triggerId: string, at: number, ctx: ProcessorContext, change: (c: LiftCounts) => void): Promise<void> {
+    const store = ctx.store<LiftEntry>(LIFT_STORE);
+    const entry = (await store.get(triggerId)) ?? {
+      triggerId,
+      treated: 0,
+      treatedConverted: 0,
+      control: 0,
+      controlConverted: 0,
+      unsent: 0,
+      emittedAt: null,
+    };
+    change(entry);
+    entry.unsent++;
+    const now = Math.max(at, ctx.streamTime);
+    if (entry.emittedAt === null || entry.unsent >= this.everyChanges || now - entry.emittedAt >= this.maxInterval) this.emit(entry, now, ctx);
+    else ctx.schedule(entry.emittedAt + this.maxInterval, triggerId);
+    store.put(triggerId, entry);
+  }
+
+  private emit(entry: LiftEntry, now: number, ctx: ProcessorContext): void {
+    const lift: TriggerLift = {
+      triggerId: entry.triggerId,
+      partition: ctx.partition,
+      treated: entry.treated,
+      treatedConverted: entry.treatedConverted,
+      control: entry.control,
+      controlConverted: entry.controlConverted,
+      asOf: now,
+    };
+    ctx.forward('lift', entry.triggerId, lift, { timestamp: now });
+    entry.unsent = 0;
+    entry.emittedAt = now;
+    ctx.cancel(entry.triggerId);
+  }
+}

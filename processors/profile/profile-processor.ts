@@ -1,0 +1,120 @@
+import type { Processor, ProcessorContext, StreamRecord } from '../../runtime/processor';
+import type { MergeInstruction, ProfileEvent, ResolvedTouchpoint, StateTransfer } from '../model/profile-event';
+import { emptyProfile, isForwarding, type ProfileEntry, type ProfileState } from '../model/profile-state';
+import type { ProfileUpdate } from '../model/profile-update';
+import type { ProfileConfig } from './config';
+import { mergeProfiles } from './merge';
+import { applyTouchpoint, isDuplicate } from './state';
+
+/** Store of ProfileEntry by profile id: a live profile, or the pointer a merge left. */
+export const PROFILES = 'profiles';
+
+/**
+ * The head of the fused profile task (touchpoints.resolved, keyed by
+ * profile id). Touchpoints update the unified profile and go on to
+ * 'scoring' as a ProfileUpdate. Identity instructions move state: a merge
+ * turns the loser into a forwarding pointer and sends its whole state to
+ * the winner through 'reroute' (a sink to touchpoints.resolved, so it is
+ * ordered with the winner's own records); the winner folds it in with
+ * mergeProfiles. Anything that still reaches a pointer is re-addressed.
+ * Erasure deletes the entry (a tombstone in the changelog). Views of
+ * profiles that are gone are deleted through 'view-tombstone'.
+ */
+export class ProfileProcessor implements Processor<string, ProfileEvent> {
+  /**
+   * `alsoPrefetch`: other stores keyed by profile id that nodes fused after
+   * this one read for every record (e.g. the view node's 'views'), so they
+   * are read in the same bulk request as the profile.
+   */
+  constructor(
+    private readonly config: ProfileConfig,
+    private readonly alsoPrefetch: readonly string[] = [],
+  ) {}
+
+  prefetch(record: StreamRecord<string, ProfileEvent>): Iterable<[string, string]> {
+    if (this.alsoPrefetch.length === 0) return [[PROFILES, record.key]];
+    return [PROFILES, ...this.alsoPrefetch].map((store) => [store, record.key] as [string, string]);
+  }
+
+  async process(record: StreamRecord<string, ProfileEvent>, ctx: ProcessorContext): Promise<void> {
+    const event = record.value;
+    const profiles = ctx.store<ProfileEntry>(PROFILES);
+    const entry = await profiles.get(record.key);
+    switch (event.body.kind) {
+      case 'touchpoint':
+        return this.touch(record.key, entry, event, event.body, ctx);
+      case 'merge':
+        return this.mergeAway(record.key, entry, event, event.body, ctx);
+      case 'state':
+        return this.foldIn(record.key, entry, event, event.body, ctx);
+      case 'erase':
+        return this.erase(record.key, ctx);
+    }
+  }
+
+  private touch(id: string, entry: ProfileEntry | undefined, event: ProfileEvent, body: ResolvedTouchpoint, ctx: ProcessorContext): void {
+    if (isForwarding(entry)) {
+      ctx.count('rerouted');
+      ctx.forward('reroute', entry.mergedInto, { ...event, profileId: entry.mergedInto });
+      return;
+    }
+    const touchpoint = body.touchpoint;
+    if (entry && isDuplicate(entry, touchpoint)) {
+      ctx.count('duplicate');
+      return;
+    }
+    const profile = entry ?? emptyProfile(id, touchpoint.occurredAt);
+    // put before changing it: if a later node throws, the task discards the change with the rest
+    ctx.store<ProfileEntry>(PROFILES).put(id, profile);
+    applyTouchpoint(profile, touchpoint, this.config);
+    const update = newUpdate(profile, 'touchpoint', touchpoint);
+    // Outcomes first: a dismissal in this touchpoint must count as fatigue before its own decisions.
+    ctx.forward('outcomes', id, update);
+    ctx.forward('scoring', id, update);
+  }
+
+  /** At the loser: leave a pointer, send the whole state to the winner, withdraw the loser's view. */
+  private mergeAway(id: string, entry: ProfileEntry | undefined, event: ProfileEvent, body: MergeInstruction, ctx: ProcessorContext): void {
+    if (isForwarding(entry)) {
+      ctx.log.warn({ profileId: id, mergedInto: entry.mergedInto, winner: body.winner }, 'merge instruction for a profile already merged away; ignored');
+      ctx.count('merge-ignored');
+      return;
+    }
+    ctx.store<ProfileEntry>(PROFILES).put(id, { mergedInto: body.winner, at: event.at });
+    if (entry) {
+      const transfer: ProfileEvent = {
+        profileId: body.winner,
+        at: event.at,
+        body: { kind: 'state', from: id, into: body.winner, state: Buffer.from(JSON.stringify(entry), 'utf8') },
+      };
+      ctx.forward('reroute', body.winner, transfer);
+    }
+    ctx.forward('view-tombstone', id, null);
+    ctx.count('merged-away');
+  }
+
+  /** At the winner: fold the loser's state in; a winner that was itself merged away passes it on. */
+  private foldIn(id: string, entry: ProfileEntry | undefined, event: ProfileEvent, body: StateTransfer, ctx: ProcessorContext): void {
+    if (isForwarding(entry)) {
+      ctx.count('rerouted');
+      ctx.forward('reroute', entry.mergedInto, { ...event, profileId: entry.mergedInto, body: { ...body, into: entry.mergedInto } });
+      return;
+    }
+    const loser = JSON.parse(body.state.toString('utf8')) as ProfileState;
+    const winnerBefore = entry ?? null;
+    const merged = winnerBefore ? mergeProfiles(winnerBefore, loser, this.config) : { ...loser, id };
+    ctx.store<ProfileEntry>(PROFILES).put(id, merged);
+    ctx.count('merged');
+    ctx.forward('scoring', id, { ...newUpdate(merged, 'merge', null), merge: { loser, winnerBefore } });
+  }
+
+  private erase(id: string, ctx: ProcessorContext): void {
+    ctx.store<ProfileEntry>(PROFILES).delete(id);
+    ctx.forward('view-tombstone', id, null);
+    ctx.count('erased');
+  }
+}
+
+function newUpdate(profile: ProfileState, cause: ProfileUpdate['cause'], touchpoint: ProfileUpdate['touchpoint']): ProfileUpdate {
+  return { profile, cause, touchpoint, scoresBefore: {}, segmentsEntered: [], segmentsExited: [] };
+}

@@ -1,0 +1,139 @@
+import * as avro from 'avsc';
+import { DeserializationError } from '../../runtime/errors';
+import type { Serde } from '../../runtime/serde/serde';
+import type { ProfileEntry, ProfileState } from '../model/profile-state';
+
+/**
+ * The profile store's format: Avro binary, about half the size of JSON
+ * (the store and its changelog hold one of these per person). Byte 0 is
+ * the format version, byte 1 says state or forwarding pointer. A change to
+ * ProfileState's core, scores, counters or segments needs a new version
+ * here (with the old schema kept to read what is stored); the engagement
+ * section travels as JSON text, so processors/triggers can change it
+ * freely.
+ */
+
+const VERSION = 1;
+const STATE = 0;
+const POINTER = 1;
+
+const optional = (type: unknown) => ['null', type];
+const stamped = (name: string, value: string) => ({
+  type: 'record',
+  name,
+  fields: [
+    { name: 'value', type: value },
+    { name: 'at', type: 'long' },
+  ],
+});
+
+const stateType = avro.Type.forSchema({
+  type: 'record',
+  name: 'ProfileStateV1',
+  namespace: 'dev.listeningpost.store',
+  fields: [
+    { name: 'id', type: 'string' },
+    { name: 'firstSeen', type: 'long' },
+    { name: 'lastSeen', type: 'long' },
+    { name: 'identifiers', type: { type: 'map', values: { type: 'array', items: 'string' } } },
+    {
+      name: 'channels',
+      type: {
+        type: 'map',
+        values: {
+          type: 'record',
+          name: 'Channel',
+          fields: [
+            { name: 'count', type: 'long' },
+            { name: 'lastAt', type: 'long' },
+            {
+              name: 'session',
+              type: optional({
+                type: 'record',
+                name: 'Session',
+                fields: [
+                  { name: 'id', type: optional('string') },
+                  { name: 'startedAt', type: 'long' },
+                  { name: 'lastAt', type: 'long' },
+                  { name: 'depth', type: 'long' },
+                ],
+              }),
+            },
+          ],
+        },
+      },
+    },
+    {
+      name: 'journey',
+      type: {
+        type: 'array',
+        items: {
+          type: 'record',
+          name: 'JourneyEntry',
+          fields: [
+            { name: 'at', type: 'long' },
+            { name: 'eventId', type: 'string' },
+            { name: 'channel', type: 'string' },
+            { name: 'eventType', type: 'string' },
+            { name: 'category', type: optional('string') },
+            { name: 'path', type: optional('string') },
+          ],
+        },
+      },
+    },
+    { name: 'traits', type: { type: 'map', values: stamped('StampedText', 'string') } },
+    { name: 'consent', type: { type: 'map', values: stamped('StampedFlag', 'boolean') } },
+    { name: 'timeZone', type: optional('StampedText') },
+    { name: 'recentEventIds', type: { type: 'array', items: { type: 'array', items: ['long', 'string'] } } },
+    {
+      name: 'scores',
+      type: {
+        type: 'map',
+        values: {
+          type: 'record',
+          name: 'Score',
+          fields: [
+            { name: 'value', type: 'double' },
+            { name: 'at', type: 'long' },
+            { name: 'halfLife', type: 'long' },
+            { name: 'contributions', type: { type: 'map', values: 'double' } },
+            { name: 'recency', type: optional('double'), default: null },
+          ],
+        },
+      },
+    },
+    { name: 'counters', type: { type: 'map', values: { type: 'array', items: { type: 'array', items: 'long' } } } },
+    { name: 'segments', type: { type: 'map', values: { type: 'record', name: 'Membership', fields: [{ name: 'since', type: 'long' }] } } },
+    { name: 'engagement', type: 'string' },
+  ],
+} as avro.Schema);
+
+const pointerType = avro.Type.forSchema({
+  type: 'record',
+  name: 'ForwardingV1',
+  namespace: 'dev.listeningpost.store',
+  fields: [
+    { name: 'mergedInto', type: 'string' },
+    { name: 'at', type: 'long' },
+  ],
+} as avro.Schema);
+
+export const profileEntrySerde: Serde<ProfileEntry> = {
+  name: 'profile-entry',
+  serialize(_store, entry) {
+    const pointer = 'mergedInto' in entry;
+    const body = pointer ? pointerType.toBuffer(entry) : stateType.toBuffer({ ...entry, engagement: JSON.stringify(entry.engagement) });
+    return Buffer.concat([Buffer.from([VERSION, pointer ? POINTER : STATE]), body]);
+  },
+  deserialize(store, data) {
+    if (data[0] !== VERSION) throw new DeserializationError('unknown-schema', `${store}: profile entry format version ${data[0]} is not known (this build reads ${VERSION})`);
+    if (data[1] === POINTER) return { ...(pointerType.fromBuffer(data.subarray(2)) as { mergedInto: string; at: number }) };
+    const state = stateType.fromBuffer(data.subarray(2)) as Omit<ProfileState, 'engagement'> & { engagement: string };
+    for (const name in state.scores) {
+      const score = state.scores[name]!;
+      // Avro has null where the state has no field
+      if (score.recency === null) delete score.recency;
+    }
+    return { ...state, engagement: JSON.parse(state.engagement) } as ProfileState;
+  },
+};

@@ -1,0 +1,160 @@
+import type { Processor, ProcessorContext, StreamRecord, Timer } from '../../runtime/processor';
+import { isForwarding, type ProfileEntry, type ProfileState, type SegmentMembershipState } from '../model/profile-state';
+import type { ProfileUpdate } from '../model/profile-update';
+import { PROFILES } from '../profile/profile-processor';
+import { scoreValues } from '../scoring/state';
+import { countTouchpoint, pruneCounters } from './counters';
+import { Evaluation, type SegmentRules } from './rules';
+
+/** schemas/SegmentMembership.avsc: a person entered or left a segment. */
+export interface SegmentMembership {
+  profileId: string;
+  segment: string;
+  change: 'enter' | 'exit';
+  /** Event time of the change: stream time when an update saw it; the timer's time when time alone caused it. */
+  at: number;
+  reason: 'touchpoint' | 'timer' | 'merge';
+  /** The values that decided it (windowed counts and sums, scores...). */
+  values: Record<string, number>;
+}
+
+/**
+ * Real-time segmentation, fused after scoring. On every update it counts
+ * the touchpoint into the profile's counters and re-evaluates every
+ * segment at stream time; changes go to 'segment-changes' and the update
+ * goes on to 'profile-view' and 'triggers'. Memberships that time alone
+ * ends (a window sliding past, a score decaying, "no login in 30 days"
+ * coming true) change on an event-time timer set for the earliest moment
+ * any condition could flip, with no new event needed.
+ */
+export class SegmentationProcessor implements Processor<string, ProfileUpdate> {
+  private readonly evaluation: Evaluation;
+  /** By segment index: 1 when the profile was in the segment before this update. */
+  private readonly was: Uint8Array;
+
+  constructor(private readonly rules: SegmentRules) {
+    this.evaluation = new Evaluation(rules);
+    this.was = new Uint8Array(rules.segments.length);
+  }
+
+  process(record: StreamRecord<string, ProfileUpdate>, ctx: ProcessorContext): void {
+    const update = record.value;
+    const profile = update.profile;
+    const now = ctx.streamTime;
+    if (update.touchpoint) countTouchpoint(profile, update.touchpoint, this.rules, now);
+    pruneCounters(profile, this.rules, now);
+    const merge = update.merge;
+    // after a merge, changes are relative to what the winner was in, not to the union of both sides
+    const before = merge ? (merge.winnerBefore?.segments ?? {}) : profile.segments;
+    this.evaluate(record.key, profile, before, now, merge ? 'merge' : 'touchpoint', update, ctx);
+    if (merge) {
+      for (const segment in merge.loser.segments) this.emit(ctx, merge.loser.id, segment, 'exit', now, 'merge', {});
+      ctx.cancel(merge.loser.id);
+    }
+    ctx.forward('profile-view', record.key, update);
+    ctx.forward('triggers', record.key, update);
+  }
+
+  prefetchTimer(timer: Timer): Iterable<[string, string]> {
+    return [[PROFILES, timer.key]];
+  }
+
+  async onTimer(timer: Timer, ctx: ProcessorContext): Promise<void> {
+    const profiles = ctx.store<ProfileEntry>(PROFILES);
+    const profile = await profiles.get(timer.key);
+    if (!profile || isForwarding(profile)) return;
+    // put before changing it: if anything below throws, the task discards the change with the rest
+    profiles.put(timer.key, profile);
+    // Every evaluation replaces this timer, so none has happened since it was set: the state is as
+    // of an earlier time and can be evaluated at the timer's own time, when the change happened.
+    const now = timer.at;
+    pruneCounters(profile, this.rules, now);
+    const update: ProfileUpdate = {
+      profile,
+      cause: 'timer',
+      touchpoint: null,
+      scoresBefore: scoreValues(profile.scores, now),
+      segmentsEntered: [],
+      segmentsExited: [],
+    };
+    this.evaluate(timer.key, profile, profile.segments, now, 'timer', update, ctx);
+    if (update.segmentsEntered.length === 0 && update.segmentsExited.length === 0) return;
+    ctx.forward('profile-view', timer.key, update);
+    ctx.forward('triggers', timer.key, update);
+  }
+
+  /** Re-evaluates every segment at `now`, records and emits the changes against `before`, and sets the next timer. */
+  private evaluate(
+    id: string,
+    profile: ProfileState,
+    before: Record<string, SegmentMembershipState>,
+    now: number,
+    reason: SegmentMembership['reason'],
+    update: ProfileUpdate,
+    ctx: ProcessorContext,
+  ): void {
+    const ev = this.evaluation;
+    ev.run(profile, now);
+    const { was } = this;
+    was.fill(0);
+    for (const name in before) {
+      const index = this.rules.segmentIndex.get(name);
+      if (index !== undefined) was[index] = 1;
+    }
+    const entered: string[] = [];
+    const exited: string[] = [];
+    const current = profile.segments;
+    const decided = ev.decided;
+    let members = 0;
+    for (let i = 0; i < decided.length; i++) {
+      const holds = decided[i] === 1;
+      if (holds) members++;
+      if (decided[i] === was[i]) continue;
+      const segment = this.rules.segments[i]!;
+      if (holds) {
+        current[segment.name] ??= { since: now };
+        entered.push(segment.name);
+      } else {
+        delete current[segment.name];
+        exited.push(segment.name);
+      }
+      this.emit(ctx, id, segment.name, holds ? 'enter' : 'exit', now, reason, ev.valuesOf(segment));
+    }
+    this.keepOnlyHolding(current, members);
+    update.segmentsEntered = entered;
+    update.segmentsExited = exited;
+    const next = ev.nextChange();
+    if (next === Infinity) ctx.cancel(id);
+    else ctx.schedule(next, id);
+  }
+
+  /**
+   * Leaves in `segments` only the segments that hold. Usually they are
+   * exactly those already; not after a merge (the merged memberships are
+   * both sides'), nor when a segment was taken out of the rules (it leaves
+   * without an exit record: it no longer exists).
+   */
+  private keepOnlyHolding(segments: Record<string, SegmentMembershipState>, members: number): void {
+    let size = 0;
+    for (const _ in segments) size++;
+    if (size === members) return;
+    const decided = this.evaluation.decided;
+    for (const name in segments) {
+      const index = this.rules.segmentIndex.get(name);
+      if (index === undefined || decided[index] !== 1) delete segments[name];
+    }
+  }
+
+  private emit(
+    ctx: ProcessorContext,
+    profileId: string,
+    segment: string,
+    change: SegmentMembership['change'],
+    at: number,
+    reason: SegmentMembership['reason'],
+    values: Record<string, number>,
+  ): void {
+    const membership: SegmentMembership = { profileId, segment, change, at, reason, values };
+    ctx.forward('segment-changes', profileId, membership, { timestamp: at });
+  }
+}

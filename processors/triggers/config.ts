@@ -1,0 +1,533 @@
+import { loadConfig, parseConfig } from '../../config/load';
+import { durationSchema, parseDuration } from './duration';
+
+// ---------------------------------------------------------------------------------------------
+// config/triggers.yaml: the rules (when, for whom, what)
+// ---------------------------------------------------------------------------------------------
+
+export const ACTIONS = ['offer', 'banner', 'chat_prompt', 'account_alert', 'call_back', 'email', 'push'] as const;
+export type Action = (typeof ACTIONS)[number];
+
+export const PURPOSES = ['marketing', 'service'] as const;
+export type Purpose = (typeof PURPOSES)[number];
+
+/** config/triggers.yaml */
+export interface TriggerRules {
+  /** Identifier types that make a person "known" (`who: { known: true }`). */
+  knownIdentifierTypes: string[];
+  /** Values every trigger gets unless its `engage` (or `grace`) says otherwise. */
+  defaults: TriggerDefaults;
+  triggers: TriggerSpec[];
+}
+
+export interface TriggerDefaults {
+  /** How late (behind stream time) an event may arrive and still count for a sequence or absence. */
+  grace: string;
+  priority: number;
+  ttl: string;
+  purpose: Purpose;
+  maxDelay: string;
+  holdoutPercent: number;
+  cooldown: string;
+}
+
+export interface TriggerSpec {
+  /** lower_snake_case, unique; part of every command id. */
+  id: string;
+  /** One sentence; goes into every decision trace as `rule`. */
+  description: string;
+  /** false keeps the rule in the file but off. */
+  enabled?: boolean;
+  grace?: string;
+  when: WhenSpec;
+  who?: Condition;
+  engage: EngageSpec;
+  /** What counts as success for lift (defaults: engagement.yaml `outcomes`). */
+  measure?: { conversionEvents?: string[]; attributionWindow?: string };
+}
+
+/** Exactly one of these. */
+export interface WhenSpec {
+  event?: EventFilter;
+  sequence?: { steps: SequenceStep[]; within: string };
+  absence?: { after: EventFilter; missing: EventFilter; within: string };
+  segmentEntered?: string;
+  scoreCrosses?: { score: string; above?: number; below?: number };
+}
+
+export interface EventFilter {
+  eventType: string | string[];
+  channel?: string | string[];
+  /** page.category */
+  category?: string | string[];
+  /** page.path, exact, or a prefix when it ends with `*`. */
+  path?: string;
+  /** page.product */
+  product?: string | string[];
+  authenticated?: boolean;
+  /** Every listed attribute must have this value. */
+  attributes?: Record<string, string>;
+  /** Account condition: the balance reported with the event is below this. */
+  balanceBelow?: MoneyBound;
+  amountAtLeast?: MoneyBound;
+}
+
+export interface MoneyBound {
+  minorUnits: number;
+  /** When set, events in another currency do not match. */
+  currency?: string;
+}
+
+export interface SequenceStep extends EventFilter {
+  /** The step repeats this many times (default 1). */
+  times?: number;
+}
+
+/** Exactly one of these; `all`, `any` and `not` nest. */
+export interface Condition {
+  known?: boolean;
+  segment?: string;
+  score?: { name: string; atLeast?: number; below?: number };
+  consent?: { channel: string; purpose: Purpose };
+  all?: Condition[];
+  any?: Condition[];
+  not?: Condition;
+}
+
+export interface EngageSpec {
+  action: Action;
+  contentRef: string;
+  /** In preference order: the first one that passes consent, reach, quiet hours and its caps is used. */
+  channels: (string | ChannelChoice)[];
+  priority?: number;
+  ttl?: string;
+  purpose?: Purpose;
+  maxDelay?: string;
+  holdoutPercent?: number;
+  cooldown?: string;
+}
+
+/** A channel with its own action or content (e.g. a banner on web, an email otherwise). */
+export interface ChannelChoice {
+  channel: string;
+  action?: Action;
+  contentRef?: string;
+}
+
+const NAME = '^[a-z][a-z0-9_]*$';
+const nameSchema = { type: 'string', pattern: NAME } as const;
+const oneOrMany = { anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } }] } as const;
+const moneyBound = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['minorUnits'],
+  properties: { minorUnits: { type: 'integer' }, currency: { type: 'string', pattern: '^[A-Z]{3}$' } },
+} as const;
+const filterProperties = {
+  eventType: oneOrMany,
+  channel: oneOrMany,
+  category: oneOrMany,
+  path: { type: 'string', minLength: 1 },
+  product: oneOrMany,
+  authenticated: { type: 'boolean' },
+  attributes: { type: 'object', additionalProperties: { type: 'string' } },
+  balanceBelow: moneyBound,
+  amountAtLeast: moneyBound,
+} as const;
+
+const rulesSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['knownIdentifierTypes', 'defaults', 'triggers'],
+  $defs: {
+    filter: { type: 'object', additionalProperties: false, required: ['eventType'], properties: filterProperties },
+    condition: {
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      maxProperties: 1,
+      properties: {
+        known: { type: 'boolean' },
+        segment: nameSchema,
+        score: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name'],
+          properties: { name: nameSchema, atLeast: { type: 'number' }, below: { type: 'number' } },
+        },
+        consent: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['channel', 'purpose'],
+          properties: { channel: { type: 'string', pattern: '^([a-z][a-z0-9_]*|\\*)$' }, purpose: { enum: [...PURPOSES] } },
+        },
+        all: { type: 'array', minItems: 1, items: { $ref: '#/$defs/condition' } },
+        any: { type: 'array', minItems: 1, items: { $ref: '#/$defs/condition' } },
+        not: { $ref: '#/$defs/condition' },
+      },
+    },
+  },
+  properties: {
+    knownIdentifierTypes: { type: 'array', minItems: 1, items: nameSchema },
+    defaults: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['grace', 'priority', 'ttl', 'purpose', 'maxDelay', 'holdoutPercent', 'cooldown'],
+      properties: {
+        grace: durationSchema,
+        priority: { type: 'integer', minimum: 0, maximum: 1000 },
+        ttl: durationSchema,
+        purpose: { enum: [...PURPOSES] },
+        maxDelay: durationSchema,
+        holdoutPercent: { type: 'number', minimum: 0, maximum: 100 },
+        cooldown: durationSchema,
+      },
+    },
+    triggers: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'description', 'when', 'engage'],
+        properties: {
+          id: nameSchema,
+          description: { type: 'string', minLength: 1 },
+          enabled: { type: 'boolean' },
+          grace: durationSchema,
+          when: {
+            type: 'object',
+            additionalProperties: false,
+            minProperties: 1,
+            maxProperties: 1,
+            properties: {
+              event: { $ref: '#/$defs/filter' },
+              sequence: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['steps', 'within'],
+                properties: {
+                  steps: {
+                    type: 'array',
+                    minItems: 1,
+                    items: {
+                      type: 'object',
+                      additionalProperties: false,
+                      required: ['eventType'],
+                      properties: { ...filterProperties, times: { type: 'integer', minimum: 1 } },
+                    },
+                  },
+                  within: durationSchema,
+                },
+              },
+              absence: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['after', 'missing', 'within'],
+                properties: { after: { $ref: '#/$defs/filter' }, missing: { $ref: '#/$defs/filter' }, within: durationSchema },
+              },
+              segmentEntered: nameSchema,
+              scoreCrosses: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['score'],
+                properties: { score: nameSchema, above: { type: 'number' }, below: { type: 'number' } },
+              },
+            },
+          },
+          who: { $ref: '#/$defs/condition' },
+          engage: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['action', 'contentRef', 'channels'],
+            properties: {
+              action: { enum: [...ACTIONS] },
+              contentRef: { type: 'string', minLength: 1 },
+              channels: {
+                type: 'array',
+                minItems: 1,
+                items: {
+                  anyOf: [
+                    nameSchema,
+                    {
+                      type: 'object',
+                      additionalProperties: false,
+                      required: ['channel'],
+                      properties: { channel: nameSchema, action: { enum: [...ACTIONS] }, contentRef: { type: 'string', minLength: 1 } },
+                    },
+                  ],
+                },
+              },
+              priority: { type: 'integer', minimum: 0, maximum: 1000 },
+              ttl: durationSchema,
+              purpose: { enum: [...PURPOSES] },
+              maxDelay: durationSchema,
+              holdoutPercent: { type: 'number', minimum: 0, maximum: 100 },
+              cooldown: durationSchema,
+            },
+          },
+          measure: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              conversionEvents: { type: 'array', minItems: 1, items: nameSchema },
+              attributionWindow: durationSchema,
+            },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+/** Most steps a sequence may have (times included): the step set is a bit mask. */
+export const MAX_SEQUENCE_STEPS = 30;
+
+function checkRules(rules: TriggerRules, fail: (path: string, problem: string) => never): void {
+  const ids = new Map<string, number>();
+  rules.triggers.forEach((t, i) => {
+    const at = `/triggers/${i}`;
+    const first = ids.get(t.id);
+    if (first !== undefined) fail(`${at}/id`, `trigger id '${t.id}' is already used by triggers[${first}]; ids must be unique (they are part of every command id)`);
+    ids.set(t.id, i);
+    const w = t.when;
+    if (w.scoreCrosses && (w.scoreCrosses.above === undefined) === (w.scoreCrosses.below === undefined)) {
+      fail(`${at}/when/scoreCrosses`, "give exactly one of 'above' or 'below'");
+    }
+    if (w.sequence) {
+      const steps = w.sequence.steps.reduce((n, s) => n + (s.times ?? 1), 0);
+      if (steps > MAX_SEQUENCE_STEPS) fail(`${at}/when/sequence/steps`, `${steps} steps (times included); at most ${MAX_SEQUENCE_STEPS}`);
+      if (parseDuration(w.sequence.within) === 0) fail(`${at}/when/sequence/within`, 'must be longer than 0');
+    }
+    if (w.absence && parseDuration(w.absence.within) === 0) fail(`${at}/when/absence/within`, 'must be longer than 0');
+    const filters: [string, EventFilter][] = [];
+    if (w.event) filters.push([`${at}/when/event`, w.event]);
+    w.sequence?.steps.forEach((s, j) => filters.push([`${at}/when/sequence/steps/${j}`, s]));
+    if (w.absence) filters.push([`${at}/when/absence/after`, w.absence.after], [`${at}/when/absence/missing`, w.absence.missing]);
+    for (const [path, f] of filters) {
+      if (f.path !== undefined && f.path.indexOf('*') !== -1 && f.path.indexOf('*') !== f.path.length - 1) {
+        fail(`${path}/path`, "'*' may only end a path (a prefix match), e.g. /mortgages/*");
+      }
+    }
+    if (t.who) checkCondition(t.who, `${at}/who`, fail);
+    const channels = t.engage.channels.map((c) => (typeof c === 'string' ? c : c.channel));
+    channels.forEach((c, j) => {
+      if (channels.indexOf(c) !== j) fail(`${at}/engage/channels/${j}`, `channel '${c}' is listed twice`);
+    });
+    if (parseDuration(t.engage.ttl ?? rules.defaults.ttl) === 0) fail(`${at}/engage/ttl`, 'a command must live longer than 0');
+    if (w.absence) {
+      const grace = parseDuration(t.grace ?? rules.defaults.grace);
+      const maxDelay = parseDuration(t.engage.maxDelay ?? rules.defaults.maxDelay);
+      if (maxDelay <= grace) {
+        fail(
+          t.engage.maxDelay ? `${at}/engage/maxDelay` : '/defaults/maxDelay',
+          `an absence is decided 'grace' (${t.grace ?? rules.defaults.grace}) after its deadline, so maxDelay must be longer than that or every firing is stale`,
+        );
+      }
+    }
+  });
+}
+
+function checkCondition(c: Condition, path: string, fail: (path: string, problem: string) => never): void {
+  if (c.score && c.score.atLeast === undefined && c.score.below === undefined) fail(`${path}/score`, "give 'atLeast', 'below' or both");
+  c.all?.forEach((x, i) => checkCondition(x, `${path}/all/${i}`, fail));
+  c.any?.forEach((x, i) => checkCondition(x, `${path}/any/${i}`, fail));
+  if (c.not) checkCondition(c.not, `${path}/not`, fail);
+}
+
+export function loadTriggerRules(file: string): TriggerRules {
+  return loadConfig<TriggerRules>(file, rulesSchema, checkRules);
+}
+
+export function parseTriggerRules(file: string, text: string): TriggerRules {
+  return parseConfig<TriggerRules>(file, text, rulesSchema, checkRules);
+}
+
+// ---------------------------------------------------------------------------------------------
+// config/engagement.yaml, section `eligibility`: the permission policy
+// ---------------------------------------------------------------------------------------------
+
+/** config/engagement.yaml → `eligibility` */
+export interface EligibilityConfig {
+  /** IANA zone for people whose time zone is unknown (quiet hours). */
+  defaultTimeZone: string;
+  consent: {
+    /** Purposes allowed when the person has no consent record for the channel (an explicit withdrawal still blocks). */
+    allowWithoutRecord: Purpose[];
+  };
+  /** Every channel a trigger may use, with how it is reached. */
+  channels: Record<string, ChannelPolicy>;
+  fatigue: {
+    caps: CapSpec[];
+    dismissals: {
+      /** Extra weight of each dismissal in the overall caps (0: dismissals do not count). */
+      countAs: number;
+      /** A dismissed trigger is not sent to that person again for this long. */
+      triggerCooldown: string;
+    };
+  };
+  arbitration: {
+    /** Firings for one person within this window compete; only the highest priority is sent. 0s: decide at once. */
+    window: string;
+  };
+  holdout: {
+    /** Mixed into the holdout hash; changing it re-draws groups for people not yet assigned. */
+    salt: string;
+  };
+}
+
+export interface ChannelPolicy {
+  /** session: only while the person's session on the channel is active; identifier: when the profile holds one of `identifierTypes`; always. */
+  reach: 'session' | 'identifier' | 'always';
+  /** reach: session — inactivity after which the session is over. */
+  sessionGap?: string;
+  /** reach: identifier — any of these identifier types. */
+  identifierTypes?: string[];
+  /** Local time in the person's zone, HH:MM; `from` > `to` spans midnight. */
+  quietHours?: { from: string; to: string; purposes?: Purpose[] };
+}
+
+export interface CapSpec {
+  /** Without a channel the cap counts commands on every channel (overall). */
+  channel?: string;
+  max: number;
+  per: string;
+}
+
+const CLOCK = '^([01][0-9]|2[0-3]):[0-5][0-9]$';
+
+const eligibilitySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['defaultTimeZone', 'consent', 'channels', 'fatigue', 'arbitration', 'holdout'],
+  properties: {
+    defaultTimeZone: { type: 'string', minLength: 1 },
+    consent: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['allowWithoutRecord'],
+      properties: { allowWithoutRecord: { type: 'array', uniqueItems: true, items: { enum: [...PURPOSES] } } },
+    },
+    channels: {
+      type: 'object',
+      minProperties: 1,
+      propertyNames: { pattern: NAME },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['reach'],
+        properties: {
+          reach: { enum: ['session', 'identifier', 'always'] },
+          sessionGap: durationSchema,
+          identifierTypes: { type: 'array', minItems: 1, items: nameSchema },
+          quietHours: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['from', 'to'],
+            properties: {
+              from: { type: 'string', pattern: CLOCK },
+              to: { type: 'string', pattern: CLOCK },
+              purposes: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: [...PURPOSES] } },
+            },
+          },
+        },
+      },
+    },
+    fatigue: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['caps', 'dismissals'],
+      properties: {
+        caps: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['max', 'per'],
+            properties: { channel: nameSchema, max: { type: 'integer', minimum: 0 }, per: durationSchema },
+          },
+        },
+        dismissals: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['countAs', 'triggerCooldown'],
+          properties: { countAs: { type: 'number', minimum: 0 }, triggerCooldown: durationSchema },
+        },
+      },
+    },
+    arbitration: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['window'],
+      properties: { window: durationSchema },
+    },
+    holdout: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['salt'],
+      properties: { salt: { type: 'string' } },
+    },
+  },
+} as const;
+
+/** The whole of engagement.yaml as the triggers package sees it: `outcomes` is checked by processors/outcomes. */
+const engagementFileSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['eligibility'],
+  properties: { eligibility: eligibilitySchema, outcomes: { type: 'object' } },
+} as const;
+
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-GB', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function checkEligibility(
+  file: { eligibility: EligibilityConfig },
+  fail: (path: string, problem: string) => never,
+  rules: TriggerRules | undefined,
+): void {
+  const e = file.eligibility;
+  if (!isTimeZone(e.defaultTimeZone)) fail('/eligibility/defaultTimeZone', `'${e.defaultTimeZone}' is not an IANA time zone (e.g. Europe/Dublin)`);
+  for (const [name, ch] of Object.entries(e.channels)) {
+    const at = `/eligibility/channels/${name}`;
+    if (ch.reach === 'session' && ch.sessionGap === undefined) fail(at, "reach 'session' needs 'sessionGap' (inactivity that ends a session)");
+    if (ch.reach !== 'session' && ch.sessionGap !== undefined) fail(`${at}/sessionGap`, "only channels with reach 'session' have a session gap");
+    if (ch.reach === 'identifier' && ch.identifierTypes === undefined) fail(at, "reach 'identifier' needs 'identifierTypes' (e.g. [email])");
+    if (ch.reach !== 'identifier' && ch.identifierTypes !== undefined) fail(`${at}/identifierTypes`, "only channels with reach 'identifier' use identifier types");
+    if (ch.quietHours && ch.quietHours.from === ch.quietHours.to) fail(`${at}/quietHours`, "'from' and 'to' are equal: the quiet period would be empty");
+  }
+  e.fatigue.caps.forEach((cap, i) => {
+    if (cap.channel !== undefined && !e.channels[cap.channel]) fail(`/eligibility/fatigue/caps/${i}/channel`, `channel '${cap.channel}' is not configured under channels`);
+    if (parseDuration(cap.per) === 0) fail(`/eligibility/fatigue/caps/${i}/per`, 'must be longer than 0');
+  });
+  if (!rules) return;
+  const window = parseDuration(e.arbitration.window);
+  rules.triggers.forEach((t) => {
+    for (const c of t.engage.channels) {
+      const channel = typeof c === 'string' ? c : c.channel;
+      if (!e.channels[channel]) fail('/eligibility/channels', `trigger '${t.id}' uses channel '${channel}', which has no policy here (reach, quiet hours)`);
+    }
+    const grace = t.when.absence ? parseDuration(t.grace ?? rules.defaults.grace) : 0;
+    const maxDelay = parseDuration(t.engage.maxDelay ?? rules.defaults.maxDelay);
+    if (maxDelay <= window + grace) {
+      fail(
+        '/eligibility/arbitration/window',
+        `trigger '${t.id}' has maxDelay ${t.engage.maxDelay ?? rules.defaults.maxDelay}, not longer than the arbitration window${grace ? ' plus its grace' : ''}: every firing would be stale`,
+      );
+    }
+  });
+}
+
+/** Reads engagement.yaml's `eligibility`; with `rules`, also checks that every channel and delay the rules use fits the policy. */
+export function loadEligibilityConfig(file: string, rules?: TriggerRules): EligibilityConfig {
+  return loadConfig<{ eligibility: EligibilityConfig }>(file, engagementFileSchema, (v, fail) => checkEligibility(v, fail, rules)).eligibility;
+}
+
+export function parseEligibilityConfig(file: string, text: string, rules?: TriggerRules): EligibilityConfig {
+  return parseConfig<{ eligibility: EligibilityConfig }>(file, text, engagementFileSchema, (v, fail) => checkEligibility(v, fail, rules)).eligibility;
+}

@@ -1,0 +1,388 @@
+/**
+ * simulate: produce a simulated population's touchpoints to Kafka (Avro,
+ * through the schema registry), optionally answering the engine's
+ * engagement commands, and write the ground truth.
+ *
+ *   tsx simulator/cli.ts --seed 42 --people 10000 --days 30 --rate 5000 --truth truth.json --respond
+ *
+ * `--help` lists every option. Ctrl-C stops cleanly: the batch in flight
+ * is sent, the truth (up to the last touchpoint sent) is written, clients
+ * disconnect; a second Ctrl-C exits at once.
+ */
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import type * as avro from 'avsc';
+import { Kafka, logLevel, Partitioners, type Consumer, type Message, type Producer } from 'kafkajs';
+import { stackEndpoints } from '../local-stack/settings';
+import type { Touchpoint } from '../processors/model/touchpoint';
+import { AvroSerde } from '../runtime/serde/avro-serde';
+import { ConfluentRegistry } from '../runtime/serde/registry';
+import { SchemaCatalog } from '../runtime/serde/schema-catalog';
+import { DEFAULT_PERSONAS_FILE, loadSimulatorConfig } from './config';
+import { TouchpointGenerator } from './generator';
+import { createPopulation, type Population } from './population';
+import { formatRate, formatSeconds, ProgressBar } from './progress';
+import { OutcomeResponder, type CommandLike, type DecisionLike } from './responder';
+import { MALFORMED_ATTRIBUTE } from './sessions';
+import { groundTruth, writeGroundTruth } from './truth';
+
+const SCHEMAS_DIR = join(__dirname, '..', 'schemas');
+
+export const USAGE = `usage: simulate [options]
+
+  --seed N             population and behaviour seed (default 1)
+  --people N           simulated people (default 10000)
+  --days N             simulated period in days from the personas file's epoch (default 30)
+  --rate N|max         touchpoints per second, or max (default max)
+  --topic NAME         topic to produce to (default touchpoints.raw)
+  --truth FILE         write the ground truth (people <-> identifiers, true uplift) here at the end
+  --respond            answer engagement commands and held-out decisions read from the broker
+  --commands-topic T   (default engagement.commands)
+  --decisions-topic T  (default engagement.decisions)
+  --linger SECONDS     with --respond: keep answering this long after the last command once
+                       the period is generated (default 20)
+  --group ID           consumer group of the responder (default listening-post-simulator-<seed tag>)
+  --brokers LIST       comma-separated (default from local-stack/settings.ts: LP_KAFKA_BROKERS)
+  --registry URL       schema registry (default from local-stack/settings.ts: LP_REGISTRY_URL)
+  --personas FILE      personas file (default simulator/personas.yaml)
+  --batch N            touchpoints per produce request (default 2000)
+  --in-flight N        produce requests in flight at once (default 1, which keeps the order of
+                       records even when a request is retried)
+  --create-topic       create the topic if it is missing (with --partitions, default 4)
+  --dry-run            generate and Avro-encode without a broker: measures the generator
+  --quiet              no progress bar
+  --help               this text
+`;
+
+export interface CliOptions {
+  seed: number;
+  people: number;
+  days: number;
+  /** Touchpoints per second; Infinity for max. */
+  rate: number;
+  topic: string;
+  truth: string | null;
+  respond: boolean;
+  commandsTopic: string;
+  decisionsTopic: string;
+  lingerMs: number;
+  group: string | null;
+  brokers: string[];
+  registry: string;
+  personas: string;
+  batch: number;
+  inFlight: number;
+  createTopic: boolean;
+  partitions: number;
+  dryRun: boolean;
+  quiet: boolean;
+  help: boolean;
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Parses and checks the command line; throws UsageError naming the bad option. */
+export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): CliOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        seed: { type: 'string' },
+        people: { type: 'string' },
+        days: { type: 'string' },
+        rate: { type: 'string' },
+        topic: { type: 'string' },
+        truth: { type: 'string' },
+        respond: { type: 'boolean' },
+        'commands-topic': { type: 'string' },
+        'decisions-topic': { type: 'string' },
+        linger: { type: 'string' },
+        group: { type: 'string' },
+        brokers: { type: 'string' },
+        registry: { type: 'string' },
+        personas: { type: 'string' },
+        batch: { type: 'string' },
+        'in-flight': { type: 'string' },
+        'create-topic': { type: 'boolean' },
+        partitions: { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const v = parsed.values;
+  const whole = (name: string, text: string | undefined, fallback: number, min: number): number => {
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} ${text}: expected a whole number >= ${min}`);
+    return n;
+  };
+  const positive = (name: string, text: string | undefined, fallback: number): number => {
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    if (!(n > 0) || !Number.isFinite(n)) throw new UsageError(`--${name} ${text}: expected a number above 0`);
+    return n;
+  };
+  const endpoints = stackEndpoints(env);
+  return {
+    seed: whole('seed', v.seed, 1, 0),
+    people: whole('people', v.people, 10_000, 1),
+    days: positive('days', v.days, 30),
+    rate: v.rate === undefined || v.rate === 'max' ? Infinity : positive('rate', v.rate, 0),
+    topic: v.topic ?? 'touchpoints.raw',
+    truth: v.truth ?? null,
+    respond: v.respond ?? false,
+    commandsTopic: v['commands-topic'] ?? 'engagement.commands',
+    decisionsTopic: v['decisions-topic'] ?? 'engagement.decisions',
+    lingerMs: positive('linger', v.linger, 20) * 1000,
+    group: v.group ?? null,
+    brokers: v.brokers ? v.brokers.split(',').map((b) => b.trim()).filter(Boolean) : endpoints.brokers,
+    registry: v.registry ?? endpoints.registryUrl,
+    personas: v.personas ?? DEFAULT_PERSONAS_FILE,
+    batch: whole('batch', v.batch, 2000, 1),
+    inFlight: whole('in-flight', v['in-flight'], 1, 1),
+    createTopic: v['create-topic'] ?? false,
+    partitions: whole('partitions', v.partitions, 4, 1),
+    dryRun: v['dry-run'] ?? false,
+    quiet: v.quiet ?? false,
+    help: v.help ?? false,
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+interface Run {
+  options: CliOptions;
+  population: Population;
+  generator: TouchpointGenerator;
+  responder: OutcomeResponder | null;
+  stopping: boolean;
+  sent: number;
+  lastAnswerAt: number;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let options: CliOptions;
+  try {
+    options = parseCliArgs(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`error: ${error.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (options.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const config = loadSimulatorConfig(options.personas);
+  const population = createPopulation({ seed: options.seed, people: options.people, config });
+  const generator = new TouchpointGenerator(population, { days: options.days });
+  const run: Run = { options, population, generator, responder: null, stopping: false, sent: 0, lastAnswerAt: performance.now() };
+  const onSignal = () => {
+    if (run.stopping) {
+      process.stderr.write('\nstopping now\n');
+      process.exit(130);
+    }
+    run.stopping = true;
+    process.stderr.write('\nstopping: sending the batch in flight (Ctrl-C again to quit at once)\n');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const catalog = SchemaCatalog.load(SCHEMAS_DIR);
+  const started = performance.now();
+  try {
+    if (options.dryRun) await dryRun(run, catalog.type('Touchpoint'));
+    else await produce(run, catalog);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const s = generator.stats;
+  process.stderr.write(
+    `${run.stopping ? 'stopped' : 'done'}: ${run.sent.toLocaleString('en-US')} touchpoints (${s.touchpoints.toLocaleString('en-US')} behaviour, ${s.injected.toLocaleString('en-US')} outcomes) ` +
+      `from ${population.size.toLocaleString('en-US')} people, ${s.sessions.toLocaleString('en-US')} visits, in ${formatSeconds(seconds)} (${formatRate(run.sent / Math.max(seconds, 1e-3))}/s)\n`,
+  );
+  if (run.responder) {
+    const r = run.responder.stats;
+    process.stderr.write(
+      `responder: ${r.commands} commands (${r.converted} converted, ${r.dismissed} dismissed), ${r.decisions} held-out decisions (${r.controlConverted} converted), ` +
+        `${r.unknownPerson} not ours, ${r.duplicates} duplicates, largest time shift ${formatSeconds(r.maxShiftMs / 1000)}\n`,
+    );
+  }
+  if (options.truth) {
+    writeGroundTruth(options.truth, groundTruth(population, generator));
+    process.stderr.write(`ground truth: ${options.truth}\n`);
+  }
+  return run.stopping ? 130 : 0;
+}
+
+function progressDetail(run: Run): string {
+  const when = new Date(run.generator.clock).toISOString().slice(0, 16).replace('T', ' ');
+  const outcomes = run.generator.stats.injected;
+  return `sim ${when}${run.responder ? `  outcomes ${outcomes.toLocaleString('en-US')}` : ''}`;
+}
+
+/** Generation and Avro encoding only, as fast as possible. */
+async function dryRun(run: Run, type: avro.Type): Promise<void> {
+  const bar = run.options.quiet ? null : new ProgressBar({ unit: 'touchpoints' });
+  const { generator } = run;
+  let bytes = 0;
+  while (!run.stopping) {
+    let n = 0;
+    for (let t = generator.take(); t !== undefined; t = generator.take()) {
+      bytes += type.toBuffer(t).length;
+      if (++n === 20_000) break;
+    }
+    run.sent += n;
+    bar?.update({ fraction: generator.progress(), count: run.sent, detail: progressDetail(run) });
+    if (n < 20_000) break;
+    await yieldToIo(); // let Ctrl-C in
+  }
+  bar?.finish({ fraction: generator.done ? 1 : generator.progress(), count: run.sent, detail: `${(bytes / 1e6).toFixed(1)} MB of Avro` });
+}
+
+async function produce(run: Run, catalog: SchemaCatalog): Promise<void> {
+  const { options, population } = run;
+  const registry = new ConfluentRegistry(options.registry);
+  const serde = new AvroSerde<Touchpoint>(registry, catalog.type('Touchpoint'));
+  await serde.init(options.topic);
+  const kafka = new Kafka({ clientId: 'listening-post-simulator', brokers: options.brokers, logLevel: logLevel.NOTHING });
+  await ensureTopic(kafka, options);
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+  await producer.connect();
+  let consumer: Consumer | null = null;
+  try {
+    if (options.respond) {
+      run.responder = new OutcomeResponder(population);
+      consumer = await startResponder(run, kafka, registry, catalog);
+    }
+    await sendAll(run, producer, serde);
+  } finally {
+    await consumer?.disconnect().catch(() => undefined);
+    await producer.disconnect().catch(() => undefined);
+  }
+}
+
+async function ensureTopic(kafka: Kafka, options: CliOptions): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect().catch((error: unknown) => {
+    throw new Error(`cannot reach Kafka at ${options.brokers.join(',')} (${(error as Error).message}): is the stack up? (npm run stack:up)`);
+  });
+  try {
+    const topics = new Set(await admin.listTopics());
+    const missing = options.respond ? [options.commandsTopic, options.decisionsTopic].filter((t) => !topics.has(t)) : [];
+    if (missing.length > 0) throw new Error(`--respond reads ${missing.join(' and ')}, which do not exist: create the product's topics (npm run topics:create)`);
+    if (topics.has(options.topic)) return;
+    if (!options.createTopic) {
+      throw new Error(`topic ${options.topic} does not exist: create the product's topics (npm run topics:create) or pass --create-topic`);
+    }
+    await admin.createTopics({ topics: [{ topic: options.topic, numPartitions: options.partitions }], waitForLeaders: true });
+    process.stderr.write(`created topic ${options.topic} (${options.partitions} partitions)\n`);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Generates and sends in batches, with up to --in-flight requests in
+ * flight while the next batch is generated. At a target rate, batches are small (about 20
+ * a second) and the loop sleeps when it is ahead.
+ */
+async function sendAll(run: Run, producer: Producer, serde: AvroSerde<Touchpoint>): Promise<void> {
+  const { options, generator } = run;
+  const bar = options.quiet ? null : new ProgressBar({ unit: 'touchpoints' });
+  const batchSize = Number.isFinite(options.rate) ? Math.max(1, Math.min(options.batch, Math.ceil(options.rate / 20))) : options.batch;
+  const started = performance.now();
+  const inFlight: Promise<unknown>[] = [];
+  let lingering = false;
+  while (!run.stopping) {
+    const messages: Message[] = [];
+    for (let t = generator.take(); t !== undefined; t = generator.take()) {
+      messages.push(toMessage(t, options.topic, serde));
+      if (messages.length === batchSize) break;
+    }
+    if (messages.length > 0) {
+      if (inFlight.length >= options.inFlight) await inFlight.shift();
+      inFlight.push(producer.send({ topic: options.topic, messages, acks: -1 }));
+      run.sent += messages.length;
+      bar?.update({ fraction: generator.progress(), count: run.sent, detail: progressDetail(run) });
+    }
+    if (Number.isFinite(options.rate)) {
+      const ahead = (run.sent / options.rate) * 1000 - (performance.now() - started);
+      if (ahead > 0) await sleep(ahead);
+    }
+    if (messages.length < batchSize) {
+      // The period is generated. With --respond, keep answering until the engine has gone quiet.
+      if (!run.responder || performance.now() - run.lastAnswerAt > options.lingerMs) break;
+      if (!lingering) {
+        lingering = true;
+        run.lastAnswerAt = Math.max(run.lastAnswerAt, performance.now());
+        bar?.finish({ fraction: 1, count: run.sent, detail: progressDetail(run) });
+        process.stderr.write(`period generated; answering engagement until ${options.lingerMs / 1000}s pass without a command (Ctrl-C to stop)\n`);
+      }
+      await sleep(100);
+    } else await yieldToIo(); // let the responder's consumer and Ctrl-C in
+  }
+  await Promise.all(inFlight);
+  if (!lingering) bar?.finish({ fraction: generator.done ? 1 : generator.progress(), count: run.sent, detail: progressDetail(run) });
+}
+
+function toMessage(t: Touchpoint, topic: string, serde: AvroSerde<Touchpoint>): Message {
+  const key = t.identifiers.length > 0 ? t.identifiers[0]!.value : null;
+  // A malformed record meant for the dead-letter path: bytes that are not Avro.
+  if (t.attributes[MALFORMED_ATTRIBUTE] === 'undecodable') return { key, value: Buffer.from(JSON.stringify(t)) };
+  return { key, value: serde.serialize(topic, t) };
+}
+
+/** Reads commands and decisions, answers them, and injects the outcomes into the generator's stream. */
+async function startResponder(run: Run, kafka: Kafka, registry: ConfluentRegistry, catalog: SchemaCatalog): Promise<Consumer> {
+  const { options, generator, population } = run;
+  const responder = run.responder!;
+  const commands = new AvroSerde<CommandLike>(registry, catalog.type('EngagementCommand'));
+  const decisions = new AvroSerde<DecisionLike>(registry, catalog.type('EngagementDecision'));
+  const consumer = kafka.consumer({ groupId: options.group ?? `listening-post-simulator-${population.tag}` });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [options.commandsTopic, options.decisionsTopic], fromBeginning: true });
+  let undecodable = 0;
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      const isCommand = batch.topic === options.commandsTopic;
+      const serde = isCommand ? commands : decisions;
+      await serde.prepare(batch.topic, batch.messages.map((m) => m.value));
+      for (const message of batch.messages) {
+        if (!message.value) continue;
+        try {
+          const value = serde.deserialize(batch.topic, message.value);
+          const outcomes = isCommand
+            ? responder.respondToCommand(value as CommandLike, generator.clock)
+            : responder.respondToDecision(value as DecisionLike, generator.clock);
+          generator.inject(outcomes);
+        } catch (error) {
+          if (undecodable++ === 0) process.stderr.write(`\nresponder: skipping a record of ${batch.topic} that does not decode: ${(error as Error).message}\n`);
+        }
+      }
+      run.lastAnswerAt = performance.now();
+    },
+  });
+  return consumer;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`\nerror: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

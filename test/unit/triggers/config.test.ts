@@ -1,0 +1,135 @@
+import { join } from 'node:path';
+import { loadOutcomesConfig, parseOutcomesConfig } from '../../../processors/outcomes/config';
+import { loadEligibilityConfig, loadTriggerRules, parseEligibilityConfig, parseTriggerRules } from '../../../processors/triggers/config';
+import { compileRules } from '../../../processors/triggers/rules';
+import { ConfigError } from '../../../runtime/errors';
+
+const CONFIG = join(__dirname, '../../../config');
+
+const RULE = `
+knownIdentifierTypes: [customer_id]
+defaults: { grace: 5m, priority: 50, ttl: 1h, purpose: marketing, maxDelay: 10m, holdoutPercent: 10, cooldown: 1d }
+triggers:
+  - id: first
+    description: a login
+    when:
+      event: { eventType: login }
+    engage:
+      action: banner
+      contentRef: hello
+      channels: [web]
+`;
+
+function ruleError(text: string): ConfigError {
+  try {
+    parseTriggerRules('triggers.yaml', text);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config/triggers.yaml', () => {
+  it('ships rules that load, compile and fit the shipped engagement policy', () => {
+    const rules = loadTriggerRules(join(CONFIG, 'triggers.yaml'));
+    const compiled = compileRules(rules);
+    expect(compiled.triggers.map((t) => t.when.kind).sort()).toEqual(['absence', 'event', 'score', 'segment', 'segment', 'sequence', 'sequence']);
+    expect(() => loadEligibilityConfig(join(CONFIG, 'engagement.yaml'), rules)).not.toThrow();
+    expect(loadOutcomesConfig(join(CONFIG, 'engagement.yaml')).conversionEvents).toContain('purchase');
+  });
+
+  it('compiles defaults, durations and channel choices', () => {
+    const t = compileRules(parseTriggerRules('triggers.yaml', RULE)).byId.get('first')!;
+    expect(t).toMatchObject({ ttl: 3_600_000, maxDelay: 600_000, cooldown: 86_400_000, grace: 300_000, priority: 50, holdoutPercent: 10, purpose: 'marketing' });
+    expect(t.channels).toEqual([{ channel: 'web', action: 'banner', contentRef: 'hello' }]);
+  });
+
+  it('names the file, path and line of a duplicate trigger id', () => {
+    const text = RULE + RULE.slice(RULE.indexOf('  - id: first'));
+    const error = ruleError(text);
+    expect(error.message).toMatch(/^triggers\.yaml: triggers\[1\]\.id \(line \d+\): trigger id 'first' is already used by triggers\[0\]/);
+  });
+
+  it('names an unknown field and a badly written duration', () => {
+    expect(ruleError(RULE.replace('contentRef: hello', 'contentRef: hello\n      priorty: 3')).message).toMatch(
+      /triggers\[0\]\.engage.*unknown field 'priorty'/,
+    );
+    expect(ruleError(RULE.replace('ttl: 1h', 'ttl: 1 hour')).message).toMatch(/defaults\.ttl \(line 3\): must match pattern/);
+  });
+
+  it('refuses a `when` with two kinds, a score crossing with both directions, a misplaced wildcard', () => {
+    expect(ruleError(RULE.replace('event: { eventType: login }', 'event: { eventType: login }\n      segmentEntered: x')).message).toMatch(
+      /triggers\[0\]\.when \(line \d+\): must NOT have more than 1 properties/,
+    );
+    expect(ruleError(RULE.replace('event: { eventType: login }', 'scoreCrosses: { score: s, above: 1, below: 0 }')).message).toMatch(
+      /when\.scoreCrosses.*exactly one of 'above' or 'below'/,
+    );
+    expect(ruleError(RULE.replace('event: { eventType: login }', 'event: { eventType: page_view, path: "/a*/b" }')).message).toMatch(
+      /when\.event\.path.*may only end a path/,
+    );
+  });
+
+  it('refuses an absence whose maxDelay cannot outlast its grace', () => {
+    const absence = RULE.replace('event: { eventType: login }', 'absence: { after: { eventType: a }, missing: { eventType: b }, within: 30m }').replace(
+      'channels: [web]',
+      'channels: [web]\n      maxDelay: 5m',
+    );
+    expect(ruleError(absence).message).toMatch(/engage\.maxDelay.*grace.*stale/);
+  });
+});
+
+const POLICY = `
+eligibility:
+  defaultTimeZone: Europe/Dublin
+  consent: { allowWithoutRecord: [service] }
+  channels:
+    web: { reach: session, sessionGap: 30m }
+  fatigue:
+    caps: [{ max: 3, per: 1d }]
+    dismissals: { countAs: 1, triggerCooldown: 30d }
+  arbitration: { window: 2s }
+  holdout: { salt: s }
+outcomes:
+  attributionWindow: 7d
+  conversionEvents: [purchase]
+  lift: { everyChanges: 10, maxInterval: 1m }
+`;
+
+function policyError(text: string, withRules = false): ConfigError {
+  try {
+    parseEligibilityConfig('engagement.yaml', text, withRules ? parseTriggerRules('triggers.yaml', RULE) : undefined);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config/engagement.yaml', () => {
+  it('reads both sections', () => {
+    expect(parseEligibilityConfig('engagement.yaml', POLICY).arbitration.window).toBe('2s');
+    expect(parseOutcomesConfig('engagement.yaml', POLICY).lift.everyChanges).toBe(10);
+  });
+
+  it('names an unknown time zone and a session channel without a gap', () => {
+    expect(policyError(POLICY.replace('Europe/Dublin', 'Europe/Atlantis')).message).toMatch(
+      /eligibility\.defaultTimeZone \(line 3\): 'Europe\/Atlantis' is not an IANA time zone/,
+    );
+    expect(policyError(POLICY.replace('{ reach: session, sessionGap: 30m }', '{ reach: session }')).message).toMatch(/channels\.web.*needs 'sessionGap'/);
+  });
+
+  it('checks the rules against the policy: every channel configured, every maxDelay longer than the arbitration window', () => {
+    expect(policyError(POLICY.replace('web: {', 'app: {'), true).message).toMatch(/trigger 'first' uses channel 'web', which has no policy here/);
+    expect(policyError(POLICY.replace('window: 2s', 'window: 10m'), true).message).toMatch(
+      /arbitration\.window.*trigger 'first' has maxDelay 10m, not longer than the arbitration window/,
+    );
+  });
+
+  it('validates the outcomes section on its own', () => {
+    expect(() => parseOutcomesConfig('engagement.yaml', POLICY.replace('everyChanges: 10', 'everyChanges: 0'))).toThrow(
+      /outcomes\.lift\.everyChanges.*must be >= 1/,
+    );
+    expect(() => parseOutcomesConfig('engagement.yaml', POLICY.slice(0, POLICY.indexOf('outcomes:')))).toThrow(/'outcomes' is required/);
+  });
+});
