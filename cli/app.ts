@@ -9,9 +9,16 @@ import { Engine } from '../runtime/kafka/engine';
 import { RuntimeMetrics } from '../runtime/metrics';
 import { createTopics, type TopicReport } from '../runtime/kafka/topics';
 import { ConfluentRegistry } from '../runtime/serde/registry';
+import type { CachedStore } from '../runtime/state/cached-store';
 import { SchemaCatalog } from '../runtime/serde/schema-catalog';
 import type { Topology } from '../runtime/topology';
-import { buildTopology, SCHEMAS_DIR } from '../topology';
+import { profileApi, type ProfileLocator } from '../api/profile-api';
+import { IdentifierHasher, identitySecret } from '../processors/identity/identifiers';
+import { IDENTITY_GRAPH } from '../processors/identity/resolve-processor';
+import type { ProfileEntry } from '../processors/model/profile-state';
+import { PROFILES } from '../processors/profile/profile-processor';
+import { profileView } from '../processors/profile/view';
+import { buildTopology, SCHEMAS_DIR, topicNames, type ProductConfig } from '../topology';
 
 export const DEFAULT_CONFIG_DIR = join(__dirname, '..', 'config');
 
@@ -23,9 +30,11 @@ export interface AppOptions {
 
 export interface App {
   settings: EngineSettings;
+  config: ProductConfig;
   topology: Topology;
   registry: ConfluentRegistry;
   brokers: string[];
+  env: NodeJS.ProcessEnv;
 }
 
 /** Reads and validates every config and rule file, and builds the topology; nothing touches the network. */
@@ -36,8 +45,8 @@ export function assemble(options: AppOptions): App {
   const config = loadProductConfig(configDir);
   const endpoints = stackEndpoints(env);
   const registry = new ConfluentRegistry(endpoints.registryUrl);
-  const topology = buildTopology({ appId: settings.appId, partitions: settings.partitions, config, registry });
-  return { settings, topology, registry, brokers: endpoints.brokers };
+  const topology = buildTopology({ appId: settings.appId, partitions: settings.partitions, config, registry, topicPrefix: settings.topicPrefix });
+  return { settings, config, topology, registry, brokers: endpoints.brokers, env };
 }
 
 /** Creates the topology's topics (idempotent) and registers the value schemas. */
@@ -53,7 +62,7 @@ export async function provisionTopics(app: App): Promise<TopicReport> {
 }
 
 /** Runs the engine and its HTTP endpoints until `stop` is called. */
-export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine; http: HttpServer; stop(): Promise<void> }> {
+export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine; url: string; stop(): Promise<void> }> {
   const { settings } = app;
   const started: { engine?: Engine } = {};
   const metrics = new RuntimeMetrics({ defaultMetrics: true });
@@ -63,6 +72,7 @@ export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine
     registry: metrics.registry,
     healthy: () => started.engine?.healthy() ?? true,
     ready: () => started.engine?.readiness() ?? { ready: false, detail: { starting: true } },
+    routes: { '/profiles': (request, response, url) => profiles(request, response, url) },
   });
   const address = await http.start().catch((error: unknown) => {
     throw new Error(`cannot listen on ${settings.http.host}:${settings.http.port} (${(error as Error).message}): set LP_HTTP_PORT to a free port`);
@@ -80,14 +90,40 @@ export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine
     metrics,
   });
   started.engine = engine;
+  const profiles = profileApi({
+    token: app.env[settings.profileApiTokenEnv],
+    hasher: new IdentifierHasher(app.config.identity, identitySecret(app.config.identity)),
+    locator: engineLocator(engine, topicNames(settings.topicPrefix).resolved, settings.partitions),
+    render: (state) => ({ ...profileView(state, app.config.scoring), journey: state.journey }),
+  });
   await engine.start();
   log.info({ http: `http://${address.address}:${address.port}` }, 'listening');
   return {
     engine,
-    http,
+    url: `http://${address.address}:${address.port}`,
     stop: async () => {
       await engine.stop();
       await http.stop();
+    },
+  };
+}
+
+/** How the profile API finds a profile's state: locally, or at the instance the group gave its partition. */
+function engineLocator(engine: Engine, topic: string, partitions: number): ProfileLocator {
+  const sub = engine.topology.subTopologies.find((s) => s.sources.some((source) => source.options.topic === topic))!;
+  let members: { at: number; owners: Map<number, string> } | undefined;
+  return {
+    topic,
+    partitions,
+    localStore: (partition) => engine.activeTask(sub.id, partition)?.store(PROFILES) as CachedStore<ProfileEntry> | undefined,
+    identityGraph: () => engine.globalTable<string>(IDENTITY_GRAPH),
+    owner: async (partition) => {
+      if (!members || Date.now() - members.at > 2_000) {
+        const owners = new Map<number, string>();
+        for (const member of await engine.groupMembers()) for (const p of member.assignment[topic] ?? []) owners.set(p, member.endpoint);
+        members = { at: Date.now(), owners };
+      }
+      return members.owners.get(partition);
     },
   };
 }

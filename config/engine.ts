@@ -3,6 +3,7 @@ import { loadConfig, parseConfig } from './load';
 /** config/engine.yaml, after environment overrides. */
 export interface EngineSettings {
   appId: string;
+  topicPrefix: string;
   partitions: number;
   guarantee: 'exactly_once' | 'at_least_once';
   commitIntervalMs: number;
@@ -15,9 +16,10 @@ export interface EngineSettings {
 const schema = {
   type: 'object',
   additionalProperties: false,
-  required: ['appId', 'partitions', 'guarantee', 'commitIntervalMs', 'cacheEntriesPerStore', 'stateDir', 'http', 'profileApiTokenEnv'],
+  required: ['appId', 'topicPrefix', 'partitions', 'guarantee', 'commitIntervalMs', 'cacheEntriesPerStore', 'stateDir', 'http', 'profileApiTokenEnv'],
   properties: {
     appId: { type: 'string', pattern: '^[a-zA-Z0-9._-]+$' },
+    topicPrefix: { type: 'string', pattern: '^[a-zA-Z0-9._-]*$' },
     partitions: { type: 'integer', minimum: 1, maximum: 1024 },
     guarantee: { enum: ['exactly_once', 'at_least_once'] },
     commitIntervalMs: { type: 'integer', minimum: 1 },
@@ -35,6 +37,7 @@ const schema = {
 
 const OVERRIDES: [keyof NodeJS.ProcessEnv, (s: EngineSettings, v: string) => void][] = [
   ['LP_APP_ID', (s, v) => (s.appId = v)],
+  ['LP_TOPIC_PREFIX', (s, v) => (s.topicPrefix = v)],
   ['LP_PARTITIONS', (s, v) => (s.partitions = Number(v))],
   ['LP_GUARANTEE', (s, v) => (s.guarantee = v as EngineSettings['guarantee'])],
   ['LP_COMMIT_INTERVAL_MS', (s, v) => (s.commitIntervalMs = Number(v))],

@@ -170,8 +170,13 @@ export class StreamTask {
     await this.fireDueTimers();
   }
 
+  /**
+   * Whether a commit would write anything. Stream time alone does not count:
+   * it is saved with the next commit that has something to say, so idle
+   * punctuation does not write a transaction per tick.
+   */
   get hasPendingWork(): boolean {
-    if (this.outputs.length > 0 || this.time !== this.committedTime) return true;
+    if (this.outputs.length > 0) return true;
     for (const [topic, offset] of this.nextOffsets) if (this.committedOffsets.get(topic) !== offset) return true;
     for (const store of this.stores.values()) if (store.hasUncommittedWrites) return true;
     return false;
@@ -222,6 +227,11 @@ export class StreamTask {
     this.nextOffsets = new Map(this.committedOffsets);
     this.time = this.committedTime;
     await this.timers.load();
+  }
+
+  /** The consumer passed offsets that held no records for us (transaction markers, aborted records). */
+  skippedTo(topic: string, offset: bigint): void {
+    if (offset > (this.nextOffsets.get(topic) ?? -1n)) this.nextOffsets.set(topic, offset);
   }
 
   /** Positions known from outside (e.g. the group's committed offsets at assignment). */

@@ -38,6 +38,13 @@ export interface EngineConfig {
   partitionsConsumedConcurrently: number;
   /** How long the group waits for a silent member before moving its tasks (broker minimum: 6 s). */
   sessionTimeoutMs?: number;
+  /**
+   * Live freshness: a task that has had no input for a while moves its
+   * stream time on by the wall-clock time that passed, so timers (absence
+   * deadlines, arbitration windows, window expiries) fire without new
+   * traffic. Non-deterministic by nature; the driver and replay never do it.
+   */
+  wallClockPunctuation?: boolean;
   /** host:port other instances use to reach this one's HTTP API. */
   advertisedEndpoint: string;
   log: Logger;
@@ -51,6 +58,9 @@ interface ActiveTask {
   lock: Promise<void>;
   lastCommit: number;
   restored: boolean;
+  /** Wall-clock time of the last input record, and of the last punctuation. */
+  lastInput: number;
+  lastPunctuation: number;
 }
 
 /** LP_KAFKAJS_LOG_LEVEL: how much of kafkajs's own logging to pass on (default warn). */
@@ -136,6 +146,14 @@ export class Engine {
       this.log.info({ assignment: payload.memberAssignment, leader: payload.isLeader }, 'joined the group');
       this.joined = true;
       void this.closeRevokedTasks(payload.memberAssignment);
+    });
+    // Batches that held only transaction markers or aborted records never reach eachBatch; their
+    // offsets still count as consumed, or the group's position (and lag) would stall below them.
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.batchSize !== 0) return;
+      const sub = this.subByTopic.get(payload.topic);
+      const active = sub && this.tasks.get(`${sub.id}_${payload.partition}`);
+      if (active?.restored) active.task.skippedTo(payload.topic, BigInt(payload.lastOffset) + 1n);
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart) this.crashed = payload.error;
@@ -226,11 +244,14 @@ export class Engine {
           return;
         }
         if (part.length > 0) {
+          active.lastInput = Date.now();
           const started = process.hrtime.bigint();
           await active.task.process(part.map((m) => toInput(batch.topic, batch.partition, m)));
           this.metrics.processingSeconds.observe({ subtopology: String(sub.id) }, Number(process.hrtime.bigint() - started) / 1e9);
         }
         resolveOffset(last ? batch.lastOffset() : part[part.length - 1]!.offset);
+        // A batch may end in transaction markers: its last offset, not its last record, is where we are.
+        if (last) active.task.skippedTo(batch.topic, BigInt(batch.lastOffset()) + 1n);
         const caughtUp = last && batch.offsetLag() === '0';
         const due = Date.now() - active.lastCommit >= this.config.commitIntervalMs;
         if (active.task.hasPendingWork && (caughtUp || due || active.task.uncommittedRecords >= this.config.maxUncommittedRecords)) {
@@ -243,12 +264,23 @@ export class Engine {
     this.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
   }
 
+  /** Runs every commit interval: punctuates idle tasks, and commits what no batch has committed yet. */
   private async commitIdleTasks(): Promise<void> {
     for (const active of this.tasks.values()) {
-      if (!active.restored || !active.task.hasPendingWork) continue;
-      if (Date.now() - active.lastCommit < this.config.commitIntervalMs) continue;
+      if (!active.restored) continue;
+      const now = Date.now();
+      const idle = now - active.lastInput >= this.config.commitIntervalMs;
+      const punctuate = this.config.wallClockPunctuation !== false && idle && active.task.streamTime > 0;
+      if (!punctuate && !active.task.hasPendingWork) continue;
+      if (!punctuate && now - active.lastCommit < this.config.commitIntervalMs) continue;
       await this.withLock(active, async () => {
-        if (active.task.hasPendingWork && !this.stopping) await this.commit(active);
+        if (this.stopping) return;
+        if (punctuate) {
+          const elapsed = now - Math.max(active.lastInput, active.lastPunctuation);
+          active.lastPunctuation = now;
+          if (elapsed > 0) await active.task.advanceStreamTime(active.task.streamTime + elapsed);
+        }
+        if (active.task.hasPendingWork) await this.commit(active);
       }).catch((error: unknown) => this.log.error({ err: error, task: active.task.id }, 'idle commit failed'));
     }
   }
@@ -356,7 +388,7 @@ export class Engine {
       globalStores: new Map([...this.globals.values()].map((g) => [g.name, g])),
       defaultCacheEntries: this.config.cacheEntriesPerStore,
     });
-    const active: ActiveTask = { task, sub, lock: Promise.resolve(), lastCommit: Date.now(), restored: false };
+    const active: ActiveTask = { task, sub, lock: Promise.resolve(), lastCommit: Date.now(), restored: false, lastInput: Date.now(), lastPunctuation: 0 };
     this.tasks.set(id, active);
     this.metrics.restoringTasks.inc();
     const ready = this.withLock(active, async () => {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Admin, Consumer, Kafka, KafkaMessage, logLevel } from 'kafkajs';
 import { stackEndpoints } from '../../local-stack/settings';
+import { withRetries } from '../../runtime/kafka/retry';
 
 /** Clients for the real local stack, with names no other test run uses. */
 export function testKafka(clientId = 'listening-post-test'): Kafka {
@@ -64,4 +65,15 @@ export async function readToEnd(kafka: Kafka, topic: string, timeoutMs = 60_000)
 export async function messageCount(admin: Admin, topic: string): Promise<number> {
   const offsets = await admin.fetchTopicOffsets(topic);
   return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+}
+
+/**
+ * The group has consumed every partition of the topic up to its current end
+ * (offsets count transaction markers too, so compare with the end offsets,
+ * not with a number of records).
+ */
+export async function caughtUp(admin: Admin, groupId: string, topic: string): Promise<boolean> {
+  const ends = await admin.fetchTopicOffsets(topic);
+  const [offsets] = await withRetries(() => admin.fetchOffsets({ groupId, topics: [topic] }));
+  return ends.every((end) => Number(end.high) === 0 || offsets!.partitions.find((p) => p.partition === end.partition)!.offset === end.high);
 }
