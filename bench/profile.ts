@@ -1,0 +1,136 @@
+/**
+ * npm run bench:profile [-- --people 5000 --days 30]
+ *
+ * In process, no broker: the cost per touchpoint of the profile task's
+ * logic (profile + the 5 scores of config/scoring.yaml + 30 segment rules:
+ * config/segments.yaml's rules repeated under other names up to 30), and
+ * the bytes one profile takes in the store for a month of simulated history.
+ *
+ * The cost is measured as the difference between two runs of the driver
+ * over the same records: the profile chain, and a processor that does
+ * nothing (so decoding, the store cache and the driver's own work cancel
+ * out). Each figure is the median over batches of 1000 touchpoints.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { parseEventId, createPopulation, TouchpointGenerator } from '../simulator';
+import { profileEventFromWire, profileEventToWire, type ProfileEvent, type ProfileEventWire } from '../processors/model/profile-event';
+import type { ProfileEntry } from '../processors/model/profile-state';
+import { loadProfileConfig } from '../processors/profile/config';
+import { PROFILES, ProfileProcessor } from '../processors/profile/profile-processor';
+import { profileEntrySerde } from '../processors/profile/serde';
+import { loadScoringModel } from '../processors/scoring/config';
+import { ScoringProcessor } from '../processors/scoring/scoring-processor';
+import { loadSegmentRules } from '../processors/segmentation/config';
+import { SegmentationProcessor } from '../processors/segmentation/segmentation-processor';
+import { TopologyTestDriver } from '../runtime/driver';
+import { AvroSerde } from '../runtime/serde/avro-serde';
+import { InMemoryRegistry } from '../runtime/serde/registry';
+import { SchemaCatalog } from '../runtime/serde/schema-catalog';
+import { mapSerde, stringSerde, type Serde } from '../runtime/serde/serde';
+import { TopologyBuilder } from '../runtime/topology';
+import { SCHEMAS_DIR } from '../topology';
+import { option, Progress } from './support';
+
+const CONFIG = join(__dirname, '..', 'config');
+const BATCH = 1000;
+const SEGMENT_RULES = 30;
+
+/** Outputs the benchmark does not look at cost nothing to write. */
+const discard: Serde<unknown> = { name: 'discard', serialize: () => Buffer.alloc(0), deserialize: () => null };
+
+function thirtySegmentRules(): string {
+  const doc = parse(readFileSync(join(CONFIG, 'segments.yaml'), 'utf8')) as { segments: Record<string, unknown> };
+  const originals = Object.entries(doc.segments);
+  for (let i = 0; Object.keys(doc.segments).length < SEGMENT_RULES; i++) {
+    const [name, rule] = originals[i % originals.length]!;
+    doc.segments[`${name}_copy${Math.floor(i / originals.length) + 1}`] = rule;
+  }
+  const file = join(mkdtempSync(join(tmpdir(), 'lp-bench-')), 'segments.yaml');
+  writeFileSync(file, stringify(doc));
+  return file;
+}
+
+function topology(withProfileChain: boolean) {
+  const scoring = loadScoringModel(join(CONFIG, 'scoring.yaml'));
+  const segments = loadSegmentRules(thirtySegmentRules(), scoring);
+  const registry = new InMemoryRegistry();
+  const events = mapSerde<ProfileEvent, ProfileEventWire>(
+    new AvroSerde(registry, SchemaCatalog.load(SCHEMAS_DIR).type('ProfileEvent')),
+    profileEventToWire,
+    profileEventFromWire,
+  );
+  const builder = new TopologyBuilder('bench-profile', 1)
+    .topic({ name: 'resolved', doc: 'input' })
+    .topic({ name: 'out', doc: 'discarded' })
+    .source('resolved', { topic: 'resolved', key: stringSerde, value: events, eventTime: (e) => e.at })
+    .store(PROFILES, { value: profileEntrySerde, cacheEntries: 1_000_000 });
+  if (!withProfileChain) {
+    return builder.processor('nothing', () => ({ prefetch: (r) => [[PROFILES, r.key as string]], process: () => undefined }), { from: 'resolved', stores: [PROFILES] }).build();
+  }
+  return builder
+    .processor('profile', () => new ProfileProcessor(loadProfileConfig(join(CONFIG, 'profile.yaml'))), { from: 'resolved', stores: [PROFILES] })
+    .sink('reroute', { topic: 'out', key: stringSerde, value: discard, from: 'profile' })
+    .sink('outcomes', { topic: 'out', key: stringSerde, value: discard, from: 'profile' })
+    .processor('scoring', () => new ScoringProcessor(scoring), { from: 'profile' })
+    .processor('segmentation', () => new SegmentationProcessor(segments), { from: 'scoring', stores: [PROFILES] })
+    .sink('segment-changes', { topic: 'out', key: stringSerde, value: discard, from: 'segmentation' })
+    .sink('profile-view', { topic: 'out', key: stringSerde, value: discard, from: 'segmentation' })
+    .sink('triggers', { topic: 'out', key: stringSerde, value: discard, from: 'segmentation' })
+    .build();
+}
+
+async function timeBatches(events: ProfileEvent[], withProfileChain: boolean, label: string): Promise<{ perTouchpoint: number[]; driver: TopologyTestDriver }> {
+  const driver = await TopologyTestDriver.create(topology(withProfileChain), { cacheEntries: 1_000_000 });
+  const perTouchpoint: number[] = [];
+  const progress = new Progress(label, events.length);
+  for (let i = 0; i < events.length; i += BATCH) {
+    const batch = events.slice(i, i + BATCH);
+    for (const e of batch) driver.pipe('resolved', e.profileId, e, { timestamp: e.at });
+    const started = process.hrtime.bigint();
+    await driver.run();
+    perTouchpoint.push(Number(process.hrtime.bigint() - started) / 1000 / batch.length);
+    progress.update(i + batch.length);
+  }
+  progress.finish();
+  return { perTouchpoint, driver };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
+
+async function main(): Promise<void> {
+  const people = Number(option('people', '5000'));
+  const days = Number(option('days', '30'));
+  const generator = new TouchpointGenerator(createPopulation({ seed: 7, people }), { days });
+  const events: ProfileEvent[] = [];
+  for (let t = generator.take(); t; t = generator.take()) {
+    const person = parseEventId(t.eventId)?.person ?? 0;
+    events.push({ profileId: `p-${person}`, at: t.occurredAt, body: { kind: 'touchpoint', touchpoint: t } });
+  }
+  // Warm up both paths (JIT) on a slice before measuring.
+  await timeBatches(events.slice(0, 20 * BATCH), true, 'warm-up');
+  const baseline = await timeBatches(events, false, 'driver only');
+  const full = await timeBatches(events, true, 'profile + scoring + segmentation');
+
+  const sizes: number[] = [];
+  const jsonSizes: number[] = [];
+  for (let p = 0; p < people; p++) {
+    const entry = await full.driver.storeValue<ProfileEntry>(PROFILES, `p-${p}`);
+    if (!entry) continue;
+    sizes.push(profileEntrySerde.serialize(PROFILES, entry).length + `p-${p}`.length);
+    jsonSizes.push(Buffer.byteLength(JSON.stringify(entry)));
+  }
+  const cost = median(full.perTouchpoint) - median(baseline.perTouchpoint);
+  console.log(`\ntouchpoints: ${events.length.toLocaleString('en-US')} for ${people} people over ${days} days; ${SEGMENT_RULES} segment rules, 5 scores`);
+  console.log(`per touchpoint, median over batches of ${BATCH}: profile chain ${median(full.perTouchpoint).toFixed(2)} µs, driver alone ${median(baseline.perTouchpoint).toFixed(2)} µs`);
+  console.log(`profile + 5 scores + ${SEGMENT_RULES} segment rules: ${cost.toFixed(2)} µs per touchpoint (goal <= 10 µs)`);
+  console.log(`bytes per profile in the store (key + value): median ${median(sizes)}, p95 ${percentile(sizes, 0.95)}, max ${Math.max(...sizes)} (goal <= 2048); as JSON it would be median ${median(jsonSizes)}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
