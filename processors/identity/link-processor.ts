@@ -108,6 +108,10 @@ export class LinkProcessor implements Processor<string, Touchpoint> {
       },
     };
     ctx.store<DirectoryEntry>(DIRECTORY).delete(loser.id);
+    // Re-point now, not at the end of the event: a later identifier of the same event that belonged
+    // to the loser must find the winner, or it would merge the two again, the other way round.
+    const identifierStore = ctx.store<string>(IDENTIFIERS);
+    for (const keys of Object.values(loser.entry.identifiers)) for (const key of keys) identifierStore.put(key, winner.id);
     const instruction: ProfileEvent = {
       profileId: loser.id,
       at: touchpoint.occurredAt,

@@ -75,8 +75,8 @@ export class ProfileProcessor implements Processor<string, ProfileEvent> {
 
   /** At the loser: leave a pointer, send the whole state to the winner, withdraw the loser's view. */
   private mergeAway(id: string, entry: ProfileEntry | undefined, event: ProfileEvent, body: MergeInstruction, ctx: ProcessorContext): void {
-    if (isForwarding(entry)) {
-      ctx.log.warn({ profileId: id, mergedInto: entry.mergedInto, winner: body.winner }, 'merge instruction for a profile already merged away; ignored');
+    if (isForwarding(entry) || body.winner === id) {
+      ctx.log.warn({ profileId: id, winner: body.winner }, 'merge instruction for a profile already merged away, or into itself; ignored');
       ctx.count('merge-ignored');
       return;
     }

@@ -108,6 +108,21 @@ describe('identity resolution', () => {
     expect(merges).toHaveLength(mergesBefore + 1);
   });
 
+  it('merges a profile once when several identifiers of the event belong to it', async () => {
+    const driver = await productDriver();
+    pipe(driver, tp(T0, 'app', 'login', { customer_id: 'M-1', device_id: 'm-dev' }, { authenticated: true }));
+    pipe(driver, tp(T0 + MINUTE, 'web', 'login', { email: 'm@x.io', anonymous_id: 'm-anon', phone: '+353870000001' }, { authenticated: true }));
+    await driver.run();
+    const before = resolved(driver).filter((e) => e.body.kind === 'merge').length;
+    pipe(driver, tp(T0 + HOUR, 'web', 'login', { customer_id: 'M-1', email: 'm@x.io', anonymous_id: 'm-anon', phone: '+353870000001' }, { authenticated: true }));
+    await driver.run();
+    const merges = resolved(driver).filter((e) => e.body.kind === 'merge').slice(before).map((e) => e.body as { loser: string; winner: string });
+    expect(merges).toHaveLength(1);
+    expect(merges[0]!.loser).not.toBe(merges[0]!.winner);
+    const profiles = await Promise.all([['customer_id', 'M-1'], ['email', 'm@x.io'], ['anonymous_id', 'm-anon'], ['phone', '+353870000001'], ['device_id', 'm-dev']].map(([t, v]) => profileOf(driver, t!, v!)));
+    expect(new Set(profiles).size).toBe(1);
+  });
+
   it('does not merge two logged-in customers who share a tablet, and records the conflict', async () => {
     const driver = await productDriver();
     pipe(driver, tp(T0, 'app', 'login', { customer_id: 'Alice', device_id: 'family-tablet' }, { authenticated: true }));
