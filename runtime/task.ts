@@ -405,12 +405,7 @@ export class StreamTask {
     );
     this.poisoned.set(poisonId, { kind: failure.kind, message: failure.message, processor: failure.processor });
     const replay = this.retained;
-    for (const store of this.stores.values()) store.discardUncommitted();
-    this.outputs = [];
-    this.retained = [];
-    this.nextOffsets = new Map(this.committedOffsets);
-    this.time = this.committedTime;
-    await this.timers.load();
+    await this.aborted();
     await this.process(replay);
   }
 
