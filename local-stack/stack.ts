@@ -70,9 +70,16 @@ async function render(template: string, values: Record<string, string | number>)
   });
 }
 
-/** Kafka's cluster id format: 16 random bytes, URL-safe base64 without padding. */
+/**
+ * Kafka's cluster id format: 16 random bytes, URL-safe base64 without
+ * padding. Like Kafka's own Uuid, never one that starts with '-', which the
+ * storage tool's argument parser would read as an option.
+ */
 function clusterId(): string {
-  return Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64url');
+  for (;;) {
+    const id = Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 async function startKafka(settings: StackSettings, say: (line: string) => void): Promise<void> {

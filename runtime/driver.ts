@@ -17,6 +17,13 @@ export interface DriverOptions {
   cacheEntries?: number;
   /** Backing store per task; in memory by default (replay passes RocksDB). */
   backing?: (taskId: string) => Promise<TaskBacking>;
+  /**
+   * Receives every record the tasks produce (outputs, changelog and
+   * dead-letter records), in order, as it is delivered. When set, the
+   * driver does not keep them (`producedRecords` and `output()` stay
+   * empty), so a long replay runs in bounded memory.
+   */
+  onOutput?: (record: OutputRecord) => void;
 }
 
 export interface PipeOptions {
@@ -52,6 +59,9 @@ export class TopologyTestDriver {
   private readonly globals = new Map<string, GlobalTable<unknown>>();
   private readonly log: Logger;
   private readonly readers = new Map<string, Serde<unknown>[]>();
+  /** Sub-topologies reading each topic, and partition counts: looked up per record. */
+  private readonly readersOf = new Map<string, number[]>();
+  private readonly partitionCounts = new Map<string, number>();
 
   private constructor(
     readonly topology: Topology,
@@ -67,6 +77,10 @@ export class TopologyTestDriver {
   }
 
   private async init(): Promise<void> {
+    for (const t of this.topology.topics) this.partitionCounts.set(t.name, t.partitions ?? 1);
+    for (const sub of this.topology.subTopologies) {
+      for (const source of sub.sources) this.readersOf.set(source.options.topic, [...(this.readersOf.get(source.options.topic) ?? []), sub.id]);
+    }
     for (const sub of this.topology.subTopologies) {
       for (const node of sub.nodes.values()) {
         if (node.kind === 'source') {
@@ -178,13 +192,22 @@ export class TopologyTestDriver {
     const log = `${record.topic}:${record.partition}`;
     const offset = this.offsets.get(log) ?? 0n;
     this.offsets.set(log, offset + 1n);
-    const input: InputRecord = { ...record, offset: offset.toString(), timestamp: String(record.timestamp) };
-    for (const sub of this.topology.subTopologies) {
-      if (!sub.sources.some((s) => s.options.topic === record.topic)) continue;
-      const key = `${sub.id}_${record.partition}`;
-      const queue = this.pending.get(key) ?? [];
+    const readers = this.readersOf.get(record.topic);
+    if (!readers) return offset;
+    const input: InputRecord = {
+      topic: record.topic,
+      partition: record.partition,
+      offset: offset.toString(),
+      key: record.key,
+      value: record.value,
+      timestamp: String(record.timestamp),
+      headers: record.headers,
+    };
+    for (const subId of readers) {
+      const key = `${subId}_${record.partition}`;
+      let queue = this.pending.get(key);
+      if (!queue) this.pending.set(key, (queue = []));
       queue.push(input);
-      this.pending.set(key, queue);
     }
     return offset;
   }
@@ -196,7 +219,8 @@ export class TopologyTestDriver {
     const checkpoint = new Map<string, bigint>();
     const toGlobals = new Map<string, { records: OutputRecord[]; next: Map<number, bigint> }>();
     const deliver = (record: OutputRecord): bigint => {
-      this.produced.push(record);
+      if (this.options.onOutput) this.options.onOutput(record);
+      else this.produced.push(record);
       const offset = this.append(record);
       if (this.globals.has(record.topic)) {
         const update = toGlobals.get(record.topic) ?? { records: [], next: new Map<number, bigint>() };
@@ -234,8 +258,8 @@ export class TopologyTestDriver {
   }
 
   private partitionsOf(topic: string): number {
-    const spec = this.topology.topics.find((t) => t.name === topic);
-    if (!spec) throw new TopologyError(`topic '${topic}' is not declared in the topology`);
-    return spec.partitions ?? 1;
+    const partitions = this.partitionCounts.get(topic);
+    if (partitions === undefined) throw new TopologyError(`topic '${topic}' is not declared in the topology`);
+    return partitions;
   }
 }
