@@ -1,0 +1,234 @@
+/**
+ * npm run replay -- (--from ISO --to ISO [--topic T] | --input FILE) [--rules DIR] [--baseline DIR] [--out DIR] [...]
+ *
+ * Replays recorded touchpoints through the product topology with the
+ * baseline rules and (with --rules) a variant, on the in-process driver,
+ * isolated from production, and writes report.json and report.html.
+ * `--help` lists every option. Ctrl-C stops cleanly with a partial
+ * report; a second Ctrl-C quits at once.
+ */
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
+import { loadEngineSettings } from '../config/engine';
+import { stackEndpoints } from '../local-stack/settings';
+import { ConfluentRegistry } from '../runtime/serde/registry';
+import { SchemaCatalog } from '../runtime/serde/schema-catalog';
+import { ListeningPostError } from '../runtime/errors';
+import { buildTopology, SCHEMAS_DIR, topicNames } from '../topology';
+import { fileSource, KafkaOutputSink, loadRuleSet, ReplayInputError, runReplay, TopicRangeSource, writeReport, type VariantOptions } from '../replay';
+import { checkPrefix } from '../replay/kafka-output';
+import { ProgressLine } from '../replay/progress';
+
+const ROOT = join(__dirname, '..');
+
+export const USAGE = `usage: npm run replay -- (--from ISO --to ISO [--topic T] | --input FILE) [options]
+
+input (one of)
+  --from ISO --to ISO   a time range of a live topic: on every partition, the records with a
+                        Kafka timestamp in [from, to), read outside any consumer group
+  --topic NAME          the topic of the range (default touchpoints.raw)
+  --input FILE          a file instead: .ndjson (one Touchpoint per line) or .avro (container file)
+
+rules
+  --rules DIR           the variant's rule files; files it lacks are the baseline's
+  --baseline DIR        the baseline rules (default config/)
+
+output
+  --out DIR             where report.json and report.html go (default reports/replay-<time>)
+  --output-prefix P     also write the variant's outputs to Kafka topics P<topic>, created if missing
+                        (the variant is the baseline when there is no --rules)
+
+replay
+  --warmup DURATION     topic ranges: start this long before --from so state (cooldowns, caps,
+                        segments) is warm; outputs before --from are not counted (e.g. 30d)
+  --settle DURATION     at the end, move event time this far past the last touchpoint so timers due
+                        by then fire (default 0: stop where the input stops, as a live engine would)
+  --batch N             most touchpoints per driver run (default 1000)
+  --tick DURATION       most (Kafka timestamp) time per driver run (default 1s; 0: no limit): the
+                        profile task may see two partitions' records this far apart out of order,
+                        as live does; links reach the identity graph between runs
+  --partitions N        partitions of the replayed topology for a file input (default: config/engine.yaml);
+                        a topic range always uses the topic's own
+  --state-dir DIR       the replay's own state (default state/replay-<time>), removed afterwards
+  --keep-state          keep it
+  --memory              state in memory instead of RocksDB (short replays only)
+
+connection (topic ranges and --output-prefix)
+  --brokers LIST        default LP_KAFKA_BROKERS or the local stack
+  --registry URL        default LP_REGISTRY_URL or the local stack
+
+  --quiet               no progress bar
+  --help                this text
+
+Durations: 500ms, 45s, 30m, 2h, 7d. Run with the production LP_IDENTITY_SECRET to get
+the production's profile and command ids.
+`;
+
+class UsageError extends Error {}
+
+export function parseDuration(text: string, option: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/.exec(text.trim());
+  if (!match) throw new UsageError(`${option} ${text}: not a duration (examples: 500ms, 45s, 30m, 2h, 7d)`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[match[2] as 'ms'];
+  return Math.round(Number(match[1]) * unit);
+}
+
+function parseTime(text: string, option: string): number {
+  const t = Date.parse(text);
+  if (Number.isNaN(t)) throw new UsageError(`${option} ${text}: not an ISO-8601 time (e.g. 2026-10-01T00:00:00Z)`);
+  return t;
+}
+
+function positiveInt(text: string, option: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${option} ${text}: must be a whole number >= 1`);
+  return n;
+}
+
+function stamp(): string {
+  return new Date().toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      from: { type: 'string' },
+      to: { type: 'string' },
+      topic: { type: 'string' },
+      input: { type: 'string' },
+      rules: { type: 'string' },
+      baseline: { type: 'string' },
+      out: { type: 'string' },
+      'output-prefix': { type: 'string' },
+      warmup: { type: 'string' },
+      settle: { type: 'string' },
+      batch: { type: 'string' },
+      tick: { type: 'string' },
+      partitions: { type: 'string' },
+      'state-dir': { type: 'string' },
+      'keep-state': { type: 'boolean' },
+      memory: { type: 'boolean' },
+      brokers: { type: 'string' },
+      registry: { type: 'string' },
+      quiet: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const byTopic = values.from !== undefined || values.to !== undefined;
+  if (byTopic === (values.input !== undefined)) throw new UsageError('give either --from and --to (a topic range) or --input FILE');
+  if (byTopic && (values.from === undefined || values.to === undefined)) throw new UsageError('a topic range needs both --from and --to');
+  if (!byTopic && (values.topic !== undefined || values.warmup !== undefined)) throw new UsageError('--topic and --warmup select a topic range: use them with --from and --to, not --input');
+
+  const endpoints = stackEndpoints();
+  const brokers = values.brokers?.split(',') ?? endpoints.brokers;
+  const registryUrl = values.registry ?? endpoints.registryUrl;
+  const stampNow = stamp();
+  const outDir = resolve(values.out ?? join('reports', `replay-${stampNow}`));
+  const stateDir = resolve(values['state-dir'] ?? join('state', `replay-${stampNow}`));
+  const settleMs = values.settle === undefined ? 0 : parseDuration(values.settle, '--settle');
+  const batch = values.batch === undefined ? undefined : positiveInt(values.batch, '--batch');
+  const tickMs = values.tick === undefined ? undefined : values.tick === '0' ? 0 : parseDuration(values.tick, '--tick');
+  const partitions = values.partitions === undefined ? loadEngineSettings(join(ROOT, 'config', 'engine.yaml')).partitions : positiveInt(values.partitions, '--partitions');
+  const outputPrefix = values['output-prefix'];
+  if (outputPrefix !== undefined) {
+    try {
+      checkPrefix(outputPrefix);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
+
+  const baselineDir = resolve(values.baseline ?? join(ROOT, 'config'));
+  const variants: VariantOptions[] = [{ name: 'baseline', rules: loadRuleSet('baseline', baselineDir) }];
+  if (values.rules !== undefined) variants.push({ name: 'variant', rules: loadRuleSet('variant', values.rules, baselineDir) });
+
+  const needsKafka = byTopic || outputPrefix !== undefined;
+  const kafka = needsKafka ? new Kafka({ clientId: 'listening-post-replay', brokers, logLevel: logLevel.NOTHING }) : undefined;
+  const registry = needsKafka ? new ConfluentRegistry(registryUrl) : undefined;
+
+  let reportFrom: number | undefined;
+  const source = byTopic
+    ? (() => {
+        const from = parseTime(values.from!, '--from');
+        const to = parseTime(values.to!, '--to');
+        const warmup = values.warmup === undefined ? 0 : parseDuration(values.warmup, '--warmup');
+        if (warmup > 0) reportFrom = from;
+        return new TopicRangeSource({ kafka: kafka!, registry: registry!, topic: values.topic ?? topicNames().raw, from: from - warmup, to });
+      })()
+    : fileSource(resolve(values.input!), partitions);
+
+  const sinks: KafkaOutputSink[] = [];
+  if (outputPrefix !== undefined) {
+    const target = variants[variants.length - 1]!;
+    if (byTopic) await source.open();
+    const topicPartitions = source.partitions ?? partitions;
+    const topology = buildTopology({ appId: `${outputPrefix}replay`, partitions: topicPartitions, config: target.rules.config, registry: registry!, topicPrefix: outputPrefix });
+    const sink = await KafkaOutputSink.create({ kafka: kafka!, topology, prefix: outputPrefix, registry: registry!, catalog: SchemaCatalog.load(SCHEMAS_DIR) });
+    sinks.push(sink);
+    Object.assign(target, { topicPrefix: outputPrefix, registry, sink });
+  }
+
+  let stopping = false;
+  const progress = values.quiet ? undefined : new ProgressLine();
+  const onSigint = (): void => {
+    if (stopping) {
+      process.stderr.write('\nstopped at once; no report written\n');
+      process.exit(130);
+    }
+    stopping = true;
+    (progress ?? { note: (t: string) => process.stderr.write(`${t}\n`) }).note('stopping: finishing the batch in hand, then writing a partial report (Ctrl-C again to quit at once)');
+  };
+  process.on('SIGINT', onSigint);
+  let last: Parameters<ProgressLine['update']>[0] | undefined;
+  try {
+    const result = await runReplay({
+      source,
+      variants,
+      partitions,
+      stateDir,
+      state: values.memory ? 'memory' : 'rocksdb',
+      keepState: values['keep-state'] ?? false,
+      batch,
+      tickMs,
+      settleMs,
+      reportFrom,
+      stopped: () => stopping,
+      onProgress: (p) => {
+        last = p;
+        progress?.update(p);
+      },
+    });
+    if (last) progress?.finish(last);
+    const files = await writeReport(outDir, result.report);
+    const r = result.report;
+    const line = (v: (typeof r.variants)[number]) => `${v.name}: ${v.totals.commands} commands, ${v.totals.suppressed} suppressed, ${v.totals.heldOut} held out`;
+    process.stdout.write(`${result.complete ? 'replayed' : 'STOPPED EARLY, partial report:'} ${r.input.records} touchpoints (${r.run.touchpointsPerSecond}/s)\n`);
+    for (const v of r.variants) process.stdout.write(`  ${line(v)}\n`);
+    if (r.diff) process.stdout.write(`  variant vs baseline: ${r.diff.totals.lost} commands lost, ${r.diff.totals.gained} gained, ${r.diff.totals.changed} re-routed\n`);
+    process.stdout.write(`report: ${files.html}\n        ${files.json}\n`);
+    return result.complete ? 0 : 130;
+  } finally {
+    process.off('SIGINT', onSigint);
+    for (const sink of sinks) await sink.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`error: ${(error as Error).message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    // Rules, input and topology problems are the user's to fix: one clear line, no stack.
+    console.error(error instanceof ListeningPostError || error instanceof ReplayInputError ? `error: ${error.message}` : error);
+    process.exit(1);
+  },
+);
