@@ -10,74 +10,15 @@ import { SCHEMAS_DIR, topicNames } from '../topology';
  * files field for field.
  */
 
-export interface DecisionCheck {
-  check: string;
-  passed: boolean;
-  detail: string;
-}
+import type { TriggerLift as TriggerLiftRecord } from '../processors/outcomes/lift';
+import type { SegmentMembership } from '../processors/segmentation/segmentation-processor';
+import type { EngagementCommand, EngagementDecision } from '../processors/triggers/records';
 
-export interface DecisionTrace {
-  rule: string;
-  causeEventIds: string[];
-  scores: Record<string, number>;
-  segments: string[];
-  checks: DecisionCheck[];
-}
-
-export interface EngagementCommand {
-  commandId: string;
-  profileId: string;
-  triggerId: string;
-  channel: string;
-  action: string;
-  contentRef: string;
-  priority: number;
-  createdAt: number;
-  expiresAt: number;
-  trace: DecisionTrace;
-}
-
-export interface EngagementDecision {
-  decisionId: string;
-  profileId: string;
-  triggerId: string;
-  outcome: string;
-  decidedAt: number;
-  trace: DecisionTrace;
-}
-
-export interface SegmentMembership {
-  profileId: string;
-  segment: string;
-  change: string;
-  at: number;
-  reason: string;
-  values: Record<string, number>;
-}
-
-export interface TriggerLiftRecord {
-  triggerId: string;
-  partition: number;
-  treated: number;
-  treatedConverted: number;
-  control: number;
-  controlConverted: number;
-  asOf: number;
-}
+export type { DecisionCheck, DecisionTrace } from '../processors/triggers/records';
+export type { EngagementCommand, EngagementDecision, SegmentMembership, TriggerLiftRecord };
 
 /** Topic names of the outputs a replay reports on (and writes with --output-prefix), for a topic prefix. */
-export function outputTopics(prefix = '') {
-  const base = topicNames(prefix);
-  return {
-    raw: base.raw,
-    commands: `${prefix}engagement.commands`,
-    decisions: `${prefix}engagement.decisions`,
-    membership: `${prefix}segments.membership`,
-    views: `${prefix}profiles.view`,
-    lift: `${prefix}engagement.lift`,
-    audit: base.audit,
-  };
-}
+export const outputTopics = topicNames;
 
 export type OutputTopics = ReturnType<typeof outputTopics>;
 

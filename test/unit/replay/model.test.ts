@@ -38,7 +38,7 @@ const command = (id: string, triggerId: string, channel: string, at: number, pro
   expiresAt: at + HOUR,
   trace,
 });
-const decision = (id: string, triggerId: string, outcome: string, at: number, profileId = `p-${id}`): EngagementDecision => ({ decisionId: id, profileId, triggerId, outcome, decidedAt: at, trace });
+const decision = (id: string, triggerId: string, outcome: EngagementDecision['outcome'], at: number, profileId = `p-${id}`): EngagementDecision => ({ decisionId: id, profileId, triggerId, outcome, decidedAt: at, trace });
 const membership = (segment: string, change: 'enter' | 'exit', at: number) => ({ profileId: 'p', segment, change, at, reason: 'touchpoint', values: {} });
 const lift = (triggerId: string, partition: number, asOf: number, treated: number, treatedConverted: number, control: number, controlConverted: number) => ({
   triggerId,
