@@ -1,3 +1,4 @@
+import { parseDuration } from '../config/duration';
 import { join } from 'node:path';
 import type { Schema } from 'ajv';
 import { loadConfig, parseConfig } from '../config/load';
@@ -369,14 +370,7 @@ const KIND_CHANNELS: Partial<Record<HabitKind, readonly string[]>> = {
 };
 const BANK_ONLY: readonly HabitKind[] = ['banking', 'atm', 'card', 'branch'];
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
-/** '30m' -> 1_800_000. */
-export function parseDuration(text: string): number {
-  const match = /^(\d+)(ms|s|m|h|d|w)$/.exec(text);
-  if (!match) throw new RangeError(`'${text}' is not a duration (a whole number and a unit: 500ms, 45s, 30m, 2h, 7d, 2w)`);
-  return Number(match[1]) * UNIT_MS[match[2]!]!;
-}
+export { parseDuration };
 
 type Fail = (path: string, problem: string) => never;
 

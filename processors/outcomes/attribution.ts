@@ -1,6 +1,6 @@
 import { OUTCOME_EVENTS, type Touchpoint } from '../model/touchpoint';
 import type { TriggerRules } from '../triggers/config';
-import { parseDuration } from '../triggers/duration';
+import { parseDuration } from '../../config/duration';
 import { keepNewest, LIMITS, type CommandStatus, type EngagementState, type Exposure } from '../triggers/state';
 import type { OutcomesConfig } from './config';
 

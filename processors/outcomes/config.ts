@@ -1,5 +1,5 @@
 import { loadConfig, parseConfig } from '../../config/load';
-import { durationSchema, parseDuration } from '../triggers/duration';
+import { durationSchema, parseDuration } from '../../config/duration';
 
 /** config/engagement.yaml → `outcomes` */
 export interface OutcomesConfig {

@@ -1,7 +1,7 @@
 import type { Processor, ProcessorContext, StreamRecord, Timer } from '../../runtime/processor';
 import type { ProfileUpdate } from '../model/profile-update';
 import type { TriggerRules } from '../triggers/config';
-import { parseDuration } from '../triggers/duration';
+import { parseDuration } from '../../config/duration';
 import type { ExposureRecorded } from '../triggers/records';
 import { attributeConversion, AttributionRules, pruneExposures, recordOutcome } from './attribution';
 import type { OutcomesConfig } from './config';

@@ -1,3 +1,4 @@
+import { durationAt } from '../../config/duration';
 import { loadConfig, parseConfig } from '../../config/load';
 
 /** config/profile.yaml, with every duration in milliseconds. */
@@ -20,24 +21,6 @@ interface ProfileFile {
   journey: { length: number };
   deduplication: { recentEventIds: number };
   view: { throttle: string };
-}
-
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-const DURATION = /^([0-9]+)(ms|s|m|h|d|w)$/;
-
-/** "7d" -> 604800000; undefined when the text is not a duration. */
-export function parseDuration(text: string): number | undefined {
-  const match = DURATION.exec(text);
-  return match ? Number(match[1]) * UNITS[match[2]!]! : undefined;
-}
-
-/** Reads a duration field of a config file, or fails naming the path and the accepted form. */
-export function durationAt(text: unknown, path: string, fail: (path: string, problem: string) => never): number {
-  const ms = typeof text === 'string' ? parseDuration(text) : undefined;
-  if (ms === undefined || ms === 0) {
-    fail(path, `${JSON.stringify(text)} is not a duration: write a positive whole number and a unit (ms, s, m, h, d, w), e.g. 30m or 7d`);
-  }
-  return ms;
 }
 
 const schema = {

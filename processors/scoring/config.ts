@@ -1,5 +1,5 @@
 import { loadConfig, parseConfig } from '../../config/load';
-import { durationAt } from '../profile/config';
+import { durationAt } from '../../config/duration';
 import { eventFilterSchema, type EventFilterConfig } from '../profile/event-filter';
 import { compileScoringModel, type ScoringModel } from './model';
 

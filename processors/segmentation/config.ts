@@ -1,5 +1,5 @@
 import { loadConfig, parseConfig } from '../../config/load';
-import { durationAt } from '../profile/config';
+import { durationAt } from '../../config/duration';
 import { compileEventFilter, eventFilterSchema, type EventFilterConfig } from '../profile/event-filter';
 import type { ScoringModel } from '../scoring/model';
 import {

@@ -1,5 +1,5 @@
 import { loadConfig, parseConfig } from '../../config/load';
-import { durationSchema, parseDuration } from './duration';
+import { durationSchema, parseDuration } from '../../config/duration';
 
 // ---------------------------------------------------------------------------------------------
 // config/triggers.yaml: the rules (when, for whom, what)

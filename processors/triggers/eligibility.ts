@@ -3,7 +3,7 @@ import type { ProfileState } from '../model/profile-state';
 import { valueAt } from '../scoring/state';
 import type { EligibilityConfig, Purpose } from './config';
 import { consentFor } from './consent';
-import { formatDuration, parseDuration } from './duration';
+import { formatDuration, parseDuration } from '../../config/duration';
 import type { DecisionCheck, DecisionOutcome, DecisionTrace, EngagementCommand, EngagementDecision, ExposureRecorded } from './records';
 import type { ChannelOption, CompiledRules, CompiledTrigger } from './rules';
 import { keepNewest, LIMITS, type Firing, type HoldoutGroup } from './state';

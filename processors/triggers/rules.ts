@@ -3,7 +3,7 @@ import type { Touchpoint } from '../model/touchpoint';
 import { valueAt } from '../scoring/state';
 import type { Action, Condition, EventFilter, Purpose, TriggerRules, TriggerSpec } from './config';
 import { consentFor } from './consent';
-import { parseDuration } from './duration';
+import { parseDuration } from '../../config/duration';
 
 /** Everything but the event type (which the index already matched); null when nothing else is asked. */
 export type Matcher = ((touchpoint: Touchpoint) => boolean) | null;

@@ -16,6 +16,15 @@ export function parseDuration(text: string): number {
   return Number(match[1]) * UNIT_MS[match[2]!]!;
 }
 
+/** Reads a duration field of a config file, or fails naming the path and the accepted form. */
+export function durationAt(text: unknown, path: string, fail: (path: string, problem: string) => never): number {
+  const ms = typeof text === 'string' && new RegExp(DURATION_PATTERN).test(text) ? parseDuration(text) : 0;
+  if (ms === 0) {
+    fail(path, `${JSON.stringify(text)} is not a duration: write a positive whole number and a unit (ms, s, m, h, d, w), e.g. 30m or 7d`);
+  }
+  return ms;
+}
+
 /** 5400000 -> `1h30m`: for decision details, short and exact. */
 export function formatDuration(ms: number): string {
   if (ms < 0) return `-${formatDuration(-ms)}`;
