@@ -11,7 +11,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel, Partitioners, type Admin } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Admin } from '../runtime/kafka/client';
 import pino from 'pino';
 import { up } from '../local-stack/stack';
 import { stackEndpoints } from '../local-stack/settings';

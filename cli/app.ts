@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from '../runtime/kafka/client';
 import type { Logger } from 'pino';
 import { loadEngineSettings, type EngineSettings } from '../config/engine';
 import { loadProductConfig } from '../config/product';

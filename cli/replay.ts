@@ -9,7 +9,7 @@
  */
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from '../runtime/kafka/client';
 import { loadEngineSettings } from '../config/engine';
 import { stackEndpoints } from '../local-stack/settings';
 import { ConfluentRegistry } from '../runtime/serde/registry';

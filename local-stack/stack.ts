@@ -5,7 +5,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from '../runtime/kafka/client';
 import { checkJava, installKafka, installRegistry, javaCommand, REGISTRY, StackError } from './install';
 import { StackSettings, stackSettings } from './settings';
 

@@ -11,7 +11,7 @@ import {
   type Producer,
   type RecordMetadata,
   type TopicMessages,
-} from 'kafkajs';
+} from './client';
 import type { Logger } from 'pino';
 import { RuntimeMetrics } from '../metrics';
 import type { InputRecord, OutputRecord } from '../records';

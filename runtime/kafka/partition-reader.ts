@@ -1,4 +1,4 @@
-import type { Kafka } from 'kafkajs';
+import type { Kafka } from './client';
 
 // kafkajs has no assign() (every consumer joins a group), but restoring a
 // task's stores, building a global table and replaying a range all need to

@@ -1,4 +1,4 @@
-import { AssignerProtocol, type Assigner, type PartitionAssigner } from 'kafkajs';
+import { AssignerProtocol, type Assigner, type PartitionAssigner } from './client';
 
 export const ASSIGNER_NAME = 'listening-post-tasks';
 

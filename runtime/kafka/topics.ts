@@ -1,4 +1,4 @@
-import type { Admin, ITopicConfig } from 'kafkajs';
+import type { Admin, ITopicConfig } from './client';
 import type { SchemaCatalog } from '../serde/schema-catalog';
 import type { SchemaRegistryClient } from '../serde/registry';
 import type { TopicSpec, Topology } from '../topology';
