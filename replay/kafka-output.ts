@@ -67,11 +67,13 @@ export function checkPrefix(prefix: string): void {
 }
 
 async function refuseNonEmpty(admin: Admin, topics: string[], prefix: string): Promise<void> {
+  const held: string[] = [];
   for (const topic of topics) {
     const offsets = await admin.fetchTopicOffsets(topic);
     const records = offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
-    if (records > 0) {
-      throw new Error(`${topic} already holds ${records} records from an earlier run: choose another --output-prefix than '${prefix}', or delete its topics`);
-    }
+    if (records > 0) held.push(`${topic} (${records})`);
+  }
+  if (held.length > 0) {
+    throw new Error(`output topics already hold records from an earlier run: ${held.join(', ')}; choose another --output-prefix than '${prefix}', or delete its topics`);
   }
 }

@@ -1,4 +1,6 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Admin, ITopicConfig } from './client';
+import { withRetries } from './retry';
 import type { SchemaCatalog } from '../serde/schema-catalog';
 import type { SchemaRegistryClient } from '../serde/registry';
 import type { TopicSpec, Topology } from '../topology';
@@ -45,7 +47,10 @@ export async function createTopics(
 ): Promise<TopicReport> {
   const { existing, mismatched } = await describe(admin, topology);
   const missing = topology.topics.filter((t) => !existing.has(t.name));
-  if (missing.length > 0) await admin.createTopics({ topics: missing.map(config), waitForLeaders: true });
+  if (missing.length > 0) {
+    await admin.createTopics({ topics: missing.map(config), waitForLeaders: false });
+    await waitForLeaders(admin, missing.map((t) => t.name));
+  }
   const registered: TopicReport['schemas'] = [];
   if (schemas) {
     for (const spec of topology.topics) {
@@ -55,6 +60,23 @@ export async function createTopics(
     }
   }
   return { created: missing.map((t) => t.name), existing: [...existing.keys()], mismatched, schemas: registered };
+}
+
+/**
+ * kafkajs's own `waitForLeaders` gives up on UNKNOWN_TOPIC_OR_PARTITION,
+ * which a KRaft broker answers for a moment after creating a topic, while
+ * its metadata catches up; that answer is transient, so wait it out.
+ */
+async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 30_000): Promise<void> {
+  const leaderless = async () => {
+    const { topics: described } = await withRetries(() => admin.fetchTopicMetadata({ topics }), timeoutMs);
+    return described.flatMap((t) => t.partitions.filter((p) => p.leader < 0).map((p) => `${t.name}/${p.partitionId}`));
+  };
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 20, pending = await leaderless(); pending.length > 0; wait = Math.min(wait * 2, 500), pending = await leaderless()) {
+    if (Date.now() > deadline) throw new Error(`created topics have no leader after ${timeoutMs / 1000} s: ${pending.join(', ')}`);
+    await delay(wait);
+  }
 }
 
 /** Refuses to start against missing or mis-partitioned topics, naming each and the fix. */
