@@ -24,6 +24,7 @@ import pino from 'pino';
 import { assemble, provisionTopics, runEngine, type App } from '../cli/app';
 import type { Engine } from '../runtime/kafka/engine';
 import { up } from '../local-stack/stack';
+import { createPlainTopics } from '../runtime/kafka/topics';
 import type { Touchpoint } from '../processors/model/touchpoint';
 import { AvroSerde } from '../runtime/serde/avro-serde';
 import { SchemaCatalog } from '../runtime/serde/schema-catalog';
@@ -119,7 +120,7 @@ async function app(name: string, guarantee: 'exactly_once' | 'at_least_once'): P
 async function passthrough(kafka: Kafka, admin: Admin, input: string, total: number, partitions: number): Promise<Throughput> {
   const groupId = `e2e-${stamp}-a`;
   const output = `${groupId}.out`;
-  await admin.createTopics({ topics: [{ topic: output, numPartitions: partitions }], waitForLeaders: true });
+  await createPlainTopics(admin, [output], partitions);
   const consumer = kafka.consumer({ groupId, maxBytesPerPartition: 2 * 1024 * 1024 });
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await Promise.all([consumer.connect(), producer.connect()]);

@@ -17,7 +17,7 @@ import { up } from '../local-stack/stack';
 import { stackEndpoints } from '../local-stack/settings';
 import { Engine, type ProcessingGuarantee } from '../runtime/kafka/engine';
 import { withRetries } from '../runtime/kafka/retry';
-import { createTopics } from '../runtime/kafka/topics';
+import { createPlainTopics, createTopics } from '../runtime/kafka/topics';
 import { countingTopology } from '../test/support/counting-topology';
 import { option, Progress } from './support';
 
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   await admin.connect();
   const input = `bench-in-${Date.now()}`;
   const rawOut = `${input}-raw-out`;
-  await admin.createTopics({ topics: [{ topic: input, numPartitions: PARTITIONS }, { topic: rawOut, numPartitions: PARTITIONS }], waitForLeaders: true });
+  await createPlainTopics(admin, [input, rawOut], PARTITIONS);
 
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();

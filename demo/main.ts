@@ -154,7 +154,7 @@ export async function main(argv: string[]): Promise<number> {
   const tally = new Tally();
 
   const running = await startEngine(app, log, Boolean(process.env.LP_HTTP_PORT));
-  const producer: Producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+  const producer: Producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const observer = outputObserver(kafka, `${runId}-observer`, topics, app.registry, catalog, tally);
   const answering: TopicFollower = responderLoop(kafka, `${runId}-responder`, topics, app.registry, catalog, responder, generator);

@@ -1,4 +1,4 @@
-import type { Admin, Kafka, Producer } from 'kafkajs';
+import type { Admin, Kafka, Producer } from '../runtime/kafka/client';
 import { createTopics } from '../runtime/kafka/topics';
 import type { OutputRecord } from '../runtime/records';
 import type { SchemaRegistryClient } from '../runtime/serde/registry';

@@ -1,7 +1,7 @@
 import { createReadStream, statSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import * as avro from 'avsc';
-import type { Kafka } from 'kafkajs';
+import type { Kafka } from '../runtime/kafka/client';
 import type { Touchpoint } from '../processors/model/touchpoint';
 import { partitionForKey } from '../runtime/kafka/partitioner';
 import { PartitionReader, type ReadRecord } from '../runtime/kafka/partition-reader';

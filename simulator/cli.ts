@@ -12,7 +12,8 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import type * as avro from 'avsc';
-import { Kafka, logLevel, Partitioners, type Consumer, type Message, type Producer } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Consumer, type Message, type Producer } from '../runtime/kafka/client';
+import { createPlainTopics } from '../runtime/kafka/topics';
 import { stackEndpoints } from '../local-stack/settings';
 import type { Touchpoint } from '../processors/model/touchpoint';
 import { AvroSerde } from '../runtime/serde/avro-serde';
@@ -258,7 +259,7 @@ async function produce(run: Run, catalog: SchemaCatalog): Promise<void> {
   await serde.init(options.topic);
   const kafka = new Kafka({ clientId: 'listening-post-simulator', brokers: options.brokers, logLevel: logLevel.NOTHING });
   await ensureTopic(kafka, options);
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   let consumer: Consumer | null = null;
   try {
@@ -286,7 +287,7 @@ async function ensureTopic(kafka: Kafka, options: CliOptions): Promise<void> {
     if (!options.createTopic) {
       throw new Error(`topic ${options.topic} does not exist: create the product's topics (npm run topics:create) or pass --create-topic`);
     }
-    await admin.createTopics({ topics: [{ topic: options.topic, numPartitions: options.partitions }], waitForLeaders: true });
+    await createPlainTopics(admin, [options.topic], options.partitions);
     process.stderr.write(`created topic ${options.topic} (${options.partitions} partitions)\n`);
   } finally {
     await admin.disconnect();

@@ -79,6 +79,12 @@ async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 30_000
   }
 }
 
+/** Creates topics outside a topology (tools, benchmarks, tests) and returns once each partition has a leader. */
+export async function createPlainTopics(admin: Admin, topics: readonly string[], partitions: number): Promise<void> {
+  await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: partitions })), waitForLeaders: false });
+  await waitForLeaders(admin, [...topics]);
+}
+
 /** Refuses to start against missing or mis-partitioned topics, naming each and the fix. */
 export async function verifyTopics(admin: Admin, topology: Topology): Promise<void> {
   const { existing, mismatched } = await describe(admin, topology);

@@ -10,7 +10,7 @@ import type { Touchpoint } from '../../processors/model/touchpoint';
 import { AvroSerde } from '../../runtime/serde/avro-serde';
 import { SchemaCatalog } from '../../runtime/serde/schema-catalog';
 import { SCHEMAS_DIR, topicNames } from '../../topology';
-import { caughtUp, readToEnd, testKafka, uniqueName } from '../support/kafka';
+import { caughtUp, readToEnd, testKafka, testProducer, uniqueName } from '../support/kafka';
 import { eventually } from '../support/processes';
 import { MINUTE, tp } from '../support/product';
 
@@ -60,7 +60,7 @@ describe('engagement on Kafka', () => {
 
       const serde = new AvroSerde<Touchpoint>(app.registry, SchemaCatalog.load(SCHEMAS_DIR).type('Touchpoint'));
       await serde.init(topics.raw);
-      const producer = kafka.producer();
+      const producer = testProducer(kafka);
       await producer.connect();
       const send = (t: Touchpoint, key: string) => producer.send({ topic: topics.raw, messages: [{ key, value: serde.serialize(topics.raw, t) }] });
       const now = Date.now() - 10 * MINUTE;

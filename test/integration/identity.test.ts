@@ -12,7 +12,7 @@ import { AvroSerde } from '../../runtime/serde/avro-serde';
 import { ConfluentRegistry } from '../../runtime/serde/registry';
 import { SchemaCatalog } from '../../runtime/serde/schema-catalog';
 import { buildTopology, SCHEMAS_DIR, topicNames } from '../../topology';
-import { caughtUp, readToEnd, testKafka, uniqueName } from '../support/kafka';
+import { caughtUp, readToEnd, testKafka, testProducer, uniqueName } from '../support/kafka';
 import { eventually } from '../support/processes';
 import { HOUR, MINUTE, T0, productConfig, tp } from '../support/product';
 
@@ -59,7 +59,7 @@ describe('identity resolution on Kafka', () => {
     }
     const touchpoints = new AvroSerde<Touchpoint>(registry, SchemaCatalog.load(SCHEMAS_DIR).type('Touchpoint'));
     await touchpoints.init(topics.raw);
-    const producer = kafka.producer();
+    const producer = testProducer(kafka);
     await producer.connect();
     await producer.send({
       topic: topics.raw,

@@ -19,7 +19,7 @@ import { AvroSerde } from '../../runtime/serde/avro-serde';
 import { ConfluentRegistry } from '../../runtime/serde/registry';
 import { SchemaCatalog } from '../../runtime/serde/schema-catalog';
 import { buildTopology, SCHEMAS_DIR, topicNames } from '../../topology';
-import { readToEnd, testKafka, uniqueName } from '../support/kafka';
+import { readToEnd, testKafka, testProducer, uniqueName } from '../support/kafka';
 import { eventually } from '../support/processes';
 import { CONFIG_DIR, identifierKey, MINUTE, tp } from '../support/product';
 
@@ -153,7 +153,7 @@ describe('replay of a recorded range against the live engine', () => {
     });
     const serde = new AvroSerde<Touchpoint>(registry, catalog.type('Touchpoint'));
     await serde.init(topics.raw);
-    const producer = kafka.producer();
+    const producer = testProducer(kafka);
     await producer.connect();
     await engine.start();
     try {

@@ -9,7 +9,7 @@ import { withRetries } from '../../runtime/kafka/retry';
 import { createTopics as createTopologyTopics } from '../../runtime/kafka/topics';
 import { DLQ_HEADERS } from '../../runtime/records';
 import { countingTopology } from '../support/counting-topology';
-import { readToEnd, testKafka, uniqueName } from '../support/kafka';
+import { readToEnd, testKafka, testProducer, uniqueName } from '../support/kafka';
 import { eventually, killAll, startProcess, stopProcess } from '../support/processes';
 
 /**
@@ -37,7 +37,7 @@ async function scenario(admin: Admin, prefix: string): Promise<Scenario> {
 }
 
 async function produce(kafka: Kafka, topic: string, values: string[]): Promise<void> {
-  const producer = kafka.producer();
+  const producer = testProducer(kafka);
   await producer.connect();
   for (let i = 0; i < values.length; i += 5000) {
     await producer.send({ topic, messages: values.slice(i, i + 5000).map((value, j) => ({ key: `k${(i + j) % KEYS}`, value })) });
@@ -153,7 +153,7 @@ describe('runtime on Kafka, exactly-once', () => {
       partitionsConsumedConcurrently: 2,
       sessionTimeoutMs: 6_000,
       advertisedEndpoint: 'localhost:0',
-      log: pino({ level: 'silent' }),
+      log: pino({ level: 'info' }, pino.destination({ dest: join(logs, `${s.appId}.log`), mkdir: true, sync: true })),
     });
     await engine.start();
     try {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Admin, Consumer, Kafka, KafkaMessage, logLevel } from 'kafkajs';
+import { Admin, Consumer, Kafka, KafkaMessage, logLevel, Producer } from '../../runtime/kafka/client';
+import { createPlainTopics } from '../../runtime/kafka/topics';
 import { stackEndpoints } from '../../local-stack/settings';
 import { withRetries } from '../../runtime/kafka/retry';
 
@@ -8,12 +9,21 @@ export function testKafka(clientId = 'listening-post-test'): Kafka {
   return new Kafka({ clientId, brokers: stackEndpoints().brokers, logLevel: logLevel.NOTHING });
 }
 
+/**
+ * A producer whose retries cannot duplicate records: tests count records
+ * exactly, and a retried send on a loaded machine would otherwise write a
+ * batch twice.
+ */
+export function testProducer(kafka: Kafka): Producer {
+  return kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+}
+
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
 export async function createTopics(admin: Admin, topics: string[], partitions = 4): Promise<void> {
-  await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: partitions })), waitForLeaders: true });
+  await createPlainTopics(admin, topics, partitions);
 }
 
 /**
