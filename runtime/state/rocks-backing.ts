@@ -27,7 +27,7 @@ export class RocksBacking implements TaskBacking {
 
   async getMany(store: string, keys: readonly string[]): Promise<(Buffer | null)[]> {
     if (keys.length === 0) return [];
-    const batch = this.db.read({ capacity: keys.length, autoDestroy: true });
+    const batch = this.db.read({ capacity: batchCapacity(keys.length), autoDestroy: true });
     const reads = keys.map((key) => batch.get(`${store}${SEPARATOR}${key}`) as Promise<Buffer | null>);
     batch.tryFlush();
     return Promise.all(reads);
@@ -43,7 +43,8 @@ export class RocksBacking implements TaskBacking {
   }
 
   async apply(writes: readonly StoreWrite[], checkpoint: ReadonlyMap<string, bigint>): Promise<void> {
-    const batch = this.db.write({ capacity: writes.length + checkpoint.size, autoDestroy: true });
+    if (writes.length === 0 && checkpoint.size === 0) return;
+    const batch = this.db.write({ capacity: batchCapacity(writes.length + checkpoint.size), autoDestroy: true });
     for (const { store, key, value } of writes) {
       if (value === null) batch.tryDelete(`${store}${SEPARATOR}${key}`);
       else batch.tryPut(`${store}${SEPARATOR}${key}`, value);
@@ -72,4 +73,14 @@ export class RocksBacking implements TaskBacking {
     this.db = new RocksDB(this.path, { maxBackgroundJobs: 2 });
     await this.db.ready();
   }
+}
+
+/**
+ * rocksdb-native pools small batches and reuses them with the capacity they
+ * had; it grows a full batch by doubling, so a batch created with capacity 0
+ * and later reused spins forever on its first write. Never ask for less than
+ * its own default.
+ */
+function batchCapacity(operations: number): number {
+  return Math.max(8, operations);
 }
