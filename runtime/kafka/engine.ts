@@ -71,8 +71,12 @@ const FENCED = new Set(['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'TRANSACTIO
 /**
  * Runs a topology against Kafka: one consumer group per application id,
  * one task per partition number of each sub-topology, each task with its
- * own RocksDB and (exactly-once) its own transactional producer whose id
- * names the task, so a zombie owner is fenced by the new one.
+ * own RocksDB and its own producer: exactly-once, a transactional one whose
+ * id names the task, so a zombie owner is fenced by the new one;
+ * at-least-once, an idempotent one. Never one producer for several tasks:
+ * kafkajs's idempotent producer loses its sequence numbers under concurrent
+ * sends (OUT_OF_ORDER_SEQUENCE_NUMBER, then every later send fails), and a
+ * task's commits are sequential.
  *
  * Commit (exactly-once): outputs + changelog records + input offsets in one
  * transaction; only after it commits are the writes applied to RocksDB,
@@ -89,7 +93,6 @@ export class Engine {
   private readonly subByTopic = new Map<string, SubTopology>();
   private readonly partitionCounts = new Map<string, number>();
   private consumer?: Consumer;
-  private sharedProducer?: Producer;
   private admin?: Admin;
   private reader?: PartitionReader;
   private commitTimer?: NodeJS.Timeout;
@@ -127,10 +130,6 @@ export class Engine {
     this.reader = new PartitionReader(this.kafka);
     await this.reader.connect();
     await this.startGlobalTables();
-    if (this.config.guarantee === 'at_least_once') {
-      this.sharedProducer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-      await this.sharedProducer.connect();
-    }
     const consumer = this.kafka.consumer({
       groupId: this.topology.appId,
       partitionAssigners: [taskAssigner(this.taskGroups(), () => this.memberInfo())],
@@ -186,7 +185,6 @@ export class Engine {
     for (const active of [...this.tasks.values()]) await this.closeTask(active);
     await this.globalTail;
     for (const table of this.globals.values()) await table.close();
-    await this.sharedProducer?.disconnect();
     await this.reader?.disconnect();
     await this.admin?.disconnect();
     this.log.info('engine stopped');
@@ -330,7 +328,7 @@ export class Engine {
   }
 
   private async commitAtLeastOnce(active: ActiveTask, pending: PendingCommit): Promise<Map<string, bigint>> {
-    const checkpoint = await sendInChunks([...pending.outputs, ...pending.changelog], (topicMessages) => this.sharedProducer!.sendBatch({ topicMessages, acks: -1 }));
+    const checkpoint = await sendInChunks([...pending.outputs, ...pending.changelog], (topicMessages) => active.producer!.sendBatch({ topicMessages, acks: -1 }));
     await this.consumer!.commitOffsets(
       [...pending.offsets].map(([topic, offset]) => ({ topic, partition: active.task.partition, offset: offset.toString() })),
     );
@@ -352,10 +350,8 @@ export class Engine {
       await this.closeTask(active);
       return;
     }
-    if (this.config.guarantee === 'exactly_once') {
-      await active.producer?.disconnect().catch(() => undefined);
-      active.producer = await this.connectTransactionalProducer(active.sub, active.task.partition);
-    }
+    await active.producer?.disconnect().catch(() => undefined);
+    active.producer = await this.connectTaskProducer(active.sub, active.task.partition);
     const committed = await this.fetchCommitted(active.sub, active.task.partition);
     const madeIt = [...pending.offsets].every(([topic, offset]) => committed.get(topic) === offset);
     if (madeIt) {
@@ -396,7 +392,7 @@ export class Engine {
       // completes its open transaction, so the changelog and the committed
       // offsets read next are final.
       log.info('task assigned: fencing the previous owner and restoring');
-      if (this.config.guarantee === 'exactly_once') active.producer = await this.connectTransactionalProducer(sub, partition);
+      active.producer = await this.connectTaskProducer(sub, partition);
       await this.restore(task, backing, heartbeat, log);
       await task.init();
       for (const [topic, offset] of await this.fetchCommitted(sub, partition)) task.setCommittedPosition(topic, offset);
@@ -471,13 +467,12 @@ export class Engine {
     this.log.info({ task: id }, 'task closed');
   }
 
-  private async connectTransactionalProducer(sub: SubTopology, partition: number): Promise<Producer> {
+  private async connectTaskProducer(sub: SubTopology, partition: number): Promise<Producer> {
     const producer = this.kafka.producer({
-      transactionalId: `${this.topology.appId}-${sub.sources[0]!.options.topic}-${partition}`,
+      ...(this.config.guarantee === 'exactly_once' ? { transactionalId: `${this.topology.appId}-${sub.sources[0]!.options.topic}-${partition}`, transactionTimeout: 60_000 } : {}),
       createPartitioner: Partitioners.DefaultPartitioner,
       idempotent: true,
       maxInFlightRequests: 1,
-      transactionTimeout: 60_000,
     });
     await producer.connect();
     return producer;
