@@ -1,4 +1,5 @@
 import type { Admin, Kafka, Producer } from '../runtime/kafka/client';
+import { produceChunks, toTopicMessages } from '../runtime/kafka/produce-chunks';
 import { createTopics } from '../runtime/kafka/topics';
 import type { OutputRecord } from '../runtime/records';
 import type { SchemaRegistryClient } from '../runtime/serde/registry';
@@ -7,8 +8,6 @@ import type { Topology } from '../runtime/topology';
 import { topicNames } from '../topology';
 import type { OutputSink } from './runner';
 import { outputTopics } from './records';
-
-const CHUNK = 2000;
 
 /**
  * --output-prefix: a variant's outputs written to Kafka under a topic
@@ -41,15 +40,7 @@ export class KafkaOutputSink implements OutputSink {
   }
 
   async write(records: readonly OutputRecord[]): Promise<void> {
-    for (let i = 0; i < records.length; i += CHUNK) {
-      const byTopic = new Map<string, { partition: number; key: Buffer | null; value: Buffer | null; headers: Record<string, string>; timestamp: string }[]>();
-      for (const r of records.slice(i, i + CHUNK)) {
-        let list = byTopic.get(r.topic);
-        if (!list) byTopic.set(r.topic, (list = []));
-        list.push({ partition: r.partition, key: r.key, value: r.value, headers: r.headers, timestamp: String(r.timestamp) });
-      }
-      await this.producer.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
-    }
+    for (const chunk of produceChunks(records)) await this.producer.sendBatch({ topicMessages: toTopicMessages(chunk) });
   }
 
   async close(): Promise<void> {
