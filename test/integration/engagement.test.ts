@@ -73,8 +73,14 @@ describe('engagement on Kafka', () => {
         await send(tp(now + 1000, 'call_centre', 'call', { customer_id: `C-${appId}-${p}`, phone: `+35387${String(1000000 + p)}` }, { authenticated: true }), `C-${p}`);
         await send(tp(now + 2000, 'web', 'consent_updated', { anonymous_id: cookie }, { consent: { channel: '*', purpose: 'marketing', granted: true } }), cookie);
       }
-      // The identity links are decided (and every instance's identity graph has them) before the browsing.
-      await eventually(async () => (await caughtUp(admin, appId, topics.raw)) && (await caughtUp(admin, appId, topics.links)), 'the logins and calls to be linked');
+      // The identity links are decided, and the merged profiles have received the state of the profiles
+      // they absorbed (consent included: state transfers go through touchpoints.resolved), before the
+      // browsing. Without the last condition a page view can reach the surviving profile before the
+      // consent of the cookie's profile does, and the command is rightly refused for no consent.
+      await eventually(
+        async () => (await caughtUp(admin, appId, topics.raw)) && (await caughtUp(admin, appId, topics.links)) && (await caughtUp(admin, appId, topics.resolved)),
+        'the logins and calls to be linked and merged',
+      );
       for (let p = 0; p < PEOPLE; p++) {
         const cookie = `cookie-${appId}-${p}`;
         for (let v = 0; v < 3; v++) {
