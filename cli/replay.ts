@@ -19,6 +19,7 @@ import { buildTopology, SCHEMAS_DIR, topicNames } from '../topology';
 import { fileSource, KafkaOutputSink, loadRuleSet, ReplayInputError, runReplay, TopicRangeSource, writeReport, type VariantOptions } from '../replay';
 import { checkPrefix } from '../replay/kafka-output';
 import { ProgressLine } from '../replay/progress';
+import { durationOption, UsageError, wholeNumber } from './args';
 
 const ROOT = join(__dirname, '..');
 
@@ -65,25 +66,10 @@ Durations: 500ms, 45s, 30m, 2h, 7d. Run with the production LP_IDENTITY_SECRET t
 the production's profile and command ids.
 `;
 
-class UsageError extends Error {}
-
-export function parseDuration(text: string, option: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/.exec(text.trim());
-  if (!match) throw new UsageError(`${option} ${text}: not a duration (examples: 500ms, 45s, 30m, 2h, 7d)`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[match[2] as 'ms'];
-  return Math.round(Number(match[1]) * unit);
-}
-
 function parseTime(text: string, option: string): number {
   const t = Date.parse(text);
   if (Number.isNaN(t)) throw new UsageError(`${option} ${text}: not an ISO-8601 time (e.g. 2026-10-01T00:00:00Z)`);
   return t;
-}
-
-function positiveInt(text: string, option: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${option} ${text}: must be a whole number >= 1`);
-  return n;
 }
 
 function stamp(): string {
@@ -132,10 +118,10 @@ async function main(argv: string[]): Promise<number> {
   const stampNow = stamp();
   const outDir = resolve(values.out ?? join('reports', `replay-${stampNow}`));
   const stateDir = resolve(values['state-dir'] ?? join('state', `replay-${stampNow}`));
-  const settleMs = values.settle === undefined ? 0 : parseDuration(values.settle, '--settle');
-  const batch = values.batch === undefined ? undefined : positiveInt(values.batch, '--batch');
-  const tickMs = values.tick === undefined ? undefined : values.tick === '0' ? 0 : parseDuration(values.tick, '--tick');
-  const partitions = values.partitions === undefined ? loadEngineSettings(join(ROOT, 'config', 'engine.yaml')).partitions : positiveInt(values.partitions, '--partitions');
+  const settleMs = values.settle === undefined ? 0 : durationOption('settle', values.settle);
+  const batch = values.batch === undefined ? undefined : wholeNumber('batch', values.batch, 1, 1);
+  const tickMs = values.tick === undefined ? undefined : values.tick === '0' ? 0 : durationOption('tick', values.tick);
+  const partitions = values.partitions === undefined ? loadEngineSettings(join(ROOT, 'config', 'engine.yaml')).partitions : wholeNumber('partitions', values.partitions, 1, 1);
   const outputPrefix = values['output-prefix'];
   if (outputPrefix !== undefined) {
     try {
@@ -158,7 +144,7 @@ async function main(argv: string[]): Promise<number> {
     ? (() => {
         const from = parseTime(values.from!, '--from');
         const to = parseTime(values.to!, '--to');
-        const warmup = values.warmup === undefined ? 0 : parseDuration(values.warmup, '--warmup');
+        const warmup = values.warmup === undefined ? 0 : durationOption('warmup', values.warmup);
         if (warmup > 0) reportFrom = from;
         return new TopicRangeSource({ kafka: kafka!, registry: registry!, topic: values.topic ?? topicNames().raw, from: from - warmup, to });
       })()

@@ -28,7 +28,8 @@ import { identityAccuracy, liftAgainstTruth, readIdentityGraph, type IdentityAcc
 import { Feed } from './feed';
 import { committedTotal, until, type TopicFollower } from './kafka';
 import { outputObserver, responderLoop } from './observer';
-import { parseDemoArgs, UsageError, USAGE, type DemoOptions } from './options';
+import { UsageError } from '../cli/args';
+import { parseDemoArgs, USAGE, type DemoOptions } from './options';
 import { PipelineWatch } from './pipeline';
 import { appendResults } from './results';
 import { renderAccuracy, renderFinal, renderStatus, type DemoStatus, type FinalReport } from './screen';

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { positiveNumber, UsageError, wholeNumber } from '../cli/args';
 
 export const USAGE = `usage: npm run demo [-- options]
 
@@ -49,10 +50,6 @@ export interface DemoOptions {
   help: boolean;
 }
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
-
 export function parseDemoArgs(argv: string[], isTty: boolean): DemoOptions {
   let parsed;
   try {
@@ -81,32 +78,20 @@ export function parseDemoArgs(argv: string[], isTty: boolean): DemoOptions {
     throw new UsageError((error as Error).message);
   }
   const v = parsed.values;
-  const whole = (name: string, text: string | undefined, fallback: number, min: number): number => {
-    if (text === undefined) return fallback;
-    const x = Number(text);
-    if (!Number.isSafeInteger(x) || x < min) throw new UsageError(`--${name} ${text}: expected a whole number >= ${min}`);
-    return x;
-  };
-  const positive = (name: string, text: string | undefined): number | null => {
-    if (text === undefined) return null;
-    const x = Number(text);
-    if (!(x > 0) || !Number.isFinite(x)) throw new UsageError(`--${name} ${text}: expected a number above 0`);
-    return x;
-  };
   return {
-    people: whole('people', v.people, 10_000, 1),
-    rate: v.rate === 'max' ? Infinity : (positive('rate', v.rate) ?? 3000),
-    seed: whole('seed', v.seed, 1, 0),
-    days: positive('days', v.days) ?? 30,
+    people: wholeNumber('people', v.people, 10_000, 1),
+    rate: v.rate === 'max' ? Infinity : (positiveNumber('rate', v.rate) ?? 3000),
+    seed: wholeNumber('seed', v.seed, 1, 0),
+    days: positiveNumber('days', v.days) ?? 30,
     config: v.config ?? null,
-    durationMs: v.duration === undefined ? null : positive('duration', v.duration)! * 1000,
-    drainMs: (positive('drain', v.drain) ?? 60) * 1000,
+    durationMs: v.duration === undefined ? null : positiveNumber('duration', v.duration)! * 1000,
+    drainMs: (positiveNumber('drain', v.drain) ?? 60) * 1000,
     keep: v.keep ?? false,
     results: v.results ?? false,
     summaryJson: v['summary-json'] ?? null,
     truth: v.truth ?? null,
     plain: v.plain ?? !isTty,
-    everyMs: (positive('every', v.every) ?? 10) * 1000,
+    everyMs: (positiveNumber('every', v.every) ?? 10) * 1000,
     help: v.help ?? false,
   };
 }

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type * as avro from 'avsc';
 import { Kafka, logLevel, Partitioners, type Consumer, type Message, type Producer } from '../runtime/kafka/client';
 import { createPlainTopics } from '../runtime/kafka/topics';
+import { positiveNumber, UsageError, wholeNumber } from '../cli/args';
 import { stackEndpoints } from '../local-stack/settings';
 import type { Touchpoint } from '../processors/model/touchpoint';
 import { AvroSerde } from '../runtime/serde/avro-serde';
@@ -80,9 +81,6 @@ export interface CliOptions {
   help: boolean;
 }
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 /** Parses and checks the command line; throws UsageError naming the bad option. */
 export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): CliOptions {
@@ -120,38 +118,26 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     throw new UsageError((error as Error).message);
   }
   const v = parsed.values;
-  const whole = (name: string, text: string | undefined, fallback: number, min: number): number => {
-    if (text === undefined) return fallback;
-    const n = Number(text);
-    if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} ${text}: expected a whole number >= ${min}`);
-    return n;
-  };
-  const positive = (name: string, text: string | undefined, fallback: number): number => {
-    if (text === undefined) return fallback;
-    const n = Number(text);
-    if (!(n > 0) || !Number.isFinite(n)) throw new UsageError(`--${name} ${text}: expected a number above 0`);
-    return n;
-  };
   const endpoints = stackEndpoints(env);
   return {
-    seed: whole('seed', v.seed, 1, 0),
-    people: whole('people', v.people, 10_000, 1),
-    days: positive('days', v.days, 30),
-    rate: v.rate === undefined || v.rate === 'max' ? Infinity : positive('rate', v.rate, 0),
+    seed: wholeNumber('seed', v.seed, 1, 0),
+    people: wholeNumber('people', v.people, 10_000, 1),
+    days: positiveNumber('days', v.days) ?? 30,
+    rate: v.rate === undefined || v.rate === 'max' ? Infinity : positiveNumber('rate', v.rate)!,
     topic: v.topic ?? 'touchpoints.raw',
     truth: v.truth ?? null,
     respond: v.respond ?? false,
     commandsTopic: v['commands-topic'] ?? 'engagement.commands',
     decisionsTopic: v['decisions-topic'] ?? 'engagement.decisions',
-    lingerMs: positive('linger', v.linger, 20) * 1000,
+    lingerMs: (positiveNumber('linger', v.linger) ?? 20) * 1000,
     group: v.group ?? null,
     brokers: v.brokers ? v.brokers.split(',').map((b) => b.trim()).filter(Boolean) : endpoints.brokers,
     registry: v.registry ?? endpoints.registryUrl,
     personas: v.personas ?? DEFAULT_PERSONAS_FILE,
-    batch: whole('batch', v.batch, 2000, 1),
-    inFlight: whole('in-flight', v['in-flight'], 1, 1),
+    batch: wholeNumber('batch', v.batch, 2000, 1),
+    inFlight: wholeNumber('in-flight', v['in-flight'], 1, 1),
     createTopic: v['create-topic'] ?? false,
-    partitions: whole('partitions', v.partitions, 4, 1),
+    partitions: wholeNumber('partitions', v.partitions, 4, 1),
     dryRun: v['dry-run'] ?? false,
     quiet: v.quiet ?? false,
     help: v.help ?? false,

@@ -60,7 +60,7 @@ describe('the replay command', () => {
     [['--input', 'x.ndjson', '--from', '2026-10-01T00:00:00Z', '--to', '2026-10-02T00:00:00Z'], 'give either'],
     [['--input', 'x.ndjson', '--warmup', '7d'], '--topic and --warmup select a topic range'],
     [['--input', 'x.ndjson', '--settle', 'soon'], '--settle soon: not a duration'],
-    [['--input', 'x.ndjson', '--batch', '0'], '--batch 0: must be a whole number >= 1'],
+    [['--input', 'x.ndjson', '--batch', '0'], '--batch 0: expected a whole number >= 1'],
     [['--from', 'yesterday', '--to', '2026-10-02T00:00:00Z'], '--from yesterday: not an ISO-8601 time'],
     [['--input', 'x.ndjson', '--output-prefix', ''], '--output-prefix must not be empty'],
     [['--input', 'x.ndjson', '--bogus'], "Unknown option '--bogus'"],

@@ -1,6 +1,7 @@
 import { ConfigError } from '../../../runtime/errors';
 import { loadSimulatorConfig, parseDuration } from '../../../simulator/config';
-import { parseCliArgs, UsageError } from '../../../simulator/cli';
+import { UsageError } from '../../../cli/args';
+import { parseCliArgs } from '../../../simulator/cli';
 import { ProgressBar } from '../../../simulator/progress';
 import { variantConfig } from './support';
 
