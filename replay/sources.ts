@@ -126,6 +126,41 @@ export class ArraySource implements ReplaySource {
   async close(): Promise<void> {}
 }
 
+// --- files ------------------------------------------------------------------------------------
+
+/** A file read once from start to end; progress is the share of its bytes read. */
+abstract class FileSource implements ReplaySource {
+  readonly partitions = undefined;
+  readonly description: InputDescription;
+  private size = 0;
+  protected read = 0;
+  protected finished = false;
+
+  constructor(
+    protected readonly file: string,
+    protected readonly partitionCount: number,
+    kind: 'ndjson' | 'avro',
+  ) {
+    this.description = { kind, name: file };
+  }
+
+  async open(): Promise<void> {
+    try {
+      this.size = statSync(this.file).size;
+    } catch (error) {
+      throw new ReplayInputError(`${this.file}: cannot be read: ${(error as Error).message}`);
+    }
+  }
+
+  abstract chunks(stopped: () => boolean): AsyncIterable<ReplayRecord[]>;
+
+  progress(): { fraction: number; total: number | null } {
+    return { fraction: this.finished ? 1 : this.size > 0 ? Math.min(0.999, this.read / this.size) : 0, total: null };
+  }
+
+  async close(): Promise<void> {}
+}
+
 // --- NDJSON -----------------------------------------------------------------------------------
 
 /**
@@ -136,26 +171,9 @@ export class ArraySource implements ReplaySource {
  * is the first identifier's value and the partition its murmur2 hash, as
  * a Kafka producer would choose. Replayed in file order.
  */
-export class NdjsonSource implements ReplaySource {
-  readonly partitions = undefined;
-  readonly description: InputDescription;
-  private size = 0;
-  private read = 0;
-  private finished = false;
-
-  constructor(
-    private readonly file: string,
-    private readonly partitionCount: number,
-  ) {
-    this.description = { kind: 'ndjson', name: file };
-  }
-
-  async open(): Promise<void> {
-    try {
-      this.size = statSync(this.file).size;
-    } catch (error) {
-      throw new ReplayInputError(`${this.file}: cannot be read: ${(error as Error).message}`);
-    }
+export class NdjsonSource extends FileSource {
+  constructor(file: string, partitionCount: number) {
+    super(file, partitionCount, 'ndjson');
   }
 
   async *chunks(stopped: () => boolean): AsyncIterable<ReplayRecord[]> {
@@ -216,12 +234,6 @@ export class NdjsonSource implements ReplaySource {
       throw new ReplayInputError(`${this.file}:${line}: ${(error as Error).message}`);
     }
   }
-
-  progress(): { fraction: number; total: number | null } {
-    return { fraction: this.finished ? 1 : this.size > 0 ? Math.min(0.999, this.read / this.size) : 0, total: null };
-  }
-
-  async close(): Promise<void> {}
 }
 
 // --- Avro object container file ---------------------------------------------------------------
@@ -232,26 +244,9 @@ export class NdjsonSource implements ReplaySource {
  * to schemas/Touchpoint.avsc, so files written with an older compatible
  * schema read fine. Keys and partitions as for NDJSON without an envelope.
  */
-export class AvroFileSource implements ReplaySource {
-  readonly partitions = undefined;
-  readonly description: InputDescription;
-  private size = 0;
-  private read = 0;
-  private finished = false;
-
-  constructor(
-    private readonly file: string,
-    private readonly partitionCount: number,
-  ) {
-    this.description = { kind: 'avro', name: file };
-  }
-
-  async open(): Promise<void> {
-    try {
-      this.size = statSync(this.file).size;
-    } catch (error) {
-      throw new ReplayInputError(`${this.file}: cannot be read: ${(error as Error).message}`);
-    }
+export class AvroFileSource extends FileSource {
+  constructor(file: string, partitionCount: number) {
+    super(file, partitionCount, 'avro');
   }
 
   async *chunks(stopped: () => boolean): AsyncIterable<ReplayRecord[]> {
@@ -280,12 +275,6 @@ export class AvroFileSource implements ReplaySource {
       decoder.destroy();
     }
   }
-
-  progress(): { fraction: number; total: number | null } {
-    return { fraction: this.finished ? 1 : this.size > 0 ? Math.min(0.999, this.read / this.size) : 0, total: null };
-  }
-
-  async close(): Promise<void> {}
 }
 
 // --- a time range of a live topic -------------------------------------------------------------
