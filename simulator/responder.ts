@@ -1,4 +1,4 @@
-import type { Identifier, Touchpoint } from '../processors/model/touchpoint';
+import { touchpoint, type Identifier, type Touchpoint } from '../processors/model/touchpoint';
 import type { TriggerModel } from './model';
 import { anonymousId, type Person, type Population } from './population';
 import { Rng, seedFor } from './random';
@@ -192,25 +192,16 @@ export function commandOutcomes(population: Population, command: CommandLike): T
   const outcome = Object.freeze({ commandId: command.commandId, triggerId: command.triggerId });
   const latest = Math.max(command.createdAt, command.expiresAt);
   const events: Touchpoint[] = [];
-  const make = (eventType: string, at: number): Touchpoint => ({
-    eventId: `${person.eventPrefix}${command.commandId}:${eventType}.${route}`,
-    occurredAt: at,
-    receivedAt: null,
-    channel: command.channel,
-    eventType,
-    identifiers: ids,
-    authenticated: false,
-    sessionId: null,
-    page: null,
-    searchTerms: null,
-    amount: null,
-    balance: null,
-    source: null,
-    consent: null,
-    outcome,
-    timeZone: null,
-    attributes: NO_ATTRIBUTES,
-  });
+  const make = (eventType: string, at: number): Touchpoint =>
+    touchpoint({
+      eventId: `${person.eventPrefix}${command.commandId}:${eventType}.${route}`,
+      occurredAt: at,
+      channel: command.channel,
+      eventType,
+      identifiers: ids,
+      outcome,
+      attributes: NO_ATTRIBUTES,
+    });
   let t = command.createdAt;
   if (delivered) events.push(make('delivered', (t += rng.intBetween(1, 20) * SECOND)));
   if (shown) events.push(make('shown', (t = Math.min(latest, t + rng.intBetween(1, 300) * SECOND))));

@@ -135,6 +135,16 @@ const filterProperties = {
   amountAtLeast: moneyBound,
 } as const;
 
+/** The engagement settings a trigger may set and `defaults` may give for every trigger. */
+const ENGAGE_DEFAULTABLE = {
+  priority: { type: 'integer', minimum: 0, maximum: 1000 },
+  ttl: durationSchema,
+  purpose: { enum: [...PURPOSES] },
+  maxDelay: durationSchema,
+  holdoutPercent: { type: 'number', minimum: 0, maximum: 100 },
+  cooldown: durationSchema,
+} as const;
+
 const rulesSchema = {
   type: 'object',
   additionalProperties: false,
@@ -175,12 +185,7 @@ const rulesSchema = {
       required: ['grace', 'priority', 'ttl', 'purpose', 'maxDelay', 'holdoutPercent', 'cooldown'],
       properties: {
         grace: durationSchema,
-        priority: { type: 'integer', minimum: 0, maximum: 1000 },
-        ttl: durationSchema,
-        purpose: { enum: [...PURPOSES] },
-        maxDelay: durationSchema,
-        holdoutPercent: { type: 'number', minimum: 0, maximum: 100 },
-        cooldown: durationSchema,
+        ...ENGAGE_DEFAULTABLE,
       },
     },
     triggers: {
@@ -257,12 +262,7 @@ const rulesSchema = {
                   ],
                 },
               },
-              priority: { type: 'integer', minimum: 0, maximum: 1000 },
-              ttl: durationSchema,
-              purpose: { enum: [...PURPOSES] },
-              maxDelay: durationSchema,
-              holdoutPercent: { type: 'number', minimum: 0, maximum: 100 },
-              cooldown: durationSchema,
+              ...ENGAGE_DEFAULTABLE,
             },
           },
           measure: {
