@@ -10,6 +10,7 @@ import type { Touchpoint } from '../../processors/model/touchpoint';
 import { AvroSerde } from '../../runtime/serde/avro-serde';
 import { SchemaCatalog } from '../../runtime/serde/schema-catalog';
 import { SCHEMAS_DIR, topicNames } from '../../topology';
+import { testLog } from '../support/logs';
 import { caughtUp, readToEnd, testKafka, testProducer, uniqueName } from '../support/kafka';
 import { eventually } from '../support/processes';
 import { MINUTE, tp } from '../support/product';
@@ -53,7 +54,7 @@ describe('engagement on Kafka', () => {
     };
     const app = assemble({ log: pino({ level: 'silent' }), env });
     await provisionTopics(app);
-    const running = await runEngine(app, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }, pino.destination(join(__dirname, '..', '..', 'reports', 'test-logs', `${appId}.log`))));
+    const running = await runEngine(app, testLog(appId));
     const base = running.url;
     try {
       await eventually(async () => (await fetch(`${base}/readyz`)).ok, 'the engine to be ready');

@@ -2,7 +2,6 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
-import pino from 'pino';
 import { stackEndpoints } from '../../local-stack/settings';
 import { Engine, type ProcessingGuarantee } from '../../runtime/kafka/engine';
 import { withRetries } from '../../runtime/kafka/retry';
@@ -10,6 +9,7 @@ import { createTopics as createTopologyTopics } from '../../runtime/kafka/topics
 import { DLQ_HEADERS } from '../../runtime/records';
 import { countingTopology } from '../support/counting-topology';
 import { readToEnd, testKafka, testProducer, uniqueName } from '../support/kafka';
+import { TEST_LOGS, testLog } from '../support/logs';
 import { eventually, killAll, startProcess, stopProcess } from '../support/processes';
 
 /**
@@ -81,7 +81,7 @@ function appEnv(s: Scenario, stateDir: string): Record<string, string> {
 describe('the runtime on Kafka', () => {
   let kafka: Kafka;
   let admin: Admin;
-  const logs = join(__dirname, '..', '..', 'reports', 'test-logs');
+  const logs = TEST_LOGS;
 
   beforeAll(async () => {
     kafka = testKafka();
@@ -153,7 +153,7 @@ describe('the runtime on Kafka', () => {
       cacheEntriesPerStore: 10_000,
       sessionTimeoutMs: 6_000,
       advertisedEndpoint: 'localhost:0',
-      log: pino({ level: 'info' }, pino.destination({ dest: join(logs, `${s.appId}.log`), mkdir: true, sync: true })),
+      log: testLog(s.appId),
     });
   }
 
