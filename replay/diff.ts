@@ -68,14 +68,8 @@ export interface DiffResult {
   examples: DiffExample[];
 }
 
-interface PendingSide {
-  outcome: string;
-  profileId: string;
-  triggerId: string;
-  channel: string | null;
-  action: string | null;
-  contentRef: string | null;
-  at: number;
+/** A side held until its counterpart is known: the trace is decoded only for examples. */
+interface PendingSide extends Omit<FiringSide, 'trace'> {
   kind: 'command' | 'decision';
   /** The record's bytes, decoded again only if it becomes an example. */
   bytes: Buffer;
