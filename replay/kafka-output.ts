@@ -1,5 +1,6 @@
 import type { Admin, Kafka, Producer } from '../runtime/kafka/client';
 import { produceChunks, toTopicMessages } from '../runtime/kafka/produce-chunks';
+import { withRetries } from '../runtime/kafka/retry';
 import { createTopics } from '../runtime/kafka/topics';
 import type { OutputRecord } from '../runtime/records';
 import type { SchemaRegistryClient } from '../runtime/serde/registry';
@@ -60,7 +61,7 @@ export function checkPrefix(prefix: string): void {
 async function refuseNonEmpty(admin: Admin, topics: string[], prefix: string): Promise<void> {
   const held: string[] = [];
   for (const topic of topics) {
-    const offsets = await admin.fetchTopicOffsets(topic);
+    const offsets = await withRetries(() => admin.fetchTopicOffsets(topic));
     const records = offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
     if (records > 0) held.push(`${topic} (${records})`);
   }

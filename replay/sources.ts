@@ -5,6 +5,7 @@ import type { Kafka } from '../runtime/kafka/client';
 import type { Touchpoint } from '../processors/model/touchpoint';
 import { partitionForKey } from '../runtime/kafka/partitioner';
 import { PartitionReader, type ReadRecord } from '../runtime/kafka/partition-reader';
+import { withRetries } from '../runtime/kafka/retry';
 import type { RawHeaders } from '../runtime/records';
 import { AvroSerde } from '../runtime/serde/avro-serde';
 import type { SchemaRegistryClient } from '../runtime/serde/registry';
@@ -331,7 +332,7 @@ export class TopicRangeSource implements ReplaySource {
     await admin.connect();
     try {
       if (!(await admin.listTopics()).includes(topic)) throw new ReplayInputError(`topic ${topic} does not exist (check --topic and the brokers)`);
-      const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+      const metadata = await withRetries(() => admin.fetchTopicMetadata({ topics: [topic] }));
       this.partitionList = metadata.topics[0]!.partitions.map((p) => p.partitionId).sort((a, b) => a - b);
     } finally {
       await admin.disconnect();

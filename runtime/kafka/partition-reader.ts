@@ -1,4 +1,6 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Kafka } from './client';
+import { isTransient, withRetries } from './retry';
 
 // kafkajs has no assign() (every consumer joins a group), but restoring a
 // task's stores, building a global table and replaying a range all need to
@@ -17,6 +19,8 @@ const Batch = require('kafkajs/src/consumer/batch') as new (
 const READ_COMMITTED = 1;
 /** Empty answers below the last stable offset before a read gives up loudly instead of spinning. */
 const MAX_EMPTY_FETCHES = 50;
+/** Consecutive transient fetch errors (leader moved, broker busy) tolerated before giving up. */
+const MAX_TRANSIENT_ERRORS = 30;
 
 interface Cluster {
   connect(): Promise<void>;
@@ -82,8 +86,8 @@ export class PartitionReader {
   async bounds(topic: string, partitions: number[]): Promise<Map<number, { start: bigint; end: bigint }>> {
     await this.cluster.addTargetTopic(topic);
     const list = partitions.map((partition) => ({ partition }));
-    const [earliest] = await this.cluster.fetchTopicsOffset([{ topic, partitions: list, fromBeginning: true }]);
-    const [latest] = await this.cluster.fetchTopicsOffset([{ topic, partitions: list, fromBeginning: false }]);
+    const [earliest] = await this.listOffsets(() => this.cluster.fetchTopicsOffset([{ topic, partitions: list, fromBeginning: true }]));
+    const [latest] = await this.listOffsets(() => this.cluster.fetchTopicsOffset([{ topic, partitions: list, fromBeginning: false }]));
     const result = new Map<number, { start: bigint; end: bigint }>();
     for (const p of earliest!.partitions) result.set(p.partition, { start: BigInt(p.offset), end: 0n });
     for (const p of latest!.partitions) result.get(p.partition)!.end = BigInt(p.offset);
@@ -93,11 +97,23 @@ export class PartitionReader {
   /** The first offset of each partition whose record timestamp is at or after `time` (the end if none). */
   async offsetsForTime(topic: string, partitions: number[], time: number): Promise<Map<number, bigint>> {
     await this.cluster.addTargetTopic(topic);
-    const [found] = await this.cluster.fetchTopicsOffset([{ topic, partitions: partitions.map((partition) => ({ partition })), fromTimestamp: time }]);
+    const [found] = await this.listOffsets(() => this.cluster.fetchTopicsOffset([{ topic, partitions: partitions.map((partition) => ({ partition })), fromTimestamp: time }]));
     const bounds = await this.bounds(topic, partitions);
     return new Map(
       found!.partitions.map((p) => [p.partition, BigInt(p.offset) < 0n ? bounds.get(p.partition)!.end : BigInt(p.offset)]),
     );
+  }
+
+  /** A leader that moved or metadata that lags (a busy or restarted broker) is worth another try, with fresh metadata. */
+  private listOffsets<T>(request: () => Promise<T>): Promise<T> {
+    return withRetries(async () => {
+      try {
+        return await request();
+      } catch (error) {
+        if (isTransient(error)) await this.cluster.refreshMetadata().catch(() => undefined);
+        throw error;
+      }
+    });
   }
 
   /** Reads [from, until) of one partition; returns the offset reached. */
@@ -107,6 +123,7 @@ export class PartitionReader {
     const until = options.until ?? (await this.bounds(topic, [partition])).get(partition)!.end;
     let offset = options.from;
     let emptyFetches = 0;
+    let transientErrors = 0;
     while (offset < until && !options.stopped?.()) {
       const leaders = this.cluster.findLeaderForPartitions(topic, [partition]);
       const nodeId = Object.keys(leaders)[0];
@@ -129,8 +146,12 @@ export class PartitionReader {
         if (e.type === 'OFFSET_OUT_OF_RANGE' || e.name === 'KafkaJSOffsetOutOfRange') {
           throw new OffsetOutOfRangeError(`${topic}:${partition} has no offset ${offset} any more`);
         }
-        throw error;
+        if (!isTransient(error) || ++transientErrors > MAX_TRANSIENT_ERRORS) throw error;
+        await this.cluster.refreshMetadata().catch(() => undefined);
+        await delay(Math.min(1_000, 50 * transientErrors));
+        continue;
       }
+      transientErrors = 0;
       const data = response.responses[0]!.partitions[0]!;
       const batch = new Batch(topic, offset.toString(), data);
       if (batch.isEmptyIncludingFiltered()) {
