@@ -29,3 +29,13 @@ export function durationOption(name: string, text: string): number {
     throw new UsageError(`--${name} ${text}: not a duration (examples: 500ms, 45s, 30m, 2h, 7d)`);
   }
 }
+
+/**
+ * For a CLI's parse step: a UsageError is printed with the usage and becomes
+ * exit code 2; anything else is not the user's typing and is thrown on.
+ */
+export function usageFailure(error: unknown, usage: string): number {
+  if (!(error instanceof UsageError)) throw error;
+  process.stderr.write(`error: ${error.message}\n\n${usage}`);
+  return 2;
+}

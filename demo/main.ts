@@ -28,7 +28,7 @@ import { identityAccuracy, liftAgainstTruth, readIdentityGraph, type IdentityAcc
 import { Feed } from './feed';
 import { committedTotal, until, type TopicFollower } from './kafka';
 import { outputObserver, responderLoop } from './observer';
-import { UsageError } from '../cli/args';
+import { usageFailure } from '../cli/args';
 import { parseDemoArgs, USAGE, type DemoOptions } from './options';
 import { PipelineWatch } from './pipeline';
 import { appendResults } from './results';
@@ -96,9 +96,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     options = parseDemoArgs(argv, process.stdout.isTTY === true);
   } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`error: ${error.message}\n\n${USAGE}`);
-    return 2;
+    return usageFailure(error, USAGE);
   }
   if (options.help) {
     process.stdout.write(USAGE);

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type * as avro from 'avsc';
 import { Kafka, logLevel, Partitioners, type Consumer, type Message, type Producer } from '../runtime/kafka/client';
 import { createPlainTopics } from '../runtime/kafka/topics';
-import { positiveNumber, UsageError, wholeNumber } from '../cli/args';
+import { positiveNumber, usageFailure, UsageError, wholeNumber } from '../cli/args';
 import { stackEndpoints } from '../local-stack/settings';
 import type { Touchpoint } from '../processors/model/touchpoint';
 import { AvroSerde } from '../runtime/serde/avro-serde';
@@ -162,9 +162,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     options = parseCliArgs(argv);
   } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`error: ${error.message}\n\n${USAGE}`);
-    return 2;
+    return usageFailure(error, USAGE);
   }
   if (options.help) {
     process.stdout.write(USAGE);

@@ -13,7 +13,7 @@ export const PRODUCE_LIMITS = { records: 2000, bytes: 512 * 1024 };
 /** What a record adds to a produce request, roughly: key, value, headers and per-record overhead. */
 function recordBytes(r: OutputRecord): number {
   let bytes = (r.key?.length ?? 0) + (r.value?.length ?? 0) + 32;
-  for (const [name, value] of Object.entries(r.headers)) bytes += name.length + value.length;
+  for (const name in r.headers) bytes += name.length + r.headers[name]!.length;
   return bytes;
 }
 
