@@ -1,9 +1,9 @@
 import * as avro from 'avsc';
-import { Kafka } from 'kafkajs';
+import { Kafka } from '../../runtime/kafka/client';
 import { stackEndpoints } from '../../local-stack/settings';
 import { AvroSerde } from '../../runtime/serde/avro-serde';
 import { ConfluentRegistry } from '../../runtime/serde/registry';
-import { createTopics, readToEnd, testKafka, uniqueName } from '../support/kafka';
+import { createTopics, readToEnd, testKafka, testProducer, uniqueName } from '../support/kafka';
 
 /**
  * The foundation, end to end on the real local stack: Avro through the
@@ -50,7 +50,7 @@ describe('local stack', () => {
     await serde.init(output);
 
     const sent: Greeting[] = Array.from({ length: 20 }, (_, i) => ({ id: `g${i}`, text: `hello ${i}` }));
-    const producer = kafka.producer();
+    const producer = testProducer(kafka);
     await producer.connect();
     await producer.send({ topic: input, messages: sent.map((g) => ({ key: g.id, value: serde.serialize(input, g) })) });
     await producer.disconnect();
@@ -84,7 +84,8 @@ describe('local stack', () => {
               throw error;
             }
             copied += values.length;
-            if (copied === sent.length) resolve();
+            // At least: a duplicate would be caught by the exact checks below instead of hanging here.
+            if (copied >= sent.length) resolve();
           },
         })
         .catch(reject);
