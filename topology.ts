@@ -103,7 +103,7 @@ export function buildTopology(options: TopologyOptions): Topology {
       .sink('to-links', { topic: topic.links, key: stringSerde, value: touchpointSerde, partition: () => 0, from: 'ingest' })
       .processor('resolve', () => new ResolveProcessor(), { from: 'ingest', globalStores: [IDENTITY_GRAPH] })
       .sink('to-profiles', { topic: topic.resolved, key: stringSerde, value: profileEventSerde, from: ['resolve', 'link'] })
-      .sink('audit', { topic: topic.audit, key: stringSerde, value: auditSerde, from: ['resolve', 'link'] })
+      .sink('audit', { topic: topic.audit, key: stringSerde, value: auditSerde, from: ['ingest', 'resolve', 'link'] })
 
       // [L] the identity graph's single writer, on the one partition of identity.links
       .source('links', { topic: topic.links, key: stringSerde, value: touchpointSerde, eventTime: (t) => t.occurredAt })

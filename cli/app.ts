@@ -70,7 +70,7 @@ export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine
     host: settings.http.host,
     port: settings.http.port,
     registry: metrics.registry,
-    healthy: () => started.engine?.healthy() ?? true,
+    healthy: () => started.engine?.healthy() ?? { healthy: true, detail: { starting: true } },
     ready: () => started.engine?.readiness() ?? { ready: false, detail: { starting: true } },
     routes: { '/profiles': (request, response, url) => profiles(request, response, url) },
   });

@@ -219,7 +219,7 @@ export async function main(argv: string[]): Promise<number> {
     });
     try {
       feed.check();
-      if (!running.engine.healthy()) throw new Error(`the engine stopped working: see ${logFile}`);
+      if (!running.engine.healthy().healthy) throw new Error(`the engine stopped working: see ${logFile}`);
       await show();
     } catch (error) {
       failure = error as Error;

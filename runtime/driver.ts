@@ -24,6 +24,8 @@ export interface DriverOptions {
    * empty), so a long replay runs in bounded memory.
    */
   onOutput?: (record: OutputRecord) => void;
+  /** Largest output record, as the broker's limit (default: Kafka's 1 MiB). */
+  maxRecordBytes?: number;
 }
 
 export interface PipeOptions {
@@ -251,6 +253,7 @@ export class TopologyTestDriver {
       deadLetterTopic: this.topology.deadLetterTopic,
       globalStores: new Map([...this.globals.values()].map((g) => [g.name, g])),
       defaultCacheEntries: this.options.cacheEntries ?? 10_000,
+      maxRecordBytes: this.options.maxRecordBytes,
     });
     await task.init();
     this.tasks.set(key, task);

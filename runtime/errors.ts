@@ -22,6 +22,22 @@ export class DeserializationError extends ListeningPostError {
   }
 }
 
+/**
+ * A dependency the engine cannot do without is briefly out of reach (the
+ * schema registry, a broker): the same operation may succeed later, so the
+ * task waits and tries again instead of dead-lettering the record.
+ */
+export class UnavailableError extends ListeningPostError {
+  readonly retriable = true;
+  override name = 'UnavailableError';
+  constructor(
+    readonly kind: 'registry-unavailable',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** A processor threw while handling one record. */
 export class ProcessingError extends ListeningPostError {
   readonly retriable = false;
@@ -33,6 +49,13 @@ export class ProcessingError extends ListeningPostError {
   ) {
     super(`processor '${processor}' failed: ${error instanceof Error ? error.message : String(error)}`);
   }
+}
+
+/** A processor produced a record larger than the broker accepts; its input goes to the dead-letter topic. */
+export class OutputTooLargeError extends ListeningPostError {
+  readonly retriable = false;
+  readonly kind = 'output-too-large';
+  override name = 'OutputTooLargeError';
 }
 
 /** The topology as declared cannot run; names the node, store or topic at fault. */

@@ -9,8 +9,8 @@ export interface HttpOptions {
   host: string;
   port: number;
   registry: Registry;
-  /** Process is alive and not wedged. */
-  healthy(): boolean;
+  /** Process is alive and not wedged; the detail says what is wrong when it is not. */
+  healthy(): { healthy: boolean; detail: unknown };
   /** Process is restored and processing: send traffic and queries here. */
   ready(): { ready: boolean; detail: unknown };
   routes?: Record<string, RouteHandler>;
@@ -52,9 +52,9 @@ export class HttpServer {
       return;
     }
     if (url.pathname === '/healthz') {
-      const healthy = this.options.healthy();
+      const { healthy, detail } = this.options.healthy();
       response.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ healthy }));
+      response.end(JSON.stringify({ healthy, ...(detail as object) }));
       return;
     }
     if (url.pathname === '/readyz') {

@@ -10,8 +10,8 @@ export class RuntimeMetrics {
 
   readonly recordsIn = new Counter({
     name: 'lp_records_in_total',
-    help: 'Records consumed, by source topic',
-    labelNames: ['topic'] as const,
+    help: 'Records consumed and committed (processed or dead-lettered), by source topic and partition',
+    labelNames: ['topic', 'partition'] as const,
     registers: [this.registry],
   });
 
@@ -24,8 +24,8 @@ export class RuntimeMetrics {
 
   readonly deadLettered = new Counter({
     name: 'lp_dead_letter_total',
-    help: 'Records sent to a dead-letter topic, by source topic and error kind',
-    labelNames: ['topic', 'kind'] as const,
+    help: 'Records sent to a dead-letter topic and committed, by source topic, partition and error kind',
+    labelNames: ['topic', 'partition', 'kind'] as const,
     registers: [this.registry],
   });
 
@@ -96,6 +96,13 @@ export class RuntimeMetrics {
     name: 'lp_timers_fired_total',
     help: 'Event-time timers fired, by processor',
     labelNames: ['processor'] as const,
+    registers: [this.registry],
+  });
+
+  readonly taskStalls = new Counter({
+    name: 'lp_task_stalls_total',
+    help: 'Batches a task could not process, by error kind (registry-unavailable: it waits and tries again)',
+    labelNames: ['kind'] as const,
     registers: [this.registry],
   });
 

@@ -25,6 +25,13 @@ export interface OutputRecord {
   timestamp: number;
 }
 
+/** What a record weighs on the wire, near enough to hold it against the broker's limit. */
+export function recordBytes(record: OutputRecord): number {
+  let bytes = (record.key?.length ?? 0) + (record.value?.length ?? 0);
+  for (const [name, value] of Object.entries(record.headers)) bytes += Buffer.byteLength(name) + Buffer.byteLength(value);
+  return bytes;
+}
+
 export function textHeaders(raw: RawHeaders | undefined): Headers {
   const headers: Headers = {};
   if (!raw) return headers;

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { DeserializationError, ListeningPostError, ProcessingError, TopologyError } from './errors';
+import { DeserializationError, ListeningPostError, OutputTooLargeError, ProcessingError, TopologyError } from './errors';
 import { partitionForKey } from './kafka/partitioner';
 import type { RuntimeMetrics } from './metrics';
 import type {
@@ -12,7 +12,7 @@ import type {
   RecordOrigin,
   StreamRecord,
 } from './processor';
-import { deadLetter, InputRecord, OutputRecord, textHeaders } from './records';
+import { deadLetter, DLQ_HEADERS, InputRecord, OutputRecord, recordBytes, textHeaders } from './records';
 import type { StoreWrite, TaskBacking } from './state/backing';
 import { CachedStore } from './state/cached-store';
 import type { GlobalTable } from './state/global-table';
@@ -29,7 +29,16 @@ export interface TaskOptions {
   deadLetterTopic(sourceTopic: string): string;
   globalStores: ReadonlyMap<string, ReadOnlyStore<unknown>>;
   defaultCacheEntries: number;
+  /**
+   * Largest output record (key, value and headers) the task may produce: what
+   * the broker accepts. A record over it would fail every commit; instead the
+   * input that caused it goes to the dead-letter topic.
+   */
+  maxRecordBytes?: number;
 }
+
+/** Kafka's default message.max.bytes (1 MiB + 12) less a record batch's overhead. */
+export const DEFAULT_MAX_RECORD_BYTES = 1_048_000;
 
 /** Everything one commit must make durable, in Kafka and then in RocksDB. */
 export interface PendingCommit {
@@ -211,12 +220,29 @@ export class StreamTask {
    */
   async committed(commit: PendingCommit, checkpoint: ReadonlyMap<string, bigint>): Promise<void> {
     await this.options.backing.apply(commit.writes, checkpoint);
+    this.countCommitted(commit);
     for (const store of this.stores.values()) store.markCommitted();
     this.outputs = [];
     this.retained = [];
     this.poisoned.clear();
     this.committedOffsets = new Map(commit.offsets);
     this.committedTime = this.time;
+  }
+
+  /**
+   * Input and dead-letter counts are taken from what a commit made final, so
+   * a record replayed after an abort or a failing neighbour counts once:
+   * per partition, records in = processed + dead-lettered, exactly.
+   */
+  private countCommitted(commit: PendingCommit): void {
+    const partition = String(this.partition);
+    const inputs = new Map<string, number>();
+    for (const r of this.retained) inputs.set(r.topic, (inputs.get(r.topic) ?? 0) + 1);
+    for (const [topic, count] of inputs) this.options.metrics.recordsIn.inc({ topic, partition }, count);
+    for (const o of commit.outputs) {
+      const kind = o.headers[DLQ_HEADERS.kind];
+      if (kind !== undefined) this.options.metrics.deadLettered.inc({ topic: o.headers[DLQ_HEADERS.topic]!, partition, kind });
+    }
   }
 
   /** The commit failed: forget everything since the last commit; the owner re-reads from `committedPositions`. */
@@ -270,7 +296,11 @@ export class StreamTask {
       : key === null
         ? this.partition % partitions
         : partitionForKey(key, partitions);
-    this.outputs.push({ topic, partition: chosen, key, value, headers: record.headers, timestamp: record.timestamp });
+    const output = { topic, partition: chosen, key, value, headers: record.headers, timestamp: record.timestamp };
+    const bytes = recordBytes(output);
+    const max = this.options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+    if (bytes > max) throw new OutputTooLargeError(`a record for ${topic} would be ${bytes} bytes, more than the broker accepts (${max})`);
+    this.outputs.push(output);
   }
 
   scheduleTimer(node: string, key: string, at: number): void {
@@ -297,12 +327,10 @@ export class StreamTask {
   // --- processing ---------------------------------------------------------------------------
 
   private async decode(records: readonly InputRecord[]): Promise<(Decoded | ListeningPostError)[]> {
-    const counts = new Map<string, number>();
-    for (const r of records) counts.set(r.topic, (counts.get(r.topic) ?? 0) + 1);
-    for (const [topic, count] of counts) {
+    const topics = new Set(records.map((r) => r.topic));
+    for (const topic of topics) {
       const source = this.sourcesByTopic.get(topic);
       if (!source) throw new TopologyError(`task ${this.id} received a record of topic ${topic}, which none of its sources reads`);
-      this.options.metrics.recordsIn.inc({ topic }, count);
       const subset = records.filter((r) => r.topic === topic);
       await source.options.key.prepare?.(topic, subset.map((r) => r.key));
       await source.options.value.prepare?.(topic, subset.map((r) => r.value));
@@ -398,21 +426,21 @@ export class StreamTask {
    */
   private async recover(poisonId: string, error: unknown, raw?: InputRecord): Promise<void> {
     const failure = error instanceof ProcessingError ? error : new ProcessingError('unknown', error);
+    // An error of a known kind (an output too large) keeps its kind in the dead-letter headers.
+    const kind = failure.error instanceof ListeningPostError ? failure.error.kind : failure.kind;
     this.options.metrics.processorErrors.inc({ processor: failure.processor });
     this.options.log.warn(
-      { err: failure.error, processor: failure.processor, failed: poisonId, offset: raw?.offset },
+      { err: failure.error, processor: failure.processor, failed: poisonId, offset: raw?.offset, kind },
       'processor failed; replaying the uncommitted records without it',
     );
-    this.poisoned.set(poisonId, { kind: failure.kind, message: failure.message, processor: failure.processor });
+    this.poisoned.set(poisonId, { kind, message: failure.message, processor: failure.processor });
     const replay = this.retained;
     await this.aborted();
     await this.process(replay);
   }
 
   private sendToDeadLetter(raw: InputRecord, error: { kind: string; message: string; processor?: string }): void {
-    const topic = this.options.deadLetterTopic(raw.topic);
-    this.options.metrics.deadLettered.inc({ topic: raw.topic, kind: error.kind });
-    this.outputs.push(deadLetter(raw, topic, error));
+    this.outputs.push(deadLetter(raw, this.options.deadLetterTopic(raw.topic), error));
   }
 }
 

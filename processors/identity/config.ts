@@ -25,6 +25,15 @@ export interface IdentityConfig {
     /** ...and only when the person proved who they are (logged in, verified). */
     requireAuthenticated: boolean;
   };
+  /** Size limits on what a channel sends: a value past them is a channel's bug, not a person. */
+  input: {
+    /** Longer identifier values are rejected (and audited) before hashing. */
+    maxIdentifierLength: number;
+    /** Any other string of a touchpoint (search terms, paths, attribute values...). */
+    maxStringLength: number;
+    /** Entries of `attributes`. */
+    maxAttributes: number;
+  };
   blocked: {
     /** Values that identify nobody, compared after trimming and lower-casing. */
     values: string[];
@@ -36,7 +45,7 @@ export interface IdentityConfig {
 const schema = {
   type: 'object',
   additionalProperties: false,
-  required: ['hashing', 'defaultPhoneRegion', 'typeStrength', 'uniqueTypes', 'limits', 'trust', 'blocked'],
+  required: ['hashing', 'defaultPhoneRegion', 'typeStrength', 'uniqueTypes', 'limits', 'trust', 'input', 'blocked'],
   properties: {
     hashing: {
       type: 'object',
@@ -56,6 +65,16 @@ const schema = {
         linkEventTypes: { type: 'array', items: { type: 'string' } },
         linkChannels: { type: 'array', items: { type: 'string' } },
         requireAuthenticated: { type: 'boolean' },
+      },
+    },
+    input: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['maxIdentifierLength', 'maxStringLength', 'maxAttributes'],
+      properties: {
+        maxIdentifierLength: { type: 'integer', minimum: 1 },
+        maxStringLength: { type: 'integer', minimum: 1 },
+        maxAttributes: { type: 'integer', minimum: 0 },
       },
     },
     blocked: {

@@ -32,6 +32,10 @@ export class IdentifierHasher {
   }
 
   normalise(type: string, raw: string): Normalised {
+    const max = this.config.input.maxIdentifierLength;
+    if (raw.length > max) return { ok: false, reason: `${raw.length} characters, more than input.maxIdentifierLength (${max})` };
+    // U+FFFD is what a decoder leaves of invalid UTF-8: two broken spellings must not hash alike.
+    if (raw.includes('\uFFFD')) return { ok: false, reason: 'not valid UTF-8' };
     const trimmed = raw.trim();
     if (this.isBlocked(trimmed)) return { ok: false, reason: `blocked value for ${type}` };
     switch (type) {

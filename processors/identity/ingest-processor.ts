@@ -1,5 +1,6 @@
 import type { Processor, ProcessorContext, StreamRecord } from '../../runtime/processor';
 import { EVENT, type Touchpoint } from '../model/touchpoint';
+import type { IdentityAudit } from './audit';
 import type { IdentityConfig } from './config';
 import type { IdentifierHasher } from './identifiers';
 
@@ -29,23 +30,40 @@ export class IngestProcessor implements Processor<unknown, Touchpoint> {
 
   process(record: StreamRecord<unknown, Touchpoint>, ctx: ProcessorContext): void {
     const raw = record.value;
-    const problem = validate(raw);
+    const problem = validate(raw, this.config.input);
     if (problem) {
       ctx.reject('invalid-record', problem);
       return;
     }
     const { accepted, rejected } = this.hasher.prepare(raw.identifiers);
-    if (rejected.length > 0) ctx.count('identifier-rejected', rejected.length);
     if (accepted.length === 0) {
       const why = rejected.map((r) => `${r.type}: ${r.reason}`).join('; ') || 'no identifiers';
       ctx.reject('invalid-record', `touchpoint ${raw.eventId} has no usable identifier (${why})`);
       return;
     }
+    if (rejected.length > 0) this.auditRejected(raw, rejected, ctx);
     const touchpoint: Touchpoint = { ...raw, identifiers: accepted };
     if (raw.eventType === EVENT.erasureRequested || (accepted.length > 1 && this.mayLink(raw))) {
       ctx.forward('to-links', raw.eventId, touchpoint);
     } else {
       ctx.forward('resolve', raw.eventId, touchpoint);
+    }
+  }
+
+  /** A dropped identifier is a channel's data-quality problem worth a record, not only a count (never its value). */
+  private auditRejected(raw: Touchpoint, rejected: readonly { type: string; reason: string }[], ctx: ProcessorContext): void {
+    ctx.count('identifier-rejected', rejected.length);
+    for (const { type, reason } of rejected) {
+      const audit: IdentityAudit = {
+        kind: 'identifier-rejected',
+        at: raw.occurredAt,
+        eventId: raw.eventId,
+        profileId: null,
+        otherProfileId: null,
+        identifierType: type,
+        detail: `${type} dropped: ${reason}; the touchpoint went on with its other identifiers`,
+      };
+      ctx.forward('audit', raw.eventId, audit);
     }
   }
 
@@ -59,7 +77,7 @@ export class IngestProcessor implements Processor<unknown, Touchpoint> {
 }
 
 /** What is wrong with a touchpoint, in words, or undefined. */
-export function validate(t: Touchpoint): string | undefined {
+export function validate(t: Touchpoint, limits: IdentityConfig['input']): string | undefined {
   if (!t.eventId || t.eventId.length > 200) return 'eventId must be 1 to 200 characters';
   if (!Number.isFinite(t.occurredAt) || t.occurredAt < EARLIEST || t.occurredAt > LATEST) {
     return `occurredAt ${t.occurredAt} is not a time in milliseconds between 2000 and 2100`;
@@ -67,5 +85,25 @@ export function validate(t: Touchpoint): string | undefined {
   if (!TOKEN.test(t.channel)) return `channel '${t.channel}' must be lower_snake_case`;
   if (!TOKEN.test(t.eventType)) return `eventType '${t.eventType}' must be lower_snake_case`;
   if (t.eventType === EVENT.consentUpdated && !t.consent) return 'a consent_updated touchpoint needs its consent field';
+  const attributes = Object.keys(t.attributes).length;
+  if (attributes > limits.maxAttributes) return `attributes has ${attributes} entries, more than input.maxAttributes (${limits.maxAttributes})`;
+  // Identifier values are checked one by one by the hasher, which drops a bad one and keeps the rest.
+  const { identifiers: _identifiers, ...rest } = t;
+  return badString(rest, '', limits.maxStringLength);
+}
+
+/** The first string (or map key) under `value` that is too long or was not valid UTF-8, named by its path. */
+function badString(value: unknown, path: string, max: number): string | undefined {
+  if (typeof value === 'string') {
+    if (value.length > max) return `${path} is ${value.length} characters, more than input.maxStringLength (${max})`;
+    if (value.includes('\uFFFD')) return `${path} is not valid UTF-8`;
+    return undefined;
+  }
+  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return undefined;
+  for (const [key, inner] of Object.entries(value)) {
+    const at = path ? `${path}.${key}` : key;
+    const problem = badString(key, `${at} (key)`, max) ?? badString(inner, at, max);
+    if (problem) return problem;
+  }
   return undefined;
 }

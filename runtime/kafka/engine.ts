@@ -13,6 +13,7 @@ import {
   type TopicMessages,
 } from './client';
 import type { Logger } from 'pino';
+import { ListeningPostError } from '../errors';
 import { RuntimeMetrics } from '../metrics';
 import type { InputRecord, OutputRecord } from '../records';
 import { GlobalTable } from '../state/global-table';
@@ -37,6 +38,8 @@ export interface EngineConfig {
   maxUncommittedRecords: number;
   cacheEntriesPerStore: number;
   partitionsConsumedConcurrently: number;
+  /** Largest record a task may produce (default: Kafka's default message.max.bytes less overhead). */
+  maxRecordBytes?: number;
   /** How long the group waits for a silent member before moving its tasks (broker minimum: 6 s). */
   sessionTimeoutMs?: number;
   /**
@@ -62,7 +65,25 @@ interface ActiveTask {
   /** Wall-clock time of the last input record, and of the last punctuation. */
   lastInput: number;
   lastPunctuation: number;
+  /** Why the task cannot move on, while it cannot (reported by /readyz and /healthz). */
+  stall?: TaskStall;
 }
+
+export interface TaskStall {
+  task: string;
+  partition: number;
+  /** Error kind, e.g. registry-unavailable. */
+  kind: string;
+  reason: string;
+  /** Wall-clock ms of the first failure in a row. */
+  since: number;
+  attempts: number;
+  /** A retriable stall waits for a dependency; any other means a defect that a restart may not cure. */
+  retriable: boolean;
+}
+
+/** Longest wait between two tries of a task whose dependency is unavailable. */
+const MAX_STALL_BACKOFF_MS = 5_000;
 
 /** LP_KAFKAJS_LOG_LEVEL: how much of kafkajs's own logging to pass on (default warn). */
 const KAFKAJS_LEVELS: Record<string, logLevel> = { error: logLevel.ERROR, warn: logLevel.WARN, info: logLevel.INFO, debug: logLevel.DEBUG };
@@ -191,16 +212,27 @@ export class Engine {
     this.log.info('engine stopped');
   }
 
-  healthy(): boolean {
-    return this.crashed === undefined;
+  /**
+   * Live, unless the consumer crashed for good or a task keeps failing for a
+   * reason no wait will cure (then a restart, or another instance, may).
+   */
+  healthy(): { healthy: boolean; detail: { crashed?: string; failing: TaskStall[] } } {
+    const failing = this.stalls().filter((s) => !s.retriable && s.attempts >= 3);
+    return { healthy: this.crashed === undefined && failing.length === 0, detail: { crashed: this.crashed?.message, failing } };
   }
 
-  readiness(): { ready: boolean; detail: { joined: boolean; tasks: number; restoring: string[]; globalTablesCaughtUp: boolean } } {
+  readiness(): { ready: boolean; detail: { joined: boolean; tasks: number; restoring: string[]; stalled: TaskStall[]; globalTablesCaughtUp: boolean } } {
     const restoring = [...this.tasks].filter(([, t]) => !t.restored).map(([id]) => id);
+    const stalled = this.stalls();
     return {
-      ready: this.joined && restoring.length === 0 && this.globalsCaughtUp && !this.stopping,
-      detail: { joined: this.joined, tasks: this.tasks.size, restoring, globalTablesCaughtUp: this.globalsCaughtUp },
+      ready: this.joined && restoring.length === 0 && stalled.length === 0 && this.globalsCaughtUp && !this.stopping,
+      detail: { joined: this.joined, tasks: this.tasks.size, restoring, stalled, globalTablesCaughtUp: this.globalsCaughtUp },
     };
+  }
+
+  /** Tasks that cannot move on now, with the partition and the reason. */
+  stalls(): TaskStall[] {
+    return [...this.tasks.values()].flatMap((t) => (t.stall ? [t.stall] : []));
   }
 
   /** Tasks this instance runs now, with their stores (for the query API). */
@@ -245,7 +277,10 @@ export class Engine {
         if (part.length > 0) {
           active.lastInput = Date.now();
           const started = process.hrtime.bigint();
-          await active.task.process(part.map((m) => toInput(batch.topic, batch.partition, m)));
+          if (!(await this.processOrStall(active, part.map((m) => toInput(batch.topic, batch.partition, m)), heartbeat))) {
+            stop = true;
+            return;
+          }
           this.metrics.processingSeconds.observe({ subtopology: String(sub.id) }, Number(process.hrtime.bigint() - started) / 1e9);
         }
         resolveOffset(last ? batch.lastOffset() : part[part.length - 1]!.offset);
@@ -261,6 +296,49 @@ export class Engine {
       await heartbeat();
     }
     this.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
+  }
+
+  /**
+   * Processes records; false when the task stalled on an unavailable
+   * dependency (the schema registry). Then it waits (heartbeating, with
+   * back-off), returns to its last commit and re-reads from there, so
+   * nothing is skipped or dead-lettered for a fault that is not the
+   * record's. Any other error marks the task stalled and goes up to the
+   * consumer, which restarts it.
+   */
+  private async processOrStall(active: ActiveTask, records: InputRecord[], heartbeat: () => Promise<void>): Promise<boolean> {
+    try {
+      await active.task.process(records);
+    } catch (error) {
+      const retriable = error instanceof ListeningPostError && error.retriable;
+      const previous = active.stall;
+      const stall: TaskStall = {
+        task: active.task.id,
+        partition: active.task.partition,
+        kind: error instanceof ListeningPostError ? error.kind : 'unexpected',
+        reason: (error as Error).message,
+        since: previous?.since ?? Date.now(),
+        attempts: (previous?.attempts ?? 0) + 1,
+        retriable,
+      };
+      active.stall = stall;
+      this.metrics.taskStalls.inc({ kind: stall.kind });
+      this.log.warn({ err: error, task: stall.task, partition: stall.partition, attempts: stall.attempts, since: new Date(stall.since).toISOString() }, retriable ? 'task stalled: waiting to try again' : 'task failed');
+      if (!retriable) throw error;
+      const deadline = Date.now() + Math.min(MAX_STALL_BACKOFF_MS, 100 * 2 ** Math.min(stall.attempts, 10));
+      while (Date.now() < deadline && !this.stopping) {
+        await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, deadline - Date.now())));
+        await heartbeat();
+      }
+      await active.task.aborted();
+      for (const [topic, offset] of active.task.committedPositions) this.consumer!.seek({ topic, partition: active.task.partition, offset: offset.toString() });
+      return false;
+    }
+    if (active.stall) {
+      this.log.info({ task: active.task.id, partition: active.task.partition, attempts: active.stall.attempts, stalledMs: Date.now() - active.stall.since }, 'task resumed');
+      active.stall = undefined;
+    }
+    return true;
   }
 
   /** Runs every commit interval: punctuates idle tasks, and commits what no batch has committed yet. */
@@ -384,6 +462,7 @@ export class Engine {
       deadLetterTopic: this.topology.deadLetterTopic,
       globalStores: new Map([...this.globals.values()].map((g) => [g.name, g])),
       defaultCacheEntries: this.config.cacheEntriesPerStore,
+      maxRecordBytes: this.config.maxRecordBytes,
     });
     const active: ActiveTask = { task, sub, lock: Promise.resolve(), lastCommit: Date.now(), restored: false, lastInput: Date.now(), lastPunctuation: 0 };
     this.tasks.set(id, active);

@@ -51,14 +51,21 @@ export class AvroSerde<T> implements Serde<T> {
       if (!data || data.length < HEADER_BYTES || data[0] !== MAGIC_BYTE) continue;
       const id = data.readInt32BE(1);
       if (this.resolvers.has(id) || this.unknownIds.has(id)) continue;
+      // An unavailable registry throws on (UnavailableError): the caller waits and tries the batch again.
+      let writer: avro.Type;
       try {
-        const writer = await this.registry.schemaById(id);
+        writer = await this.registry.schemaById(id);
+      } catch (error) {
+        if (!(error instanceof DeserializationError)) throw error;
+        this.unknownIds.set(id, error);
+        continue;
+      }
+      try {
         this.resolvers.set(id, writer.equals(this.type) ? null : this.type.createResolver(writer));
       } catch (error) {
-        if (error instanceof DeserializationError) this.unknownIds.set(id, error);
-        else if (error instanceof Error && /resolve|incompatible/i.test(error.message)) {
-          this.unknownIds.set(id, new DeserializationError('unknown-schema', `${this.name}: writer schema ${id} cannot be read as ${this.type.name}: ${error.message}`));
-        } else throw error;
+        // Any failure to resolve (incompatible types, "no alias found" for a record of another
+        // schema) is the writer's: every record with this id goes to the dead-letter topic.
+        this.unknownIds.set(id, new DeserializationError('unknown-schema', `${this.name}: writer schema ${id} (${writer.name ?? writer.typeName}) cannot be read as ${this.type.name}: ${(error as Error).message}`));
       }
     }
   }

@@ -1,6 +1,6 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import * as avro from 'avsc';
-import { DeserializationError, SchemaError } from '../errors';
+import { DeserializationError, SchemaError, UnavailableError } from '../errors';
 
 /**
  * What the runtime needs from a schema registry. Production uses a server
@@ -39,13 +39,28 @@ export class ConfluentRegistry implements SchemaRegistryClient {
     }
   }
 
+  /**
+   * A missing id, or a schema that is not Avro, is the record's fault (it
+   * goes to the dead-letter topic); a registry that cannot answer (no
+   * connection, 5xx, 429) is not, and the record waits for it. Read with
+   * fetch, not the client library, which reports a refused connection as
+   * HTTP 400.
+   */
   async schemaById(id: number): Promise<avro.Type> {
+    const unavailable = (why: string) => new UnavailableError('registry-unavailable', `the schema registry at ${this.url} did not answer for schema id ${id}: ${why}`);
+    const response = await fetch(`${this.url}/schemas/ids/${id}`, { signal: AbortSignal.timeout(10_000) }).catch((error: unknown) => {
+      throw unavailable(String((error as Error).cause ?? error));
+    });
+    if (response.status >= 500 || response.status === 429) throw unavailable(`HTTP ${response.status}`);
+    if (!response.ok) throw new DeserializationError('unknown-schema', `schema id ${id} is not in the registry at ${this.url} (HTTP ${response.status})`);
+    const body = (await response.json()) as { schema?: string; schemaType?: string };
+    if (body.schemaType !== undefined && body.schemaType !== 'AVRO') {
+      throw new DeserializationError('unknown-schema', `schema id ${id} at ${this.url} is a ${body.schemaType} schema, not Avro`);
+    }
     try {
-      return (await this.client.getSchema(id)) as unknown as avro.Type;
+      return avro.Type.forSchema(JSON.parse(body.schema ?? ''));
     } catch (error) {
-      const status = (error as { status?: number }).status;
-      if (status === 404) throw new DeserializationError('unknown-schema', `schema id ${id} is not in the registry at ${this.url}`);
-      throw error;
+      throw new DeserializationError('unknown-schema', `schema id ${id} at ${this.url} is not a usable Avro schema: ${(error as Error).message}`);
     }
   }
 

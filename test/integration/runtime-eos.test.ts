@@ -168,7 +168,7 @@ describe('the runtime on Kafka', () => {
     await engine.start();
     try {
       await eventually(async () => (await committed(admin, s)) === total, 'all records committed');
-      expect(engine.healthy()).toBe(true);
+      expect(engine.healthy().healthy).toBe(true);
     } finally {
       await engine.stop();
     }

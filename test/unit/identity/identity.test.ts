@@ -159,6 +159,42 @@ describe('identity resolution', () => {
     expect(counted?.value).toBe(5);
   });
 
+  it('drops an identifier that is too long or not valid UTF-8, audits it without its value, and keeps the touchpoint', async () => {
+    const driver = await productDriver();
+    const long = 'd'.repeat(9000);
+    pipe(driver, tp(T0, 'app', 'page_view', { customer_id: 'L-1', device_id: long }));
+    pipe(driver, tp(T0, 'app', 'page_view', { customer_id: 'L-2', anonymous_id: 'cookie-\uFFFD' }));
+    await driver.run();
+    expect(resolved(driver)).toHaveLength(2);
+    expect(resolved(driver).map((e) => (e.body as { touchpoint: { identifiers: unknown[] } }).touchpoint.identifiers)).toEqual([
+      [{ type: 'customer_id', value: identifierKey('customer_id', 'L-1') }],
+      [{ type: 'customer_id', value: identifierKey('customer_id', 'L-2') }],
+    ]);
+    const audits = driver.output<string, IdentityAudit>('identity.audit').map((o) => o.value!);
+    expect(audits.map((a) => [a.kind, a.identifierType])).toEqual([
+      ['identifier-rejected', 'device_id'],
+      ['identifier-rejected', 'anonymous_id'],
+    ]);
+    expect(audits[0]!.detail).toMatch(/9000 characters, more than input.maxIdentifierLength \(256\)/);
+    expect(audits[1]!.detail).toMatch(/not valid UTF-8/);
+    expect(JSON.stringify(audits)).not.toContain(long);
+  });
+
+  it('dead-letters a touchpoint with an oversized string or too many attributes, naming the field', async () => {
+    const driver = await productDriver();
+    pipe(driver, tp(T0, 'web', 'search', { anonymous_id: 'c-1' }, { searchTerms: 's'.repeat(200_000) }));
+    pipe(driver, tp(T0, 'web', 'page_view', { anonymous_id: 'c-2' }, { attributes: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`a${i}`, 'v'])) }));
+    pipe(driver, tp(T0, 'web', 'page_view', { anonymous_id: 'c-3' }, { attributes: { campaign: 'spring\uFFFD' } }));
+    await driver.run();
+    const dlq = driver.output('touchpoints.raw.dlq');
+    expect(dlq.map((d) => d.headers[DLQ_HEADERS.message]).sort()).toEqual([
+      'attributes has 65 entries, more than input.maxAttributes (64)',
+      'attributes.campaign is not valid UTF-8',
+      'searchTerms is 200000 characters, more than input.maxStringLength (4096)',
+    ]);
+    expect(resolved(driver)).toHaveLength(0);
+  });
+
   it('does not let an untrusted event merge two known profiles', async () => {
     const driver = await productDriver();
     pipe(driver, tp(T0, 'app', 'login', { customer_id: 'U-1', device_id: 'du-1' }, { authenticated: true }));
@@ -208,7 +244,7 @@ describe('identity resolution', () => {
   });
 
   it('names the file, path and line of a bad identity config', () => {
-    const text = 'hashing:\n  secretEnv: X\n  developmentSecret: 0123456789abcdef\ndefaultPhoneRegion: IE\ntypeStrength: [customer_id]\nuniqueTypes: [customer_id]\nlimits:\n  device_id: 5\ntrust:\n  linkEventTypes: [login]\n  linkChannels: [web]\n  requireAuthenticated: true\nblocked:\n  values: []\n  patterns: []\n';
+    const text = 'hashing:\n  secretEnv: X\n  developmentSecret: 0123456789abcdef\ndefaultPhoneRegion: IE\ntypeStrength: [customer_id]\nuniqueTypes: [customer_id]\nlimits:\n  device_id: 5\ntrust:\n  linkEventTypes: [login]\n  linkChannels: [web]\n  requireAuthenticated: true\ninput:\n  maxIdentifierLength: 256\n  maxStringLength: 4096\n  maxAttributes: 64\nblocked:\n  values: []\n  patterns: []\n';
     expect(() => parseIdentityConfig('identity.yaml', text)).toThrow("identity.yaml: limits.device_id (line 8): 'device_id' is not listed in typeStrength");
     expect(() => parseIdentityConfig('identity.yaml', text.replace('requireAuthenticated: true', 'requireAuthenticated: yes please'))).toThrow(
       /identity\.yaml: trust\.requireAuthenticated \(line 12\): must be boolean/,

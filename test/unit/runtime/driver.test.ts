@@ -5,7 +5,7 @@ import { jsonSerde, stringSerde } from '../../../runtime/serde/serde';
 import { TopologyBuilder } from '../../../runtime/topology';
 
 interface Event {
-  kind: 'count' | 'boom' | 'remind';
+  kind: 'count' | 'boom' | 'remind' | 'huge';
   at: number;
 }
 
@@ -21,7 +21,7 @@ class CountingProcessor implements Processor<string, Event> {
     counts.put(record.key, next);
     if (record.value.kind === 'boom') throw new Error(`cannot handle ${record.key}`);
     if (record.value.kind === 'remind') ctx.schedule(record.timestamp + 10, record.key);
-    ctx.forward('counts-out', record.key, { key: record.key, count: next });
+    ctx.forward('counts-out', record.key, { key: record.key, count: next, ...(record.value.kind === 'huge' ? { padding: 'x'.repeat(2000) } : {}) });
   }
 
   async onTimer(timer: { at: number; key: string }, ctx: import('../../../runtime/processor').ProcessorContext) {
@@ -50,6 +50,18 @@ describe('in-process test driver', () => {
     );
     expect(await driver.storeValue('counts', 'a')).toBe(2);
     expect(driver.output('counts').every((o) => o.timestamp >= 1)).toBe(true);
+  });
+
+  it('sends the input of an output record larger than the broker accepts to the dead-letter topic, and goes on', async () => {
+    const driver = await TopologyTestDriver.create(countingTopology(1), { maxRecordBytes: 1000 });
+    for (const [kind, at] of [['count', 1], ['huge', 2], ['count', 3]] as const) driver.pipe('events', 'a', { kind, at }, { timestamp: at });
+    await driver.run();
+    expect(driver.output('counts').map((o) => o.value)).toEqual([{ key: 'a', count: 1 }, { key: 'a', count: 2 }]);
+    const [dead] = driver.output('events.dlq');
+    expect(dead!.headers[DLQ_HEADERS.kind]).toBe('output-too-large');
+    expect(dead!.headers[DLQ_HEADERS.message]).toMatch(/a record for counts would be \d+ bytes, more than the broker accepts \(1000\)/);
+    expect(JSON.parse(dead!.raw.value!.toString())).toEqual({ kind: 'huge', at: 2 });
+    expect(await driver.storeValue('counts', 'a')).toBe(2);
   });
 
   it('writes every store change to the changelog of the task partition', async () => {
