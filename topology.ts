@@ -122,7 +122,7 @@ export function buildTopology(options: TopologyOptions): Topology {
       .sink('lift', { topic: topic.lift, key: stringSerde, value: avro('TriggerLift'), from: 'outcomes' })
       .processor('scoring', () => new ScoringProcessor(config.scoring), { from: 'profile' })
       .processor('segmentation', () => new SegmentationProcessor(config.segments), { from: 'scoring', stores: [PROFILES] })
-      .sink('segment-changes', { topic: topic.membership, key: stringSerde, value: avro('SegmentMembership'), from: 'segmentation' })
+      .sink('segment-changes', { topic: topic.membership, key: stringSerde, value: avro('SegmentMembership'), from: ['segmentation', 'profile'] })
       .processor('profile-view', () => new ViewProcessor(config.profile, config.scoring), { from: 'segmentation', stores: [VIEWS, PROFILES] })
       .processor('view-tombstone', () => new ViewProcessor(config.profile, config.scoring), { from: 'profile', stores: [VIEWS, PROFILES] })
       .sink('views', { topic: topic.views, key: stringSerde, value: avro('ProfileView'), from: ['profile-view', 'view-tombstone'] })

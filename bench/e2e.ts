@@ -113,7 +113,7 @@ async function app(name: string, guarantee: 'exactly_once' | 'at_least_once'): P
   stateDirs.push(stateDir);
   const env = { ...process.env, LP_APP_ID: id, LP_TOPIC_PREFIX: `${id}.`, LP_STATE_DIR: stateDir, LP_GUARANTEE: guarantee, LP_HTTP_PORT: '0' };
   const assembled = assemble({ log, env });
-  await provisionTopics(assembled);
+  await provisionTopics(assembled, { keepForever: true });
   return assembled;
 }
 

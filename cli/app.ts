@@ -7,7 +7,7 @@ import { stackEndpoints } from '../local-stack/settings';
 import { HttpServer } from '../runtime/http';
 import { Engine } from '../runtime/kafka/engine';
 import { RuntimeMetrics } from '../runtime/metrics';
-import { createTopics, type TopicReport } from '../runtime/kafka/topics';
+import { createTopics, type TopicOptions, type TopicReport } from '../runtime/kafka/topics';
 import { ConfluentRegistry } from '../runtime/serde/registry';
 import type { CachedStore } from '../runtime/state/cached-store';
 import { SchemaCatalog } from '../runtime/serde/schema-catalog';
@@ -50,12 +50,12 @@ export function assemble(options: AppOptions): App {
 }
 
 /** Creates the topology's topics (idempotent) and registers the value schemas. */
-export async function provisionTopics(app: App): Promise<TopicReport> {
+export async function provisionTopics(app: App, options: TopicOptions = {}): Promise<TopicReport> {
   const kafka = new Kafka({ clientId: `${app.settings.appId}-admin`, brokers: app.brokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   try {
-    return await createTopics(admin, app.topology, { registry: app.registry, catalog: SchemaCatalog.load(SCHEMAS_DIR) });
+    return await createTopics(admin, app.topology, { registry: app.registry, catalog: SchemaCatalog.load(SCHEMAS_DIR) }, options);
   } finally {
     await admin.disconnect();
   }
@@ -82,6 +82,8 @@ export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine
     stateDir: resolve(settings.stateDir),
     guarantee: settings.guarantee,
     commitIntervalMs: settings.commitIntervalMs,
+    sessionTimeoutMs: settings.sessionTimeoutMs,
+    wallClockPunctuation: settings.wallClockPunctuation,
     maxUncommittedRecords: 20_000,
     cacheEntriesPerStore: settings.cacheEntriesPerStore,
     partitionsConsumedConcurrently: Math.max(2, settings.partitions),

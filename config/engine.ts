@@ -7,6 +7,10 @@ export interface EngineSettings {
   partitions: number;
   guarantee: 'exactly_once' | 'at_least_once';
   commitIntervalMs: number;
+  /** How long the group waits for a silent instance before moving its tasks. */
+  sessionTimeoutMs: number;
+  /** Live freshness: idle tasks move their timers on by the wall clock (off: outputs depend on the input alone). */
+  wallClockPunctuation: boolean;
   cacheEntriesPerStore: number;
   stateDir: string;
   http: { host: string; port: number };
@@ -16,13 +20,15 @@ export interface EngineSettings {
 const schema = {
   type: 'object',
   additionalProperties: false,
-  required: ['appId', 'topicPrefix', 'partitions', 'guarantee', 'commitIntervalMs', 'cacheEntriesPerStore', 'stateDir', 'http', 'profileApiTokenEnv'],
+  required: ['appId', 'topicPrefix', 'partitions', 'guarantee', 'commitIntervalMs', 'sessionTimeoutMs', 'wallClockPunctuation', 'cacheEntriesPerStore', 'stateDir', 'http', 'profileApiTokenEnv'],
   properties: {
     appId: { type: 'string', pattern: '^[a-zA-Z0-9._-]+$' },
     topicPrefix: { type: 'string', pattern: '^[a-zA-Z0-9._-]*$' },
     partitions: { type: 'integer', minimum: 1, maximum: 1024 },
     guarantee: { enum: ['exactly_once', 'at_least_once'] },
     commitIntervalMs: { type: 'integer', minimum: 1 },
+    sessionTimeoutMs: { type: 'integer', minimum: 6000, maximum: 300000 },
+    wallClockPunctuation: { type: 'boolean' },
     cacheEntriesPerStore: { type: 'integer', minimum: 0 },
     stateDir: { type: 'string', minLength: 1 },
     http: {
@@ -41,6 +47,8 @@ const OVERRIDES: [keyof NodeJS.ProcessEnv, (s: EngineSettings, v: string) => voi
   ['LP_PARTITIONS', (s, v) => (s.partitions = Number(v))],
   ['LP_GUARANTEE', (s, v) => (s.guarantee = v as EngineSettings['guarantee'])],
   ['LP_COMMIT_INTERVAL_MS', (s, v) => (s.commitIntervalMs = Number(v))],
+  ['LP_SESSION_TIMEOUT_MS', (s, v) => (s.sessionTimeoutMs = Number(v))],
+  ['LP_WALL_CLOCK_PUNCTUATION', (s, v) => (s.wallClockPunctuation = (v === 'true' ? true : v === 'false' ? false : v) as boolean)],
   ['LP_CACHE_ENTRIES', (s, v) => (s.cacheEntriesPerStore = Number(v))],
   ['LP_STATE_DIR', (s, v) => (s.stateDir = v)],
   ['LP_HTTP_HOST', (s, v) => (s.http.host = v)],

@@ -137,7 +137,7 @@ export async function main(argv: string[]): Promise<number> {
   const env = { ...process.env, LP_APP_ID: runId, LP_TOPIC_PREFIX: prefix, LP_STATE_DIR: stateDir, LP_PROFILE_API_TOKEN: token };
   const app = assemble({ log, env, configDir: options.config ?? undefined });
   say(`run ${runId}: topics ${prefix}*, state ${stateDir}, engine log ${logFile}`);
-  const report = await provisionTopics(app);
+  const report = await provisionTopics(app, { keepForever: true });
   say(`created ${report.created.length} topics, registered ${report.schemas.length} schemas`);
 
   const kafka = new Kafka({ clientId: `${runId}-demo`, brokers: app.brokers, logLevel: logLevel.NOTHING });

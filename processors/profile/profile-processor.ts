@@ -2,6 +2,7 @@ import type { Processor, ProcessorContext, StreamRecord } from '../../runtime/pr
 import type { MergeInstruction, ProfileEvent, ResolvedTouchpoint, StateTransfer } from '../model/profile-event';
 import { emptyProfile, isForwarding, type ProfileEntry, type ProfileState } from '../model/profile-state';
 import type { ProfileUpdate } from '../model/profile-update';
+import type { SegmentMembership } from '../segmentation/segmentation-processor';
 import type { ProfileConfig } from './config';
 import { mergeProfiles } from './merge';
 import { applyTouchpoint, isDuplicate } from './state';
@@ -48,7 +49,7 @@ export class ProfileProcessor implements Processor<string, ProfileEvent> {
       case 'state':
         return this.foldIn(record.key, entry, event, event.body, ctx);
       case 'erase':
-        return this.erase(record.key, ctx);
+        return this.erase(record.key, entry, event.at, ctx);
     }
   }
 
@@ -108,9 +109,16 @@ export class ProfileProcessor implements Processor<string, ProfileEvent> {
     ctx.forward('scoring', id, { ...newUpdate(merged, 'merge', null), merge: { loser, winnerBefore } });
   }
 
-  private erase(id: string, ctx: ProcessorContext): void {
+  /** Forgets the person: the entry (a tombstone in the changelog), the view, and every segment they were in. */
+  private erase(id: string, entry: ProfileEntry | undefined, at: number, ctx: ProcessorContext): void {
     ctx.store<ProfileEntry>(PROFILES).delete(id);
     ctx.forward('view-tombstone', id, null);
+    if (entry && !isForwarding(entry)) {
+      for (const segment of Object.keys(entry.segments).sort()) {
+        const exit: SegmentMembership = { profileId: id, segment, change: 'exit', at, reason: 'erasure', values: {} };
+        ctx.forward('segment-changes', id, exit, { timestamp: at });
+      }
+    }
     ctx.count('erased');
   }
 }

@@ -119,6 +119,10 @@ export class Engine {
   private reader?: PartitionReader;
   private commitTimer?: NodeJS.Timeout;
   private joined = false;
+  /** Task ids the group gave this instance at the last join: readiness waits until each is restored. */
+  private assigned = new Set<string>();
+  /** Tasks being created (RocksDB opening, restoring), so that one partition never gets two. */
+  private readonly opening = new Map<string, Promise<ActiveTask>>();
   private stopping = false;
   private globalsCaughtUp = false;
   private globalTail?: Promise<void>;
@@ -166,7 +170,8 @@ export class Engine {
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       this.log.info({ assignment: payload.memberAssignment, leader: payload.isLeader }, 'joined the group');
       this.joined = true;
-      void this.closeRevokedTasks(payload.memberAssignment);
+      this.assigned = this.taskIds(payload.memberAssignment);
+      void this.closeRevokedTasks().then(() => this.openAssignedTasks());
     });
     // Batches that held only transaction markers or aborted records never reach eachBatch; their
     // offsets still count as consumed, or the group's position (and lag) would stall below them.
@@ -222,7 +227,7 @@ export class Engine {
   }
 
   readiness(): { ready: boolean; detail: { joined: boolean; tasks: number; restoring: string[]; stalled: TaskStall[]; globalTablesCaughtUp: boolean } } {
-    const restoring = [...this.tasks].filter(([, t]) => !t.restored).map(([id]) => id);
+    const restoring = [...this.assigned].filter((id) => !this.tasks.get(id)?.restored);
     const stalled = this.stalls();
     return {
       ready: this.joined && restoring.length === 0 && stalled.length === 0 && this.globalsCaughtUp && !this.stopping,
@@ -259,7 +264,7 @@ export class Engine {
 
   private async onBatch({ batch, heartbeat, resolveOffset, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const sub = this.subByTopic.get(batch.topic)!;
-    const active = await this.taskFor(sub, batch.partition, heartbeat);
+    const active = await this.heartbeating(this.taskFor(sub, batch.partition, heartbeat), heartbeat);
     const expected = active.task.committedPositions.get(batch.topic);
     const fresh = batch.messages.filter((m) => expected === undefined || BigInt(m.offset) >= expected);
     // A fetch can hold tens of thousands of records: process it in slices, committing and
@@ -446,10 +451,44 @@ export class Engine {
 
   // --- task lifecycle ------------------------------------------------------------------------
 
-  private async taskFor(sub: SubTopology, partition: number, heartbeat: () => Promise<void>): Promise<ActiveTask> {
+  /**
+   * The task of a partition, restored. Tasks are opened as soon as the group
+   * assigns them (so /readyz is true only once every assigned task can
+   * answer), or by the first batch if that comes first; never twice.
+   */
+  private taskFor(sub: SubTopology, partition: number, heartbeat: () => Promise<void>): Promise<ActiveTask> {
     const id = `${sub.id}_${partition}`;
     const existing = this.tasks.get(id);
-    if (existing) return existing;
+    if (existing?.restored) return Promise.resolve(existing);
+    let opening = this.opening.get(id);
+    if (!opening) {
+      opening = this.openTask(sub, partition, heartbeat).finally(() => this.opening.delete(id));
+      this.opening.set(id, opening);
+    }
+    return opening;
+  }
+
+  /** Waits for `work`, heartbeating meanwhile, so a long restoration does not cost this member its place in the group. */
+  private async heartbeating<T>(work: Promise<T>, heartbeat: () => Promise<void>): Promise<T> {
+    let done = false;
+    const result = work.finally(() => (done = true));
+    while (!done) {
+      await Promise.race([result.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1_000))]);
+      if (!done) await heartbeat();
+    }
+    return result;
+  }
+
+  private async openAssignedTasks(): Promise<void> {
+    for (const id of this.assigned) {
+      const sub = this.topology.subTopologies[Number(id.split('_')[0])]!;
+      // Heartbeats come from the consumer's own loop meanwhile; a batch that waits for this task pumps them too.
+      await this.taskFor(sub, Number(id.split('_')[1]), () => Promise.resolve()).catch((error: unknown) => this.log.warn({ err: error, task: id }, 'opening an assigned task failed; its first batch tries again'));
+    }
+  }
+
+  private async openTask(sub: SubTopology, partition: number, heartbeat: () => Promise<void>): Promise<ActiveTask> {
+    const id = `${sub.id}_${partition}`;
     const log = this.log.child({ task: id, partition });
     const backing = await RocksBacking.open(join(this.config.stateDir, this.topology.appId, id));
     const task = new StreamTask({
@@ -524,12 +563,17 @@ export class Engine {
     }
   }
 
-  private async closeRevokedTasks(assignment: Record<string, number[]>): Promise<void> {
-    const keep = new Set<string>();
+  private taskIds(assignment: Record<string, number[]>): Set<string> {
+    const ids = new Set<string>();
     for (const [topic, partitions] of Object.entries(assignment)) {
       const sub = this.subByTopic.get(topic);
-      if (sub) for (const p of partitions) keep.add(`${sub.id}_${p}`);
+      if (sub) for (const p of partitions) ids.add(`${sub.id}_${p}`);
     }
+    return ids;
+  }
+
+  private async closeRevokedTasks(): Promise<void> {
+    const keep = this.assigned;
     for (const [id, active] of [...this.tasks]) {
       if (!keep.has(id)) await this.withLock(active, () => this.closeTask(active)).catch((error: unknown) => this.log.error({ err: error, task: id }, 'closing a revoked task failed'));
     }

@@ -13,9 +13,26 @@ export interface TopicReport {
   schemas: { subject: string; id: number }[];
 }
 
-function config(spec: TopicSpec): ITopicConfig {
-  const configEntries = [{ name: 'cleanup.policy', value: spec.compacted ? 'compact' : 'delete' }];
-  if (spec.retentionMs !== undefined) configEntries.push({ name: 'retention.ms', value: String(spec.retentionMs) });
+export interface TopicOptions {
+  /**
+   * Keep every record of non-compacted topics however old its timestamp
+   * (retention.ms -1). Records carry event time, so a run over simulated or
+   * recorded time (the demo, the proof, benchmarks) would otherwise see its
+   * outputs deleted by time-based retention minutes after writing them.
+   */
+  keepForever?: boolean;
+}
+
+function config(spec: TopicSpec, options: TopicOptions): ITopicConfig {
+  const configEntries = [
+    { name: 'cleanup.policy', value: spec.compacted ? 'compact' : 'delete' },
+    // Timestamps are event times, i.e. the channels' clocks: a channel whose clock runs an hour
+    // ahead must not make the broker refuse a commit (Kafka 4 refuses > 1 h by default), which
+    // would stop the partition for good.
+    { name: 'message.timestamp.after.max.ms', value: '9223372036854775807' },
+  ];
+  const retention = options.keepForever && !spec.compacted ? -1 : spec.retentionMs;
+  if (retention !== undefined) configEntries.push({ name: 'retention.ms', value: String(retention) });
   return { topic: spec.name, numPartitions: spec.partitions, configEntries };
 }
 
@@ -44,11 +61,12 @@ export async function createTopics(
   admin: Admin,
   topology: Topology,
   schemas?: { registry: SchemaRegistryClient; catalog: SchemaCatalog },
+  options: TopicOptions = {},
 ): Promise<TopicReport> {
   const { existing, mismatched } = await describe(admin, topology);
   const missing = topology.topics.filter((t) => !existing.has(t.name));
   if (missing.length > 0) {
-    await admin.createTopics({ topics: missing.map(config), waitForLeaders: false });
+    await admin.createTopics({ topics: missing.map((t) => config(t, options)), waitForLeaders: false });
     await waitForLeaders(admin, missing.map((t) => t.name));
   }
   const registered: TopicReport['schemas'] = [];

@@ -93,7 +93,7 @@ export class ProfileHarness {
       .sink('outcomes', { topic: TOPIC.outcomes, key: stringSerde, value: jsonSerde<ProfileUpdate>(), from: 'profile' })
       .processor('scoring', () => new ScoringProcessor(rules.scoring), { from: 'profile' })
       .processor('segmentation', () => new SegmentationProcessor(rules.segments), { from: 'scoring', stores: [PROFILES] })
-      .sink('segment-changes', { topic: TOPIC.membership, key: stringSerde, value: avro<SegmentMembership>('SegmentMembership'), from: 'segmentation' })
+      .sink('segment-changes', { topic: TOPIC.membership, key: stringSerde, value: avro<SegmentMembership>('SegmentMembership'), from: ['segmentation', 'profile'] })
       .sink('triggers', { topic: TOPIC.updates, key: stringSerde, value: jsonSerde<ProfileUpdate>(), from: 'segmentation' })
       .processor('profile-view', () => new ViewProcessor(rules.profile, rules.scoring), { from: 'segmentation', stores: [VIEWS, PROFILES] })
       .processor('view-tombstone', () => new ViewProcessor(rules.profile, rules.scoring), { from: 'profile', stores: [VIEWS, PROFILES] })

@@ -45,6 +45,16 @@ const mortgageView = (at: number) => tp(at, 'web', 'page_view', { page: page('/m
 const known = [{ type: 'customer_id', value: 'c-1' }];
 
 describe('real-time segmentation', () => {
+  it('leaves every segment when the person is erased', async () => {
+    const h = await ProfileHarness.create(rules());
+    for (const hours of [0, 1, 2]) h.touch('p', mortgageView(T0 + hours * HOUR));
+    await h.run();
+    expect((await h.profile('p')).segments).toEqual({ mortgage_shopper: { since: T0 + 2 * HOUR } });
+    h.erase('p', T0 + 3 * HOUR);
+    await h.run();
+    expect(h.memberships().at(-1)).toEqual({ profileId: 'p', segment: 'mortgage_shopper', change: 'exit', at: T0 + 3 * HOUR, reason: 'erasure', values: {} });
+  });
+
   it('enters when a windowed count reaches its bound, with the values that decided it', async () => {
     const h = await ProfileHarness.create(rules());
     h.touch('p', mortgageView(T0)).touch('p', mortgageView(T0 + HOUR));

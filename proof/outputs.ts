@@ -1,0 +1,110 @@
+import { OutputDecoder } from '../replay/records';
+import { topicNames } from '../topology';
+
+/** A record as read back from a topic or as produced on the driver: enough to compare both. */
+export interface TopicRecord {
+  topic: string;
+  partition: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+}
+
+/**
+ * What the product must give for an input, reduced to what a user relies
+ * on: which commands and decisions were made (by their deterministic ids),
+ * who is in which segment at the end, and the last view of each profile.
+ */
+export interface ProductOutputs {
+  commandIds: string[];
+  decisionIds: string[];
+  /** Final members per segment, from the enter/exit events in order. */
+  memberships: Map<string, Set<string>>;
+  /** Final view per profile id (Avro body, hex), or null after a tombstone. */
+  views: Map<string, string | null>;
+}
+
+const HEADER_BYTES = 5;
+const decoder = new OutputDecoder();
+
+export function productOutputs(records: Iterable<TopicRecord>, prefix = ''): ProductOutputs {
+  const topic = topicNames(prefix);
+  const out: ProductOutputs = { commandIds: [], decisionIds: [], memberships: new Map(), views: new Map() };
+  for (const r of records) {
+    if (r.topic === topic.commands && r.value) out.commandIds.push(decoder.command(r.value).commandId);
+    else if (r.topic === topic.decisions && r.value) out.decisionIds.push(decoder.decision(r.value).decisionId);
+    else if (r.topic === topic.membership && r.value) {
+      const m = decoder.membership(r.value);
+      const members = out.memberships.get(m.segment) ?? new Set<string>();
+      out.memberships.set(m.segment, members);
+      if (m.change === 'enter') members.add(m.profileId);
+      else members.delete(m.profileId);
+    } else if (r.topic === topic.views && r.key) {
+      // Schema ids differ between registries: compare the Avro body only.
+      out.views.set(r.key.toString('utf8'), r.value ? r.value.subarray(HEADER_BYTES).toString('hex') : null);
+    }
+  }
+  return out;
+}
+
+/** One kind of output, golden against live: what is missing, extra or repeated. */
+export interface OutputDiff {
+  what: string;
+  golden: number;
+  live: number;
+  missing: string[];
+  extra: string[];
+  /** Ids the live topic holds more than once (exactly-once forbids it). */
+  repeated: string[];
+}
+
+export function compareOutputs(golden: ProductOutputs, live: ProductOutputs): OutputDiff[] {
+  const ids = (what: string, g: string[], l: string[]): OutputDiff => {
+    const gs = new Set(g);
+    const ls = new Set(l);
+    return {
+      what,
+      golden: gs.size,
+      live: ls.size,
+      missing: [...gs].filter((id) => !ls.has(id)),
+      extra: [...ls].filter((id) => !gs.has(id)),
+      repeated: repeatedIn(l),
+    };
+  };
+  const flatten = (m: Map<string, Set<string>>) => [...m].flatMap(([segment, members]) => [...members].map((p) => `${segment}/${p}`));
+  const viewEntries = (m: Map<string, string | null>) => [...m].filter(([, v]) => v !== null).map(([k, v]) => `${k}=${v}`);
+  return [
+    ids('command ids', golden.commandIds, live.commandIds),
+    ids('decision ids', golden.decisionIds, live.decisionIds),
+    ids('final segment memberships', flatten(golden.memberships), flatten(live.memberships)),
+    { ...ids('final profile views', viewEntries(golden.views), viewEntries(live.views)), repeated: [] },
+  ];
+}
+
+export function repeatedIn(ids: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const repeated = new Set<string>();
+  for (const id of ids) (seen.has(id) ? repeated : seen).add(id);
+  return [...repeated];
+}
+
+/** A multiset of records, so two record streams can be compared whatever their interleaving across writers. */
+export function recordMultiset(records: Iterable<TopicRecord>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const r of records) {
+    const headers = Object.keys(r.headers)
+      .sort()
+      .map((h) => `${h}=${r.headers[h]}`)
+      .join('&');
+    const id = `${r.topic}/${r.partition}/${r.key?.toString('hex') ?? '-'}/${r.value?.toString('hex') ?? '-'}/${headers}`;
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** Entries of `a` not matched one for one in `b`. */
+export function multisetMinus(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): string[] {
+  const out: string[] = [];
+  for (const [id, n] of a) for (let i = b.get(id) ?? 0; i < n; i++) out.push(id);
+  return out;
+}
