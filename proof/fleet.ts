@@ -142,7 +142,7 @@ export class Fleet {
 }
 
 /** A port nothing listens on now (the OS picks it), for an instance's HTTP server. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

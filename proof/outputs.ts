@@ -1,5 +1,7 @@
 import { OutputDecoder } from '../replay/records';
-import { topicNames } from '../topology';
+import type { ProfileView } from '../processors/profile/view';
+import { SchemaCatalog } from '../runtime/serde/schema-catalog';
+import { SCHEMAS_DIR, topicNames } from '../topology';
 
 /** A record as read back from a topic or as produced on the driver: enough to compare both. */
 export interface TopicRecord {
@@ -18,21 +20,30 @@ export interface TopicRecord {
 export interface ProductOutputs {
   commandIds: string[];
   decisionIds: string[];
+  /** Decisions without a command, by the reason nothing was sent (stale, no_consent, held_out...). */
+  decisionOutcomes: Record<string, number>;
   /** Final members per segment, from the enter/exit events in order. */
   memberships: Map<string, Set<string>>;
   /** Final view per profile id (Avro body, hex), or null after a tombstone. */
   views: Map<string, string | null>;
+  /** Who is who: the hashed identifiers of each profile's final view, whatever the profile's id. */
+  clusters: string[];
 }
 
 const HEADER_BYTES = 5;
 const decoder = new OutputDecoder();
+const viewType = SchemaCatalog.load(SCHEMAS_DIR).type('ProfileView');
 
 export function productOutputs(records: Iterable<TopicRecord>, prefix = ''): ProductOutputs {
   const topic = topicNames(prefix);
-  const out: ProductOutputs = { commandIds: [], decisionIds: [], memberships: new Map(), views: new Map() };
+  const out: ProductOutputs = { commandIds: [], decisionIds: [], decisionOutcomes: {}, memberships: new Map(), views: new Map(), clusters: [] };
   for (const r of records) {
     if (r.topic === topic.commands && r.value) out.commandIds.push(decoder.command(r.value).commandId);
-    else if (r.topic === topic.decisions && r.value) out.decisionIds.push(decoder.decision(r.value).decisionId);
+    else if (r.topic === topic.decisions && r.value) {
+      const decision = decoder.decision(r.value);
+      out.decisionIds.push(decision.decisionId);
+      out.decisionOutcomes[decision.outcome] = (out.decisionOutcomes[decision.outcome] ?? 0) + 1;
+    }
     else if (r.topic === topic.membership && r.value) {
       const m = decoder.membership(r.value);
       const members = out.memberships.get(m.segment) ?? new Set<string>();
@@ -43,6 +54,11 @@ export function productOutputs(records: Iterable<TopicRecord>, prefix = ''): Pro
       // Schema ids differ between registries: compare the Avro body only.
       out.views.set(r.key.toString('utf8'), r.value ? r.value.subarray(HEADER_BYTES).toString('hex') : null);
     }
+  }
+  for (const body of out.views.values()) {
+    if (body === null) continue;
+    const view = viewType.fromBuffer(Buffer.from(body, 'hex')) as ProfileView;
+    out.clusters.push(Object.values(view.identifiers).flat().sort().join(' '));
   }
   return out;
 }
@@ -78,6 +94,7 @@ export function compareOutputs(golden: ProductOutputs, live: ProductOutputs): Ou
     ids('decision ids', golden.decisionIds, live.decisionIds),
     ids('final segment memberships', flatten(golden.memberships), flatten(live.memberships)),
     { ...ids('final profile views', viewEntries(golden.views), viewEntries(live.views)), repeated: [] },
+    ids('identity clusters (identifiers of one final view)', golden.clusters, live.clusters),
   ];
 }
 

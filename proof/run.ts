@@ -17,6 +17,7 @@ import { Fleet } from './fleet';
 import { goldenRun } from './golden';
 import { readTopics, type LiveRecord } from './live';
 import { compareOutputs, productOutputs, type OutputDiff } from './outputs';
+import { combineResults, piiNeedles, scanFiles, scanStateDir, scanTopics, topicsToScan, type Needle, type ScanResult } from './privacy';
 import { TcpProxy } from './tcp-proxy';
 import { COMMIT_INTERVAL_MS, committedCount, produce, rawMessages, settle, waitFor } from './pipeline';
 import { workload, type WorkloadOptions } from './workload';
@@ -50,8 +51,12 @@ export interface ProofRun {
   findings: Finding[];
   /** Golden (the driver on the workload) against live. */
   golden: OutputDiff[];
-  /** The live run's records, by topic (for further checks: privacy, erasure). */
+  /** Why decisions sent nothing, golden and live: where they differ is where live and replay part. */
+  decisionOutcomes: { golden: Record<string, number>; live: Record<string, number> };
+  /** The live run's records, by topic (for further checks). */
   live: Map<string, LiveRecord[]>;
+  /** Raw emails, phones and customer ids of the simulated people found anywhere the run wrote (topics, RocksDB, logs). */
+  privacy: ScanResult;
   stateDirs: string[];
   logFiles: string[];
   prefix: string;
@@ -81,7 +86,12 @@ export async function runProof(options: ProofOptions): Promise<ProofRun> {
   for (const fault of plan) say(`  planned: ${describeFault(fault)}`);
 
   say('golden run: the workload through the product on the in-process driver');
-  const golden = await goldenRun(work, options.configDir);
+  const golden = await goldenRun(
+    work.inputs.map((i) => i.touchpoint),
+    work.options.partitions,
+    options.configDir,
+    `simulator seed ${options.seed}`,
+  );
 
   const registryPort = stackSettings().registryPort;
   const proxy = await new TcpProxy({ targetPort: registryPort }).start();
@@ -175,7 +185,10 @@ export async function runProof(options: ProofOptions): Promise<ProofRun> {
     noRepeats(topics.commands, liveOutputs.commandIds),
     noRepeats(topics.decisions, liveOutputs.decisionIds),
   ];
+  say('scanning every topic, state directory and log of the run for raw PII');
+  const privacy = await scanForPii(endpoints.brokers, { topicPrefix: prefix, appId }, fleet, piiNeedles(work.truth));
   return {
+    privacy,
     seed: options.seed,
     appId,
     prefix,
@@ -183,6 +196,7 @@ export async function runProof(options: ProofOptions): Promise<ProofRun> {
     faults: records,
     findings,
     golden: compareOutputs(golden, liveOutputs),
+    decisionOutcomes: { golden: golden.decisionOutcomes, live: liveOutputs.decisionOutcomes },
     live,
     stateDirs: fleet.stateDirs,
     logFiles: fleet.logFiles,
@@ -233,4 +247,11 @@ async function registryStall(fleet: Fleet): Promise<string | undefined> {
     if (stalled) return `${instance.name} reported task ${stalled.task} stalled (registry-unavailable) on /readyz`;
   }
   return undefined;
+}
+
+/** Every topic of the run except the channels' own input (and its dead letters), every state directory, every log. */
+async function scanForPii(brokers: string[], run: { topicPrefix: string; appId: string }, fleet: Fleet, needles: Needle[]): Promise<ScanResult> {
+  const topics = await scanTopics(brokers, await topicsToScan(brokers, run), needles);
+  const state = await Promise.all(fleet.stateDirs.map((dir) => scanStateDir(dir, needles)));
+  return combineResults([topics, ...state, await scanFiles(fleet.logFiles, needles)]);
 }

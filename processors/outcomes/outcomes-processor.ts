@@ -108,9 +108,19 @@ export class OutcomesProcessor implements Processor<string, ProfileUpdate | Expo
       controlConverted: entry.controlConverted,
       asOf: now,
     };
-    ctx.forward('lift', entry.triggerId, lift, { timestamp: now });
+    ctx.forward('lift', liftKey(entry.triggerId, ctx.partition), lift, { timestamp: now });
     entry.unsent = 0;
     entry.emittedAt = now;
     ctx.cancel(entry.triggerId);
   }
+}
+
+/**
+ * The key of a task's lift record on the compacted engagement.lift: the
+ * trigger and the task partition. Keyed by trigger alone, compaction kept one
+ * partition's counts per trigger and dropped the others' (found by the proof
+ * suite), so the sum over partitions was lost.
+ */
+export function liftKey(triggerId: string, partition: number): string {
+  return `${triggerId}/${partition}`;
 }

@@ -17,8 +17,8 @@ const Batch = require('kafkajs/src/consumer/batch') as new (
   lastOffset(): string;
 };
 const READ_COMMITTED = 1;
-/** Empty answers below the last stable offset before a read gives up loudly instead of spinning. */
-const MAX_EMPTY_FETCHES = 50;
+/** Offsets in a row without a record below the last stable offset (compacted-away batches) before a read gives up loudly. */
+const MAX_EMPTY_FETCHES = 100_000;
 /** Consecutive transient fetch errors (leader moved, broker busy) tolerated before giving up. */
 const MAX_TRANSIENT_ERRORS = 30;
 
@@ -157,9 +157,13 @@ export class PartitionReader {
       if (batch.isEmptyIncludingFiltered()) {
         // Nothing at or after `offset` is readable yet (an open transaction, or the end).
         if (offset >= BigInt(data.lastStableOffset)) return offset;
+        // Below the last stable offset everything is decided, so an answer without a single record
+        // means the batches here were emptied by compaction (the broker keeps a producer's last
+        // batch, even empty) and kafkajs hides their headers: step over them one offset at a time.
         if (++emptyFetches >= MAX_EMPTY_FETCHES) {
-          throw new Error(`${topic}:${partition}: no records readable at ${offset} although the last stable offset is ${data.lastStableOffset} (${emptyFetches} empty fetches)`);
+          throw new Error(`${topic}:${partition}: no records readable from ${offset - BigInt(emptyFetches) + 1n} to ${offset} although the last stable offset is ${data.lastStableOffset}`);
         }
+        offset += 1n;
         continue;
       }
       emptyFetches = 0;

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freePort } from '../../proof/fleet';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FinalReport } from '../../demo/screen';
@@ -16,17 +16,6 @@ import { eventually } from '../support/processes';
 jest.setTimeout(90_000);
 
 const ROOT = join(__dirname, '..', '..');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('the demo', () => {
   let child: ChildProcess | undefined;

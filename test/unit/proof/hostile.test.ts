@@ -4,9 +4,9 @@ import type { ProfileEvent } from '../../../processors/model/profile-event';
 import { touchpoint, type Touchpoint } from '../../../processors/model/touchpoint';
 import type { SegmentMembership } from '../../../processors/segmentation/segmentation-processor';
 import { HOSTILE_KINDS, hostileRecords, type HostileOptions, type HostileRecord } from '../../../proof/hostile';
+import { accountHostile, type SentRecord } from '../../../proof/hostile-check';
 import { TopologyTestDriver } from '../../../runtime/driver';
 import { partitionForKey } from '../../../runtime/kafka/partitioner';
-import { DLQ_HEADERS } from '../../../runtime/records';
 import { AvroSerde } from '../../../runtime/serde/avro-serde';
 import { InMemoryRegistry } from '../../../runtime/serde/registry';
 import { SchemaCatalog } from '../../../runtime/serde/schema-catalog';
@@ -132,7 +132,7 @@ describe('hostile records for touchpoints.raw', () => {
     const valid = validTouchpoints(200);
 
     // Offsets per partition, to find each input again from the dead-letter headers.
-    const inputs: { record: HostileRecord | undefined; eventId: string | undefined; partition: number; offset: number; key: Buffer | null; value: Buffer | null }[] = [];
+    const inputs: SentRecord[] = [];
     const next = new Array<number>(PARTITIONS).fill(0);
     const send = (record: HostileRecord | undefined, key: Buffer | null, value: Buffer | null, eventId: string | undefined) => {
       const partition = key === null ? 0 : partitionForKey(key, PARTITIONS);
@@ -143,59 +143,31 @@ describe('hostile records for touchpoints.raw', () => {
     for (const t of valid) send(undefined, Buffer.from(t.eventId), encoders.encode(t), t.eventId);
     await driver.run();
 
-    const byPosition = new Map(inputs.map((input, i) => [`${input.partition}/${input.offset}`, i]));
     const dlqTopic = driver.topology.deadLetterTopic(topics.raw);
-    const deadLetters = driver.producedRecords.filter((r) => r.topic === dlqTopic);
     const resolvedTouchpoints = driver
       .output<string, ProfileEvent>(topics.resolved)
       .map((o) => o.value!)
       .flatMap((e) => (e.body.kind === 'touchpoint' ? [e.body.touchpoint.eventId] : []));
     const linked = driver.output<string, Touchpoint>(topics.links).map((o) => o.value!.eventId);
-    const processedIds = new Set([...resolvedTouchpoints, ...linked]);
-
-    // What became of each input, next to what should have.
-    const deadLettered = new Map<number, string>();
-    const problems: string[] = [];
-    for (const d of deadLetters) {
-      const i = byPosition.get(`${d.headers[DLQ_HEADERS.partition]}/${d.headers[DLQ_HEADERS.offset]}`);
-      if (d.headers[DLQ_HEADERS.topic] !== topics.raw || i === undefined) {
-        problems.push(`a dead letter that is no input: ${JSON.stringify(d.headers)}`);
-        continue;
-      }
-      if (deadLettered.has(i)) problems.push(`input ${i} dead-lettered twice`);
-      deadLettered.set(i, d.headers[DLQ_HEADERS.kind]!);
-      if (!sameBytes(d.value, inputs[i]!.value) || !sameBytes(d.key, inputs[i]!.key)) problems.push(`input ${i}: the dead letter does not carry its original bytes`);
-    }
-    const mismatches = new Map<string, Set<string>>();
-    const mismatch = (kind: string, what: string) => mismatches.set(kind, (mismatches.get(kind) ?? new Set()).add(what));
-    inputs.forEach((input, i) => {
-      const kind = input.record?.kind ?? 'valid';
-      const expected = input.record?.expect ?? { outcome: 'processed' as const };
-      const dead = deadLettered.get(i);
-      const processed = input.eventId !== undefined && dead === undefined && processedIds.has(input.eventId);
-      if (expected.outcome === 'dead-letter') {
-        if (dead === undefined) mismatch(kind, `expected a dead letter (${expected.errorKinds.join(' or ')}), got ${processed ? 'processed' : 'nothing'}`);
-        else if (!expected.errorKinds.includes(dead)) mismatch(kind, `expected a dead letter (${expected.errorKinds.join(' or ')}), got ${dead}`);
-        else if (input.eventId !== undefined && processedIds.has(input.eventId)) mismatch(kind, 'dead-lettered, yet its event id reached the profiles');
-      } else if (dead !== undefined) {
-        mismatch(kind, `expected ${expected.outcome}, got a dead letter (${dead})`);
-      } else if (!processed) {
-        mismatch(kind, `expected ${expected.outcome}, got nothing: neither dead-lettered nor processed`);
-      }
-    });
-    expect(problems).toEqual([]);
-    expect(Object.fromEntries([...mismatches].map(([kind, what]) => [kind, [...what]]))).toEqual({});
+    const account = accountHostile(
+      inputs,
+      {
+        deadLetters: driver.producedRecords.filter((r) => r.topic === dlqTopic),
+        resolved: resolvedTouchpoints,
+        linked,
+        audits: driver.output<string, IdentityAudit>(topics.audit).map((o) => o.value!),
+      },
+      topics.raw,
+    );
+    expect(account.problems).toEqual([]);
 
     // Records in = processed + dead-lettered, exactly, and by the engine's own counts.
-    const processedCount = inputs.filter((input, i) => !deadLettered.has(i) && input.eventId !== undefined && processedIds.has(input.eventId)).length;
-    expect(processedCount + deadLettered.size).toBe(inputs.length);
-    expect(deadLettered.size).toBe(hostile.filter((r) => r.expect.outcome === 'dead-letter').length);
+    expect(account.processed + account.deadLettered).toBe(inputs.length);
+    expect(account.deadLettered).toBe(hostile.filter((r) => r.expect.outcome === 'dead-letter').length);
     expect(await counterTotal(driver.metrics.recordsIn, { topic: topics.raw })).toBe(inputs.length);
-    expect(await counterTotal(driver.metrics.deadLettered, { topic: topics.raw })).toBe(deadLettered.size);
-    // Nothing else dead-lettered, nothing invented downstream.
+    expect(await counterTotal(driver.metrics.deadLettered, { topic: topics.raw })).toBe(account.deadLettered);
+    // Nothing else dead-lettered.
     expect(driver.producedRecords.filter((r) => r.topic.endsWith('.dlq') && r.topic !== dlqTopic).map((r) => r.topic)).toEqual([]);
-    const inputIds = new Set(inputs.map((i) => i.eventId));
-    expect([...processedIds].filter((id) => !inputIds.has(id))).toEqual([]);
 
     // Valid touchpoints after the hostile ones: every one reaches the profiles, logins through the link log.
     expect(valid.filter((t) => !resolvedTouchpoints.includes(t.eventId)).map((t) => t.eventId)).toEqual([]);
@@ -204,18 +176,7 @@ describe('hostile records for touchpoints.raw', () => {
     // A duplicate reaches the profile task again and is dropped there, once per duplicate.
     const duplicates = hostile.filter((r) => r.expect.outcome === 'duplicate');
     expect(duplicates.length).toBeGreaterThan(0);
-    for (const d of duplicates) expect(resolvedTouchpoints.filter((id) => id === d.eventId)).toHaveLength(2);
     expect(await counterTotal(driver.metrics.domainEvents, { processor: 'profile', event: 'duplicate' })).toBe(duplicates.length);
-
-    // One identifier-rejected audit per record that expects it, with the type and without the value.
-    const audits = driver.output<string, IdentityAudit>(topics.audit).map((o) => o.value!).filter((a) => a.kind === 'identifier-rejected');
-    const expectingAudit = hostile.flatMap((r) => (r.expect.outcome === 'processed' && r.expect.audit ? [{ eventId: r.eventId!, ...r.expect.audit }] : []));
-    expect(expectingAudit.length).toBeGreaterThan(0);
-    expect(audits.map((a) => [a.eventId, a.identifierType]).sort()).toEqual(expectingAudit.map((e) => [e.eventId, e.identifierType]).sort());
-    const byEvent = new Map(audits.map((a) => [a.eventId, a]));
-    for (const e of expectingAudit) {
-      const audit = byEvent.get(e.eventId)!;
-      for (const field of [audit.detail, audit.profileId, audit.otherProfileId, audit.identifierType]) expect(field ?? '').not.toContain(e.rejectedValue);
-    }
+    expect(hostile.some((r) => r.expect.outcome === 'processed' && r.expect.audit)).toBe(true);
   });
 });
