@@ -1,5 +1,5 @@
 /**
- * npm run proof [-- --profile long|ci] [--seed N] [--out DIR]
+ * npm run proof [-- --profile long|ci] [--seed N] [--broker-restarts N] [--out DIR]
  *
  * The proof suite on the local stack: the product under kill -9, a broker
  * restart, a rebalance and a registry outage (faults drawn from the seed),
@@ -18,18 +18,19 @@ import { PROFILES } from './profiles';
 import { describeFaultRun, describeHostileRun, faultRunProblems, hostileRunProblems } from './report';
 import { runProof } from './run';
 
-const USAGE = `usage: npm run proof -- [--profile long|ci] [--seed N] [--out DIR]
+const USAGE = `usage: npm run proof -- [--profile long|ci] [--seed N] [--broker-restarts N] [--out DIR]
 
   --profile   long (default: 200k touchpoints, 10 kills, 2 broker restarts, 2 rebalances, a registry
               outage, 50k hostile records) or ci (what npm test runs: 18k touchpoints, 3 kills, ...)
   --seed N    the seed of the workload and of the fault plan (default: a random one, printed)
+  --broker-restarts N   instead of the profile's count (ci has none: proof/README.md, "Open defects")
   --out DIR   logs, engine state and report.json (default reports/proof-<seed>)
 `;
 
 async function main(argv: string[]): Promise<number> {
-  let options: { profile: 'ci' | 'long'; seed: number; out: string };
+  let options: { profile: 'ci' | 'long'; seed: number; out: string; brokerRestarts?: number };
   try {
-    const { values } = parseArgs({ args: argv, options: { profile: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' } } });
+    const { values } = parseArgs({ args: argv, options: { profile: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, 'broker-restarts': { type: 'string' }, help: { type: 'boolean' } } });
     if (values.help) {
       process.stdout.write(USAGE);
       return 0;
@@ -37,14 +38,16 @@ async function main(argv: string[]): Promise<number> {
     const profile = values.profile ?? 'long';
     if (profile !== 'ci' && profile !== 'long') throw new UsageError(`--profile ${profile}: expected long or ci`);
     const seed = wholeNumber('seed', values.seed, Math.floor(Math.random() * 1_000_000), 0);
-    options = { profile, seed, out: resolve(values.out ?? join('reports', `proof-${seed}`)) };
+    const brokerRestarts = values['broker-restarts'] === undefined ? undefined : wholeNumber('broker-restarts', values['broker-restarts'], 0, 0);
+    options = { profile, seed, brokerRestarts, out: resolve(values.out ?? join('reports', `proof-${seed}`)) };
   } catch (error) {
     return usageFailure(error, USAGE);
   }
-  const profile = PROFILES[options.profile];
+  const chosen = PROFILES[options.profile];
+  const profile = { ...chosen, faults: { ...chosen.faults, brokerRestarts: options.brokerRestarts ?? chosen.faults.brokerRestarts } };
   const log = pino({ level: 'warn' });
   const say = (line: string) => process.stderr.write(`${line}\n`);
-  say(`proof: profile ${options.profile}, seed ${options.seed} (again: npm run proof -- --profile ${options.profile} --seed ${options.seed})`);
+  say(`proof: profile ${options.profile}, seed ${options.seed} (again: npm run proof -- --profile ${options.profile} --seed ${options.seed} --broker-restarts ${profile.faults.brokerRestarts})`);
   await mkdir(options.out, { recursive: true });
   const run = await runProof({ seed: options.seed, workload: profile.workload, faults: profile.faults, workDir: join(options.out, 'faults'), configDir: DEFAULT_CONFIG_DIR, log, say });
   const hostile = await runHostile({ seed: options.seed, count: profile.hostileRecords, valid: 2_000, partitions: profile.workload.partitions, workDir: join(options.out, 'hostile'), configDir: DEFAULT_CONFIG_DIR, log, say });

@@ -131,6 +131,11 @@ export class StreamTask {
     return this.committedOffsets;
   }
 
+  /** Next offset this task will process on a source topic (its committed position plus what it has processed since). */
+  position(topic: string): bigint | undefined {
+    return this.nextOffsets.get(topic);
+  }
+
   get uncommittedRecords(): number {
     return this.retained.length;
   }

@@ -265,7 +265,9 @@ export class Engine {
   private async onBatch({ batch, heartbeat, resolveOffset, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const sub = this.subByTopic.get(batch.topic)!;
     const active = await this.heartbeating(this.taskFor(sub, batch.partition, heartbeat), heartbeat);
-    const expected = active.task.committedPositions.get(batch.topic);
+    // Records before the task's position are in its uncommitted state already: kafkajs delivers a
+    // batch again after a failed handler or a rejoin, from the group's committed offset.
+    const expected = active.task.position(batch.topic);
     const fresh = batch.messages.filter((m) => expected === undefined || BigInt(m.offset) >= expected);
     // A fetch can hold tens of thousands of records: process it in slices, committing and
     // heartbeating in between, so one big batch neither delays commits nor the group.
@@ -275,7 +277,8 @@ export class Engine {
       const last = from + slice >= fresh.length;
       let stop = false;
       await this.withLock(active, async () => {
-        if (!isRunning() || isStale() || this.stopping) {
+        // A failed commit may have closed the task (it reopens from its last commit on the next batch).
+        if (!isRunning() || isStale() || this.stopping || this.tasks.get(active.task.id) !== active) {
           stop = true;
           return;
         }
@@ -336,7 +339,7 @@ export class Engine {
         await heartbeat();
       }
       await active.task.aborted();
-      for (const [topic, offset] of active.task.committedPositions) this.consumer!.seek({ topic, partition: active.task.partition, offset: offset.toString() });
+      this.seekTo(active, active.task.committedPositions);
       return false;
     }
     if (active.stall) {
@@ -431,12 +434,23 @@ export class Engine {
     this.log.warn({ err: error, task: active.task.id, type }, 'commit failed');
     if (FENCED.has(type)) {
       this.log.warn({ task: active.task.id }, 'fenced by a newer owner; dropping the task');
-      await this.closeTask(active);
+      await this.abandon(active);
       return;
     }
-    await active.producer?.disconnect().catch(() => undefined);
-    active.producer = await this.connectTaskProducer(active.sub, active.task.partition);
-    const committed = await this.fetchCommitted(active.sub, active.task.partition);
+    let committed: Map<string, bigint>;
+    try {
+      await active.producer?.disconnect().catch(() => undefined);
+      active.producer = await this.connectTaskProducer(active.sub, active.task.partition);
+      committed = await this.fetchCommitted(active.sub, active.task.partition);
+    } catch (unsettled) {
+      // The broker cannot say whether the transaction made it (it is down, or moving): start over
+      // from what is durable, exactly as a new owner would. Found by the proof suite: a task kept
+      // its uncommitted state and its disconnected producer, and a later commit moved the group's
+      // offsets past records whose outputs never reached Kafka.
+      this.log.warn({ err: unsettled, task: active.task.id }, 'cannot settle the failed commit; the task reopens from its last commit');
+      await this.abandon(active);
+      return;
+    }
     const madeIt = [...pending.offsets].every(([topic, offset]) => committed.get(topic) === offset);
     if (madeIt) {
       await active.task.committed(pending, new Map());
@@ -444,8 +458,32 @@ export class Engine {
       return;
     }
     await active.task.aborted();
-    for (const [topic, offset] of active.task.committedPositions) {
-      this.consumer!.seek({ topic, partition: active.task.partition, offset: offset.toString() });
+    this.seekTo(active, active.task.committedPositions);
+  }
+
+  /**
+   * Drops a task and rewinds the consumer to the task's last known commit,
+   * so that whoever opens the task next (this instance on its next batch,
+   * or another) restores it and reads on from what is durable.
+   */
+  private async abandon(active: ActiveTask): Promise<void> {
+    const positions = new Map(active.task.committedPositions);
+    await this.closeTask(active);
+    this.seekTo(active, positions);
+  }
+
+  /**
+   * Rewinds the consumer on every source of the task: to its committed
+   * position, or, before its first commit, to the beginning (the group
+   * subscribes from the beginning; the broker moves an offset below the log
+   * start up to it). Skipping the sources without a commit let kafkajs go on
+   * from where the discarded work had read to, and lose those records (the
+   * proof suite's broker restart before the link task's first commit).
+   */
+  private seekTo(active: ActiveTask, positions: ReadonlyMap<string, bigint>): void {
+    for (const source of active.sub.sources) {
+      const offset = positions.get(source.options.topic) ?? 0n;
+      this.consumer!.seek({ topic: source.options.topic, partition: active.task.partition, offset: offset.toString() });
     }
   }
 

@@ -10,9 +10,9 @@ import { testLog } from '../support/logs';
 
 /**
  * The proof suite's CI profile (npm run proof runs the long one): the whole
- * product in engine processes on the real stack, under kill -9, a broker
- * restart, a rebalance and a registry outage drawn from a seed, then 10,000
- * hostile records. A failure prints its seed; LP_PROOF_SEED=<seed> runs the
+ * product in engine processes on the real stack, under kill -9, a rebalance
+ * and a registry outage drawn from a seed, then 10,000 hostile records (the
+ * broker restart is in the long profile only: proof/profiles.ts says why). A failure prints its seed; LP_PROOF_SEED=<seed> runs the
  * same plan again.
  */
 jest.setTimeout(1_200_000);
@@ -24,7 +24,7 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
 describe(`proof (CI profile, seed ${seed})`, () => {
   beforeAll(() => say(`proof seed ${seed}: LP_PROOF_SEED=${seed} npx jest test/integration/proof.test.ts reproduces it`));
 
-  it('loses, repeats and invents nothing through kill -9, a broker restart, a rebalance and a registry outage, and leaves no raw PII anywhere', async () => {
+  it('loses, repeats and invents nothing through kill -9, a rebalance and a registry outage, and leaves no raw PII anywhere', async () => {
     const run = await runProof({
       seed,
       workload: profile.workload,
@@ -37,7 +37,6 @@ describe(`proof (CI profile, seed ${seed})`, () => {
     say(describeFaultRun(run).join('\n'));
     const kinds = run.faults.map((f) => f.fault.split(' ')[0]);
     expect(kinds.filter((k) => k === 'kill').length).toBeGreaterThanOrEqual(3);
-    expect(run.faults.some((f) => f.fault.startsWith('broker'))).toBe(true);
     expect(run.faults.some((f) => f.fault.startsWith('a third instance') && /restoring|not ready/.test(f.detail) && f.detail.includes('ready'))).toBe(true);
     expect(run.faults.some((f) => f.fault.startsWith('registry') && f.detail.includes('registry-unavailable'))).toBe(true);
     expect(faultRunProblems(run, Object.values(profile.faults).reduce((a, b) => a + b, 0))).toEqual([]);
