@@ -9,12 +9,11 @@ export interface ProofProfile {
 }
 
 /**
- * `ci` runs inside `npm test` (a few minutes on two cores); `long` is
- * `npm run proof`: 200k touchpoints and ten kills. The CI profile leaves the
- * broker restart out for now: with one, some seeds (69785, 404) still show
- * records lost or written twice around the restart (proof/README.md, "Open
- * defects"), and CI must stay a verdict on what is fixed. `npm run proof`
- * keeps it.
+ * `ci`: the short profile (a minute or two on two cores; `npm test` runs its
+ * hostile part); `long` is `npm run proof`: 200k touchpoints and ten kills.
+ * The short profile leaves the broker restart out: with one, some seeds
+ * (69785, 404) still show records lost or written twice around the restart
+ * (proof/README.md, "Open defects"). `--broker-restarts` puts it back.
  */
 export const PROFILES: Record<'ci' | 'long', ProofProfile> = {
   ci: {

@@ -13,7 +13,7 @@ import { SCHEMAS_DIR, topicNames } from '../../topology';
 import { testLog } from '../support/logs';
 import { caughtUp, readToEnd, testKafka, testProducer, uniqueName } from '../support/kafka';
 import { eventually } from '../support/processes';
-import { MINUTE, tp } from '../support/product';
+import { DAY, HOUR, MINUTE, tp } from '../support/product';
 
 /**
  * The product end to end on the real stack: journeys produced to
@@ -64,7 +64,10 @@ describe('engagement on Kafka', () => {
       const producer = testProducer(kafka);
       await producer.connect();
       const send = (t: Touchpoint, key: string) => producer.send({ topic: topics.raw, messages: [{ key, value: serde.serialize(topics.raw, t) }] });
-      const now = Date.now() - 10 * MINUTE;
+      // Event times at midday UTC (the last one before now), not at the wall clock: the rules keep
+      // quiet hours (21:00-08:00, Europe/Dublin), and a run in the evening had every command refused.
+      const noon = Math.floor(Date.now() / DAY) * DAY + 12 * HOUR;
+      const now = (noon <= Date.now() ? noon : noon - DAY) - 10 * MINUTE;
       const calculator = { path: '/mortgages/calculator', category: 'mortgages', product: null, depth: 2, scrollPercent: 90, dwellMs: 60_000 };
       const lastViewSentAt = new Map<string, number>();
       const lastViewIds: string[] = [];
@@ -85,7 +88,7 @@ describe('engagement on Kafka', () => {
       for (let p = 0; p < PEOPLE; p++) {
         const cookie = `cookie-${appId}-${p}`;
         for (let v = 0; v < 3; v++) {
-          const view = tp(Date.now() - 1000 + v * 100, 'web', 'page_view', { anonymous_id: cookie }, { page: calculator });
+          const view = tp(now + 10 * MINUTE - 1000 + v * 100, 'web', 'page_view', { anonymous_id: cookie }, { page: calculator });
           await send(view, cookie);
           if (v === 2) {
             lastViewSentAt.set(view.eventId, Date.now());
