@@ -40,7 +40,10 @@ export class SegmentationProcessor implements Processor<string, ProfileUpdate> {
   process(record: StreamRecord<string, ProfileUpdate>, ctx: ProcessorContext): void {
     const update = record.value;
     const profile = update.profile;
-    const now = ctx.streamTime;
+    // Never evaluate before the profile's own latest event: a merge can bring in a side whose events
+    // are ahead of this partition's stream time, and windows end at `now` (the erasure test saw a
+    // merged mortgage shopper with three views counted and no segment).
+    const now = Math.max(ctx.streamTime, profile.lastSeen);
     if (update.touchpoint) countTouchpoint(profile, update.touchpoint, this.rules, now);
     pruneCounters(profile, this.rules, now);
     const merge = update.merge;

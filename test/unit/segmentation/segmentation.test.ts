@@ -4,6 +4,7 @@ import { loadSegmentRules, parseSegmentRules } from '../../../processors/segment
 import { Evaluation } from '../../../processors/segmentation/rules';
 import { emptyProfile } from '../../../processors/model/profile-state';
 import { ConfigError } from '../../../runtime/errors';
+import { partitionForKey } from '../../../runtime/kafka/partitioner';
 import { CONFIG_DIR, DAY, HOUR, MINUTE, ProfileHarness, T0, page, shippedRules, tp, type Rules } from '../profile/harness';
 
 const scoring = parseScoringModel(
@@ -172,6 +173,20 @@ describe('real-time segmentation', () => {
     // the membership lasts since the loser entered it
     expect((await h.profile('winner')).segments).toEqual({ mortgage_shopper: { since: T0 + 2 * HOUR + 2 } });
     expect(h.updates().at(-1)).toEqual(expect.objectContaining({ cause: 'merge', segmentsEntered: ['mortgage_shopper'] }));
+  });
+
+  it('after a merge, counts the loser\'s events even when they are ahead of the winner\'s partition', async () => {
+    // Live, a loser can hold events later than the merge itself (they reached it before the link
+    // did), on another partition whose stream time ran ahead of the winner's.
+    const h = await ProfileHarness.create(rules(), 2);
+    const [winner, loser] = ['w-1', 'l-1'];
+    expect(partitionForKey(Buffer.from(winner), 2)).not.toBe(partitionForKey(Buffer.from(loser), 2));
+    h.touch(winner, tp(T0, 'web', 'login', { identifiers: known }));
+    [2, 3, 4].forEach((m) => h.touch(loser, mortgageView(T0 + m * MINUTE)));
+    await h.run();
+    h.merge(loser, winner, T0 + MINUTE);
+    await h.run();
+    expect((await h.profile(winner)).segments).toEqual({ mortgage_shopper: { since: T0 + 4 * MINUTE } });
   });
 
   it('evaluates 30 rules over shared leaves', () => {
