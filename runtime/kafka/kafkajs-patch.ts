@@ -1,13 +1,22 @@
 import Module from 'node:module';
 
 /**
- * kafkajs 2.2.4 groups a send's messages by partition with
- * `[...current, message]` per message: quadratic in the messages per
- * partition (4 tasks sending 25k records at once took ~15 s; it was 12% of
- * the engine's CPU even in 2k chunks). kafkajs is frozen, so its module is
- * replaced here by a linear one with the same contract, before kafkajs's
- * producer loads it. This file must be imported before anything imports
- * kafkajs; `applied` says whether it was in time.
+ * Two kafkajs 2.2.4 modules, replaced before kafkajs loads them (kafkajs is
+ * frozen). This file must be imported before anything imports kafkajs;
+ * `applied` says whether it was in time.
+ *
+ * - groupMessagesPerPartition grouped a send's messages with
+ *   `[...current, message]` per message: quadratic in the messages per
+ *   partition (4 tasks sending 25k records at once took ~15 s; it was 12% of
+ *   the engine's CPU even in 2k chunks). Replaced by a linear one.
+ * - filterAbortedMessages drops the records of aborted transactions from a
+ *   read_committed fetch, but walks the broker's list of aborted
+ *   transactions as if sorted by first offset, and activates at most one per
+ *   record. The broker does not sort it (seen: [1822, 1574, 1713]), so the
+ *   records of an aborted transaction that starts before the list's first
+ *   entry were handed over as committed: after a failed commit, the engine
+ *   processed its own aborted outputs as input (the proof suite's
+ *   duplicates and double-counted merges).
  */
 type Message = { partition?: number | null };
 type Partitioner = (args: { topic: string; partitionMetadata: unknown[]; message: Message }) => number;
@@ -22,15 +31,51 @@ export function groupMessagesPerPartition({ topic, partitionMetadata, messages, 
   return result;
 }
 
-const path = require.resolve('kafkajs/src/producer/groupMessagesPerPartition');
-const producerLoaded = require.resolve('kafkajs/src/producer/sendMessages') in require.cache;
+interface Long {
+  gte(other: unknown): boolean;
+  compare(other: Long): number;
+}
+const Long = require('kafkajs/src/utils/long') as { fromValue(value: unknown): Long };
 
-export const applied = !producerLoaded;
+interface FetchedMessage {
+  offset: string;
+  key: Buffer | null;
+  batchContext: { producerId: string | number; inTransaction: boolean };
+}
 
-if (applied) {
+const ABORT_MARKER_KEY = Buffer.from([0, 0, 0, 0]);
+
+export function filterAbortedMessages({ messages, abortedTransactions }: { messages: FetchedMessage[]; abortedTransactions?: { producerId: string | number; firstOffset: string }[] }): FetchedMessage[] {
+  if (!abortedTransactions || abortedTransactions.length === 0) return messages;
+  const pending = [...abortedTransactions].sort((a, b) => Long.fromValue(a.firstOffset).compare(Long.fromValue(b.firstOffset)));
+  const aborting = new Set<string>();
+  return messages.filter((message) => {
+    const offset = Long.fromValue(message.offset);
+    while (pending.length > 0 && offset.gte(pending[0]!.firstOffset)) aborting.add(String(pending.shift()!.producerId));
+    const producer = String(message.batchContext.producerId);
+    if (message.key !== null && Buffer.from(message.key).equals(ABORT_MARKER_KEY)) {
+      // The transaction is over: later records of this producer count again.
+      aborting.delete(producer);
+      return true;
+    }
+    return !(aborting.has(producer) && message.batchContext.inTransaction);
+  });
+}
+
+function replace(module: string, exports: unknown): void {
+  const path = require.resolve(module);
   const replacement = new Module(path);
   replacement.filename = path;
-  replacement.exports = groupMessagesPerPartition;
+  replacement.exports = exports;
   replacement.loaded = true;
   require.cache[path] = replacement;
+}
+
+const loaded = ['kafkajs/src/producer/sendMessages', 'kafkajs/src/consumer/batch'].some((m) => require.resolve(m) in require.cache);
+
+export const applied = !loaded;
+
+if (applied) {
+  replace('kafkajs/src/producer/groupMessagesPerPartition', groupMessagesPerPartition);
+  replace('kafkajs/src/consumer/filterAbortedMessages', filterAbortedMessages);
 }
