@@ -21,9 +21,10 @@ import { runProof } from './run';
 const USAGE = `usage: npm run proof -- [--profile long|ci] [--seed N] [--broker-restarts N] [--out DIR]
 
   --profile   long (default: 200k touchpoints, 10 kills, 2 broker restarts, 2 rebalances, a registry
-              outage, 50k hostile records) or ci (what npm test runs: 18k touchpoints, 3 kills, ...)
+              outage, 50k hostile records) or ci (what npm test runs: 18k touchpoints, 3 kills, a broker
+              restart, a rebalance, a registry outage, 10k hostile records)
   --seed N    the seed of the workload and of the fault plan (default: a random one, printed)
-  --broker-restarts N   instead of the profile's count (ci has none: proof/README.md, "Open defects")
+  --broker-restarts N   instead of the profile's count
   --out DIR   logs, engine state and report.json (default reports/proof-<seed>)
 `;
 

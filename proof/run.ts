@@ -251,11 +251,14 @@ async function readinessTransitions(fleet: Fleet, name: string): Promise<string>
   return seen.join(' → ');
 }
 
+/** An instance says on /readyz that it waits for the registry: a task stalled on it, or its start-up (a restarted instance). */
 async function registryStall(fleet: Fleet): Promise<string | undefined> {
   for (const instance of fleet.running) {
     const probe = await fleet.probe(instance.name, '/readyz');
     const stalled = (probe?.body.stalled as { kind: string; task: string }[] | undefined)?.find((s) => s.kind === 'registry-unavailable');
     if (stalled) return `${instance.name} reported task ${stalled.task} stalled (registry-unavailable) on /readyz`;
+    const waiting = probe?.body.waitingFor as { what: string; reason: string } | undefined;
+    if (waiting?.reason.includes('schema registry')) return `${instance.name} reported its start-up waiting for ${waiting.what} on /readyz`;
   }
   return undefined;
 }

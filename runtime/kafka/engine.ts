@@ -119,6 +119,8 @@ export class Engine {
   private reader?: PartitionReader;
   private commitTimer?: NodeJS.Timeout;
   private joined = false;
+  /** While start-up waits for an unreachable dependency: which, why, since when (shown by /readyz). */
+  private waitingFor?: { what: string; reason: string; since: number };
   /** Task ids the group gave this instance at the last join: readiness waits until each is restored. */
   private assigned = new Set<string>();
   /** Tasks being created (RocksDB opening, restoring), so that one partition never gets two. */
@@ -147,15 +149,22 @@ export class Engine {
     for (const t of topology.topics) this.partitionCounts.set(t.name, t.partitions!);
   }
 
-  /** Starts consuming; resolves once the consumer runs (readiness follows restoration). */
+  /**
+   * Starts consuming; resolves once the consumer runs (readiness follows
+   * restoration). While Kafka or the registry cannot be reached it waits and
+   * tries again (an instance started during a broker restart used to exit);
+   * a topology, topic or schema that does not fit fails at once.
+   */
   async start(): Promise<void> {
     this.admin = this.kafka.admin();
-    await this.admin.connect();
-    await verifyTopics(this.admin, this.topology);
-    await this.initSerdes();
     this.reader = new PartitionReader(this.kafka);
-    await this.reader.connect();
-    await this.startGlobalTables();
+    await this.whenReachable('Kafka and the schema registry', async () => {
+      await this.admin!.connect();
+      await verifyTopics(this.admin!, this.topology);
+      await this.initSerdes();
+      await this.reader!.connect();
+      await this.startGlobalTables();
+    });
     const consumer = this.kafka.consumer({
       groupId: this.topology.appId,
       partitionAssigners: [taskAssigner(this.taskGroups(), () => this.memberInfo())],
@@ -185,8 +194,10 @@ export class Engine {
       if (!payload.restart) this.crashed = payload.error;
       this.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
     });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [...this.subByTopic.keys()], fromBeginning: true });
+    await this.whenReachable('the consumer group', async () => {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [...this.subByTopic.keys()], fromBeginning: true });
+    });
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -195,6 +206,22 @@ export class Engine {
     });
     this.commitTimer = setInterval(() => void this.commitIdleTasks(), this.config.commitIntervalMs);
     this.log.info({ guarantee: this.config.guarantee, topics: [...this.subByTopic.keys()] }, 'engine started');
+  }
+
+  /** Runs `step` until it succeeds, waiting with back-off while what it needs is unreachable. */
+  private async whenReachable(what: string, step: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await step();
+        this.waitingFor = undefined;
+        return;
+      } catch (error) {
+        if ((error instanceof ListeningPostError && !error.retriable) || this.stopping) throw error;
+        this.waitingFor = { what, reason: (error as Error).message, since: this.waitingFor?.since ?? Date.now() };
+        this.log.warn({ err: error, attempt }, `waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_STALL_BACKOFF_MS, 250 * attempt)));
+      }
+    }
   }
 
   /** Graceful stop: finish the batch in hand, commit, close stores, leave the group. */
@@ -226,12 +253,15 @@ export class Engine {
     return { healthy: this.crashed === undefined && failing.length === 0, detail: { crashed: this.crashed?.message, failing } };
   }
 
-  readiness(): { ready: boolean; detail: { joined: boolean; tasks: number; restoring: string[]; stalled: TaskStall[]; globalTablesCaughtUp: boolean } } {
+  readiness(): {
+    ready: boolean;
+    detail: { joined: boolean; tasks: number; restoring: string[]; stalled: TaskStall[]; globalTablesCaughtUp: boolean; waitingFor?: { what: string; reason: string; since: number } };
+  } {
     const restoring = [...this.assigned].filter((id) => !this.tasks.get(id)?.restored);
     const stalled = this.stalls();
     return {
       ready: this.joined && restoring.length === 0 && stalled.length === 0 && this.globalsCaughtUp && !this.stopping,
-      detail: { joined: this.joined, tasks: this.tasks.size, restoring, stalled, globalTablesCaughtUp: this.globalsCaughtUp },
+      detail: { joined: this.joined, tasks: this.tasks.size, restoring, stalled, globalTablesCaughtUp: this.globalsCaughtUp, waitingFor: this.waitingFor },
     };
   }
 
@@ -652,11 +682,15 @@ export class Engine {
 
   // --- global tables -----------------------------------------------------------------------
 
+  /** Opens (once) and catches up every global table; safe to call again after a failed attempt. */
   private async startGlobalTables(): Promise<void> {
     for (const g of this.topology.globalStores) {
-      const backing = await RocksBacking.open(join(this.config.stateDir, this.topology.appId, `global-${g.name}`));
-      const table = new GlobalTable(g.name, g.options.topic, backing, g.options.value);
-      this.globals.set(g.options.topic, table);
+      let table = this.globals.get(g.options.topic);
+      if (!table) {
+        const backing = await RocksBacking.open(join(this.config.stateDir, this.topology.appId, `global-${g.name}`));
+        table = new GlobalTable(g.name, g.options.topic, backing, g.options.value);
+        this.globals.set(g.options.topic, table);
+      }
       await this.catchUp(table, 0);
     }
     this.globalsCaughtUp = true;

@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { TopologyError } from '../errors';
 import type { Admin, ITopicConfig } from './client';
 import { withRetries } from './retry';
 import type { SchemaCatalog } from '../serde/schema-catalog';
@@ -110,5 +111,5 @@ export async function verifyTopics(admin: Admin, topology: Topology): Promise<vo
     ...topology.topics.filter((t) => !existing.has(t.name)).map((t) => `${t.name}: missing (run npm run topics:create)`),
     ...mismatched.map((m) => `${m.topic}: ${m.problem}`),
   ];
-  if (problems.length > 0) throw new Error(`the topics do not match the topology:\n  ${problems.join('\n  ')}`);
+  if (problems.length > 0) throw new TopologyError(`the topics do not match the topology:\n  ${problems.join('\n  ')}`);
 }

@@ -70,7 +70,7 @@ export class ConfluentRegistry implements SchemaRegistryClient {
       headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
       body: JSON.stringify({ compatibility: 'BACKWARD' }),
     }).catch((error: unknown) => {
-      throw new SchemaError(`the schema registry at ${this.url} cannot be reached (${String(error)}): is the stack up? (npm run stack:up)`);
+      throw new UnavailableError('registry-unavailable', `the schema registry at ${this.url} cannot be reached (${String(error)}): is the stack up? (npm run stack:up)`);
     });
     if (!response.ok) {
       throw new SchemaError(`setting BACKWARD compatibility on ${subject} at ${this.url} failed: HTTP ${response.status} ${await response.text()}`);
