@@ -2,6 +2,7 @@ import type { Admin, Kafka } from '../../runtime/kafka/client';
 import { stackEndpoints } from '../../local-stack/settings';
 import { NeedleMatcher, piiNeedles, scanTopics, topicsToScan } from '../../proof/privacy';
 import { createTopics, testKafka, testProducer, uniqueName } from '../support/kafka';
+import { truthPerson } from '../support/truth';
 
 /** The privacy proof's topic scan on the real broker: headers, values, exempt topics, aborted transactions. */
 jest.setTimeout(60_000);
@@ -12,20 +13,11 @@ const CUSTOMER = 'BQ7Z2-000004217';
 const matcher = new NeedleMatcher(
   piiNeedles({
     persons: [
-      {
-        id: 'ann',
-        persona: 'test',
-        business: 'bank',
-        customer: true,
-        atRisk: false,
-        household: null,
-        timeZone: 'Europe/Dublin',
-        identifiers: [
-          { type: 'email', value: EMAIL, group: 0 },
-          { type: 'phone', value: PHONE, group: 0 },
-          { type: 'customer_id', value: CUSTOMER, group: 0 },
-        ],
-      },
+      truthPerson('ann', [
+        ['email', EMAIL],
+        ['phone', PHONE],
+        ['customer_id', CUSTOMER],
+      ]),
     ],
   }),
 );

@@ -8,8 +8,9 @@ import { touchpoint } from '../../../processors/model/touchpoint';
 import { combineResults, NeedleMatcher, piiNeedles, scanFiles, scanStateDir, type Needle } from '../../../proof/privacy';
 import { SchemaCatalog } from '../../../runtime/serde/schema-catalog';
 import { RocksBacking } from '../../../runtime/state/rocks-backing';
-import { groundTruth, type TruthPerson } from '../../../simulator/truth';
+import { groundTruth } from '../../../simulator/truth';
 import { simulate } from '../simulator/support';
+import { truthPerson } from '../../support/truth';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const hasher = new IdentifierHasher(loadIdentityConfig(join(ROOT, 'config', 'identity.yaml')), 'test-secret');
@@ -21,18 +22,7 @@ const ANN = { email: 'ann.walsh.k3x9q1@example.ie', phone: '+353871234567', cust
 const BOB = { email: 'bob.byrne.k3x9q2@mail.example.com', phone: '+447712345678' };
 const CAT = { phone: '+12125551234', customer: 'RK3X9-000009931' };
 
-function person(id: string, identifiers: [string, string][]): TruthPerson {
-  return {
-    id,
-    persona: 'test',
-    business: 'bank',
-    customer: true,
-    atRisk: false,
-    household: null,
-    timeZone: 'Europe/Dublin',
-    identifiers: identifiers.map(([type, value]) => ({ type, value, group: 0 })),
-  };
-}
+const person = truthPerson;
 
 const truth = {
   persons: [
