@@ -117,7 +117,10 @@ function engineLocator(engine: Engine, topic: string, partitions: number): Profi
   return {
     topic,
     partitions,
-    localStore: (partition) => engine.activeTask(sub.id, partition)?.store(PROFILES) as CachedStore<ProfileEntry> | undefined,
+    localStore: (partition) => {
+      const store = engine.activeTask(sub.id, partition)?.store(PROFILES) as CachedStore<ProfileEntry> | undefined;
+      return store && { get: (key: string) => store.committed(key) };
+    },
     identityGraph: () => engine.globalTable<string>(IDENTITY_GRAPH),
     owner: async (partition) => {
       if (!members || Date.now() - members.at > 2_000) {

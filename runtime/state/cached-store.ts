@@ -21,7 +21,7 @@ export interface CacheStats {
  * key once (the same bytes go to the changelog and, after the Kafka
  * transaction commits, to RocksDB); `discardUncommitted` drops them when a
  * transaction aborts, which returns the store to its last committed state.
- * Clean entries beyond `maxEntries` are evicted oldest first after a commit.
+ * Clean entries beyond `maxEntries` are evicted after a commit, least recently used first.
  */
 export class CachedStore<V> implements KeyValueStore<V> {
   private readonly cache = new Map<string, Entry<V>>();
@@ -39,11 +39,26 @@ export class CachedStore<V> implements KeyValueStore<V> {
     const entry = this.cache.get(key);
     if (entry) {
       this.stats.hits++;
+      // Map order is recency: a hit moves the key to the end, eviction starts at the front.
+      this.cache.delete(key);
+      this.cache.set(key, entry);
       return entry.value;
     }
     this.stats.misses++;
     const [bytes] = await this.backing.getMany(this.name, [key]);
     return this.remember(key, bytes ?? null);
+  }
+
+  /**
+   * The value as of the last commit, without what the task has written
+   * since (the profile API must not show state that a failed commit may
+   * still take back).
+   */
+  async committed(key: string): Promise<V | undefined> {
+    const entry = this.cache.get(key);
+    if (entry && !entry.dirty) return entry.value;
+    const [bytes] = await this.backing.getMany(this.name, [key]);
+    return bytes ? this.serde.deserialize(this.name, bytes) : undefined;
   }
 
   put(key: string, value: V): void {
