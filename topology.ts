@@ -95,7 +95,7 @@ export function buildTopology(options: TopologyOptions): Topology {
       .topic({ name: topic.membership, schema: 'SegmentMembership', doc: 'segment enter and exit events' })
       .topic({ name: topic.views, schema: 'ProfileView', compacted: true, doc: 'the unified view of each profile (one voice)' })
       .topic({ name: topic.lift, schema: 'TriggerLift', compacted: true, doc: 'treatment and control counts per trigger, per partition' })
-      .globalStore(IDENTITY_GRAPH, { topic: `${options.appId}-${IDENTIFIERS}-changelog`, value: stringSerde })
+      .globalStore(IDENTITY_GRAPH, { fromStore: IDENTIFIERS, value: stringSerde })
 
       // [A] ingest and resolve, on every partition of touchpoints.raw
       .source('touchpoints', { topic: topic.raw, key: bufferSerde, value: touchpointSerde, eventTime: (t) => t.occurredAt })

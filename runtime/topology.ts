@@ -41,11 +41,14 @@ export interface StoreOptions<V> {
   cacheEntries?: number;
 }
 
+/** A global table as built: the compacted topic it is read from, on every instance. */
 export interface GlobalStoreOptions<V> {
-  /** Compacted topic the table is built from, on every instance (e.g. another store's changelog). */
   topic: string;
   value: Serde<V>;
 }
+
+/** How a topology declares a global table: from a compacted topic, or from another store's changelog (named for you). */
+export type GlobalStoreSource<V> = { value: Serde<V> } & ({ topic: string } | { fromStore: string });
 
 export interface ProcessorOptions {
   from: string | string[];
@@ -122,7 +125,7 @@ export class TopologyBuilder {
   private readonly topics = new Map<string, TopicSpec>();
   private readonly nodes = new Map<string, Node>();
   private readonly stores = new Map<string, StoreOptions<unknown>>();
-  private readonly globals = new Map<string, GlobalStoreOptions<unknown>>();
+  private readonly globals = new Map<string, GlobalStoreSource<unknown>>();
 
   constructor(
     private readonly appId: string,
@@ -164,9 +167,9 @@ export class TopologyBuilder {
     return this;
   }
 
-  globalStore<V>(name: string, options: GlobalStoreOptions<V>): this {
+  globalStore<V>(name: string, options: GlobalStoreSource<V>): this {
     if (this.stores.has(name) || this.globals.has(name)) throw new TopologyError(`store '${name}' is declared twice`);
-    this.globals.set(name, options as GlobalStoreOptions<unknown>);
+    this.globals.set(name, options as GlobalStoreSource<unknown>);
     return this;
   }
 
@@ -198,10 +201,15 @@ export class TopologyBuilder {
         topics.set(dlq, { name: dlq, partitions: 1, doc: `records of ${source.options.topic} that could not be processed, with the original bytes and a reason` });
       }
     }
-    for (const [name, options] of this.globals) {
-      if (!topics.has(options.topic)) throw new TopologyError(`global store '${name}' reads topic '${options.topic}', which is not declared`);
-    }
-    const globalStores = [...this.globals].map(([name, options]) => ({ name, options }));
+    const globalStores = [...this.globals].map(([name, source]) => {
+      if ('fromStore' in source) {
+        const store = this.stores.get(source.fromStore);
+        if (!store || store.changelog === false) throw new TopologyError(`global store '${name}' reads the changelog of store '${source.fromStore}', which ${store ? 'has none' : 'is not declared'}`);
+      }
+      const topic = 'fromStore' in source ? this.changelogTopic(source.fromStore) : source.topic;
+      if (!topics.has(topic)) throw new TopologyError(`global store '${name}' reads topic '${topic}', which is not declared`);
+      return { name, options: { topic, value: source.value } };
+    });
     const topicList = [...topics.values()].map((t) => ({ ...t, partitions: t.partitions ?? this.defaultPartitions }));
     return {
       appId: this.appId,

@@ -82,6 +82,11 @@ export interface TaskStall {
   retriable: boolean;
 }
 
+/** How long a global-table round waits for new records, and pauses when it found none. */
+const GLOBAL_TABLE_POLL_MS = 200;
+/** A global table that has not reached its topic's end for this long makes the instance not ready. */
+const GLOBAL_TABLE_STALE_MS = 10_000;
+
 /** Longest wait between two tries of a task whose dependency is unavailable. */
 const MAX_STALL_BACKOFF_MS = 5_000;
 
@@ -126,7 +131,8 @@ export class Engine {
   /** Tasks being created (RocksDB opening, restoring), so that one partition never gets two. */
   private readonly opening = new Map<string, Promise<ActiveTask>>();
   private stopping = false;
-  private globalsCaughtUp = false;
+  /** Wall-clock time every global table last read up to its topic's end (0: never yet). */
+  private globalsCaughtUpAt = 0;
   private globalTail?: Promise<void>;
   private crashed?: Error;
 
@@ -259,9 +265,12 @@ export class Engine {
   } {
     const restoring = [...this.assigned].filter((id) => !this.tasks.get(id)?.restored);
     const stalled = this.stalls();
+    // The tables follow their topics in rounds of a few hundred ms; one that has not reached the end for
+    // longer (the broker is away, the tail fails) is behind the links it should resolve against.
+    const globalTablesCaughtUp = this.globalsCaughtUpAt > 0 && (this.globals.size === 0 || Date.now() - this.globalsCaughtUpAt < GLOBAL_TABLE_STALE_MS);
     return {
-      ready: this.joined && restoring.length === 0 && stalled.length === 0 && this.globalsCaughtUp && !this.stopping,
-      detail: { joined: this.joined, tasks: this.tasks.size, restoring, stalled, globalTablesCaughtUp: this.globalsCaughtUp, waitingFor: this.waitingFor },
+      ready: this.joined && restoring.length === 0 && stalled.length === 0 && globalTablesCaughtUp && !this.stopping,
+      detail: { joined: this.joined, tasks: this.tasks.size, restoring, stalled, globalTablesCaughtUp, waitingFor: this.waitingFor },
     };
   }
 
@@ -693,7 +702,7 @@ export class Engine {
       }
       await this.catchUp(table, 0);
     }
-    this.globalsCaughtUp = true;
+    this.globalsCaughtUpAt = Date.now();
     if (this.globals.size > 0) this.globalTail = this.tailGlobalTables();
   }
 
@@ -718,17 +727,26 @@ export class Engine {
     return read;
   }
 
+  /**
+   * Follows the global tables' topics. Each round reads every partition up to
+   * its end as of the round's start, waiting up to GLOBAL_TABLE_POLL_MS for
+   * new records, and pauses as long when it found none: a quiet table costs a
+   * few offset lookups a second, not fifty.
+   */
   private async tailGlobalTables(): Promise<void> {
     while (!this.stopping) {
       let read = 0;
+      let failed = false;
       for (const table of this.globals.values()) {
         try {
-          read += await this.catchUp(table, 200);
+          read += await this.catchUp(table, GLOBAL_TABLE_POLL_MS);
         } catch (error) {
+          failed = true;
           this.log.error({ err: error, table: table.name }, 'reading a global table failed; retrying');
         }
       }
-      if (read === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      if (!failed) this.globalsCaughtUpAt = Date.now();
+      if (read === 0) await new Promise((resolve) => setTimeout(resolve, GLOBAL_TABLE_POLL_MS));
     }
   }
 

@@ -56,6 +56,19 @@ describe('topology validation', () => {
     expect(() => builder.build()).toThrow(/store 'shared' is used by processors of two sub-topologies/);
   });
 
+  it('builds a global table from another store\'s changelog by name, and names a store that has none', () => {
+    const withStore = (changelog: boolean) =>
+      new TopologyBuilder('app', 2)
+        .topic({ name: 't', doc: '' })
+        .source('s', { topic: 't', key: stringSerde, value: stringSerde })
+        .store('ids', { value: stringSerde, changelog })
+        .processor('p', noop, { from: 's', stores: ['ids'] })
+        .globalStore('graph', { fromStore: 'ids', value: stringSerde })
+        .processor('q', noop, { from: 's', globalStores: ['graph'] });
+    expect(withStore(true).build().globalStores.map((g) => [g.name, g.options.topic])).toEqual([['graph', 'app-ids-changelog']]);
+    expect(() => withStore(false).build()).toThrow("global store 'graph' reads the changelog of store 'ids', which has none");
+  });
+
   it('cuts sub-topologies where sources differ and declares changelogs and DLQs', () => {
     const topology = new TopologyBuilder('app', 3)
       .topic({ name: 'a', doc: '' })
