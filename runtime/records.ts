@@ -28,7 +28,7 @@ export interface OutputRecord {
 /** What a record weighs on the wire, near enough to hold it against the broker's limit. */
 export function recordBytes(record: OutputRecord): number {
   let bytes = (record.key?.length ?? 0) + (record.value?.length ?? 0);
-  for (const [name, value] of Object.entries(record.headers)) bytes += Buffer.byteLength(name) + Buffer.byteLength(value);
+  for (const name in record.headers) bytes += Buffer.byteLength(name) + Buffer.byteLength(record.headers[name]!);
   return bytes;
 }
 

@@ -1,17 +1,11 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import type { Admin, Kafka } from 'kafkajs';
-import pino from 'pino';
-import { assemble, provisionTopics, runEngine } from '../../cli/app';
 import { stackEndpoints } from '../../local-stack/settings';
 import type { Touchpoint } from '../../processors/model/touchpoint';
 import { AvroSerde } from '../../runtime/serde/avro-serde';
 import { SchemaCatalog } from '../../runtime/serde/schema-catalog';
-import { SCHEMAS_DIR, topicNames } from '../../topology';
-import { testLog } from '../support/logs';
-import { caughtUp, readToEnd, testKafka, testProducer, uniqueName } from '../support/kafka';
+import { SCHEMAS_DIR } from '../../topology';
+import { startProductEngine } from '../support/engine';
+import { caughtUp, connectedAdmin, readToEnd, testProducer, uniqueName } from '../support/kafka';
 import { eventually } from '../support/processes';
 import { DAY, HOUR, MINUTE, tp } from '../support/product';
 
@@ -27,34 +21,10 @@ const PEOPLE = 8;
 const TOKEN = 'integration-token';
 
 describe('engagement on Kafka', () => {
-  let kafka: Kafka;
-  let admin: Admin;
-
-  beforeAll(async () => {
-    kafka = testKafka();
-    admin = kafka.admin();
-    await admin.connect();
-  });
-
-  afterAll(async () => {
-    await admin.disconnect();
-  });
+  const { kafka, admin } = connectedAdmin();
 
   it('sends one command per mortgage shopper, decodable by any consumer, and serves the profile', async () => {
-    const appId = uniqueName('engage-it');
-    const prefix = `${appId}.`;
-    const topics = topicNames(prefix);
-    const env = {
-      ...process.env,
-      LP_APP_ID: appId,
-      LP_TOPIC_PREFIX: prefix,
-      LP_HTTP_PORT: '0',
-      LP_STATE_DIR: await mkdtemp(join(tmpdir(), 'lp-engage-')),
-      LP_PROFILE_API_TOKEN: TOKEN,
-    };
-    const app = assemble({ log: pino({ level: 'silent' }), env });
-    await provisionTopics(app);
-    const running = await runEngine(app, testLog(appId));
+    const { appId, topics, app, running } = await startProductEngine('engage-it', TOKEN);
     const base = running.url;
     try {
       await eventually(async () => (await fetch(`${base}/readyz`)).ok, 'the engine to be ready');

@@ -1,21 +1,17 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
-import { assemble, DEFAULT_CONFIG_DIR, provisionTopics, runEngine } from '../../cli/app';
+import { DEFAULT_CONFIG_DIR } from '../../cli/app';
 import type { IdentityAudit } from '../../processors/identity/audit';
 import type { Touchpoint } from '../../processors/model/touchpoint';
 import type { SegmentMembership } from '../../processors/segmentation/segmentation-processor';
 import { goldenRun } from '../../proof/golden';
 import { lastValues, readTopics, type LiveRecord } from '../../proof/live';
-import { ConfigResourceTypes, type Admin, type Kafka } from '../../runtime/kafka/client';
+import { ConfigResourceTypes } from '../../runtime/kafka/client';
 import { AvroSerde } from '../../runtime/serde/avro-serde';
 import { SchemaCatalog } from '../../runtime/serde/schema-catalog';
 import { OutputDecoder } from '../../replay/records';
 import { partitionForKey } from '../../runtime/kafka/partitioner';
-import { SCHEMAS_DIR, topicNames } from '../../topology';
-import { caughtUp, testKafka, testProducer, uniqueName } from '../support/kafka';
-import { testLog } from '../support/logs';
+import { SCHEMAS_DIR } from '../../topology';
+import { startProductEngine } from '../support/engine';
+import { caughtUp, connectedAdmin, testProducer } from '../support/kafka';
 import { eventually } from '../support/processes';
 import { identifierKey, MINUTE, tp } from '../support/product';
 
@@ -33,27 +29,10 @@ const TOKEN = 'erasure-token';
 const calculator = { path: '/mortgages/calculator', category: 'mortgages', product: null, depth: 2, scrollPercent: 90, dwellMs: 60_000 };
 
 describe('erasure on Kafka', () => {
-  let kafka: Kafka;
-  let admin: Admin;
-
-  beforeAll(async () => {
-    kafka = testKafka();
-    admin = kafka.admin();
-    await admin.connect();
-  });
-
-  afterAll(async () => {
-    await admin.disconnect();
-  });
+  const { kafka, admin } = connectedAdmin();
 
   it('forgets a person everywhere: API, stores, views, memberships, compacted topics and a replay', async () => {
-    const appId = uniqueName('erasure-it');
-    const prefix = `${appId}.`;
-    const topics = topicNames(prefix);
-    const env = { ...process.env, LP_APP_ID: appId, LP_TOPIC_PREFIX: prefix, LP_HTTP_PORT: '0', LP_STATE_DIR: await mkdtemp(join(tmpdir(), 'lp-erasure-')), LP_PROFILE_API_TOKEN: TOKEN };
-    const app = assemble({ log: pino({ level: 'silent' }), env });
-    await provisionTopics(app, { keepForever: true });
-    const running = await runEngine(app, testLog(appId));
+    const { appId, topics, app, running } = await startProductEngine('erasure-it', TOKEN);
     const serde = new AvroSerde<Touchpoint>(app.registry, SchemaCatalog.load(SCHEMAS_DIR).type('Touchpoint'));
     await serde.init(topics.raw);
     const producer = testProducer(kafka);

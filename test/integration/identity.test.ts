@@ -1,7 +1,6 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Admin, Kafka } from 'kafkajs';
 import pino from 'pino';
 import { stackEndpoints } from '../../local-stack/settings';
 import { profileEventFromWire, type ProfileEvent, type ProfileEventWire } from '../../processors/model/profile-event';
@@ -12,7 +11,7 @@ import { AvroSerde } from '../../runtime/serde/avro-serde';
 import { ConfluentRegistry } from '../../runtime/serde/registry';
 import { SchemaCatalog } from '../../runtime/serde/schema-catalog';
 import { buildTopology, SCHEMAS_DIR, topicNames } from '../../topology';
-import { caughtUp, readToEnd, testKafka, testProducer, uniqueName } from '../support/kafka';
+import { caughtUp, connectedAdmin, readToEnd, testProducer, uniqueName } from '../support/kafka';
 import { eventually } from '../support/processes';
 import { HOUR, MINUTE, T0, productConfig, tp } from '../support/product';
 
@@ -24,18 +23,7 @@ import { HOUR, MINUTE, T0, productConfig, tp } from '../support/product';
 jest.setTimeout(180_000);
 
 describe('identity resolution on Kafka', () => {
-  let kafka: Kafka;
-  let admin: Admin;
-
-  beforeAll(async () => {
-    kafka = testKafka();
-    admin = kafka.admin();
-    await admin.connect();
-  });
-
-  afterAll(async () => {
-    await admin.disconnect();
-  });
+  const { kafka, admin } = connectedAdmin();
 
   it('converges identifiers seen on different partitions into one profile', async () => {
     const appId = uniqueName('id-it');

@@ -18,6 +18,15 @@ export function testProducer(kafka: Kafka): Producer {
   return kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
 }
 
+/** A test file's Kafka client and an admin connected for its tests (jest hooks: connected before them, disconnected after). */
+export function connectedAdmin(): { kafka: Kafka; admin: Admin } {
+  const kafka = testKafka();
+  const admin = kafka.admin();
+  beforeAll(() => admin.connect());
+  afterAll(() => admin.disconnect());
+  return { kafka, admin };
+}
+
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
