@@ -43,10 +43,12 @@ export interface EngineConfig {
   /** How long the group waits for a silent member before moving its tasks (broker minimum: 6 s). */
   sessionTimeoutMs?: number;
   /**
-   * Live freshness: a task that has had no input for a while moves its
-   * stream time on by the wall-clock time that passed, so timers (absence
-   * deadlines, arbitration windows, window expiries) fire without new
-   * traffic. Non-deterministic by nature; the driver and replay never do it.
+   * Live freshness: a task that has had no input for a while fires the
+   * timers due by its stream time plus the wall-clock time that passed since
+   * its last record, so absence deadlines, arbitration windows and window
+   * expiries fire without new traffic. Stream time itself moves only with
+   * records: this second clock never rewrites it. Non-deterministic by
+   * nature; the driver and replay never do it (runtime/README.md, "Time").
    */
   wallClockPunctuation?: boolean;
   /** host:port other instances use to reach this one's HTTP API. */
@@ -62,9 +64,8 @@ interface ActiveTask {
   lock: Promise<void>;
   lastCommit: number;
   restored: boolean;
-  /** Wall-clock time of the last input record, and of the last punctuation. */
+  /** Wall-clock time of the last input record. */
   lastInput: number;
-  lastPunctuation: number;
   /** Why the task cannot move on, while it cannot (reported by /readyz and /healthz). */
   stall?: TaskStall;
 }
@@ -398,11 +399,7 @@ export class Engine {
       if (!punctuate && now - active.lastCommit < this.config.commitIntervalMs) continue;
       await this.withLock(active, async () => {
         if (this.stopping) return;
-        if (punctuate) {
-          const elapsed = now - Math.max(active.lastInput, active.lastPunctuation);
-          active.lastPunctuation = now;
-          if (elapsed > 0) await active.task.advanceStreamTime(active.task.streamTime + elapsed);
-        }
+        if (punctuate) await active.task.punctuate(active.task.streamTime + (now - active.lastInput));
         if (active.task.hasPendingWork) await this.commit(active);
       }).catch((error: unknown) => this.log.error({ err: error, task: active.task.id }, 'idle commit failed'));
     }
@@ -581,7 +578,7 @@ export class Engine {
       defaultCacheEntries: this.config.cacheEntriesPerStore,
       maxRecordBytes: this.config.maxRecordBytes,
     });
-    const active: ActiveTask = { task, sub, lock: Promise.resolve(), lastCommit: Date.now(), restored: false, lastInput: Date.now(), lastPunctuation: 0 };
+    const active: ActiveTask = { task, sub, lock: Promise.resolve(), lastCommit: Date.now(), restored: false, lastInput: Date.now() };
     this.tasks.set(id, active);
     this.metrics.restoringTasks.inc();
     const ready = this.withLock(active, async () => {
