@@ -2,7 +2,7 @@ import pino from 'pino';
 import { TopologyTestDriver } from '../../../runtime/driver';
 import { RuntimeMetrics } from '../../../runtime/metrics';
 import type { Processor, ProcessorContext, StreamRecord, Timer } from '../../../runtime/processor';
-import type { InputRecord } from '../../../runtime/records';
+import type { InputRecord, OutputRecord } from '../../../runtime/records';
 import type { StoreWrite, TaskBacking } from '../../../runtime/state/backing';
 import { CachedStore } from '../../../runtime/state/cached-store';
 import { MemoryBacking } from '../../../runtime/state/memory-backing';
@@ -219,5 +219,107 @@ describe('timers of a task', () => {
       new Map(),
     );
     expect(await firedBy(open(older))).toEqual(expected);
+  });
+});
+
+/** Schedules, moves or cancels a key's timer as each record says; a fired timer is forwarded and sometimes set again. */
+class ChurnProcessor implements Processor<string, string> {
+  process(record: StreamRecord<string, string>, ctx: ProcessorContext): void {
+    const [op, delta] = record.value.split(':');
+    if (op === 'schedule') ctx.schedule(record.timestamp + Number(delta), record.key);
+    if (op === 'cancel') ctx.cancel(record.key);
+  }
+
+  onTimer(timer: Timer, ctx: ProcessorContext): void {
+    ctx.forward('out', timer.key, timer.at);
+    if (timer.at % 3 === 0) ctx.schedule(timer.at + 17, timer.key);
+  }
+}
+
+describe('timers of a task under failures', () => {
+  const topology = new TopologyBuilder('churn', 1)
+    .topic({ name: 'in', doc: 'input' })
+    .topic({ name: 'out', doc: 'fired timers' })
+    .source('in', { topic: 'in', key: stringSerde, value: stringSerde })
+    .processor('p', () => new ChurnProcessor(), { from: 'in' })
+    .sink('out', { topic: 'out', key: stringSerde, value: jsonSerde<number>(), from: 'p' })
+    .build();
+  const sub = topology.subTopologies[0]!;
+  const open = (backing: TaskBacking) =>
+    new StreamTask({
+      subTopology: sub,
+      partition: 0,
+      backing,
+      log: pino({ level: 'silent' }),
+      metrics: new RuntimeMetrics(),
+      partitionsOf: () => 1,
+      deadLetterTopic: (topic) => `${topic}.dlq`,
+      globalStores: new Map(),
+      defaultCacheEntries: 8,
+    });
+
+  function input(seed: number): InputRecord[] {
+    const next = random(seed);
+    let time = 1_000;
+    return Array.from({ length: 3_000 }, (_, i) => {
+      time += Math.floor(next() * 12);
+      const roll = next();
+      const value = roll < 0.6 ? `schedule:${Math.floor(next() * 150)}` : roll < 0.8 ? 'cancel' : 'noop';
+      return { topic: 'in', partition: 0, offset: String(i), key: Buffer.from(`k${Math.floor(next() * 40)}`), value: Buffer.from(value), headers: {}, timestamp: String(time) };
+    });
+  }
+
+  /** What the task commits, batch after batch, with the faults `fault` picks (in-memory "Kafka": changelog and outputs). */
+  async function run(records: InputRecord[], seed: number, fault: (roll: number) => 'none' | 'abort' | 'kill' | 'wipe' | 'crash-after-commit') {
+    const next = random(seed);
+    const changelogs = new Map<string, OutputRecord[]>(sub.stores.filter((s) => s.changelog).map((s) => [s.changelog!, []]));
+    const outputs: string[] = [];
+    let disk = new MemoryBacking();
+    const reopen = async () => {
+      const task = open(disk);
+      const checkpoint = await disk.checkpoint();
+      for (const [topic, records] of changelogs) {
+        const from = Number(checkpoint.get(topic) ?? 0n);
+        if (records.length > from) await task.restore(topic, records.slice(from), BigInt(records.length));
+      }
+      await task.init();
+      return task;
+    };
+    let task = await reopen();
+    let position = 0;
+    while (position < records.length) {
+      const batch = records.slice(position, position + 1 + Math.floor(next() * 40));
+      await task.process(batch);
+      const what = fault(next());
+      if (what === 'abort') {
+        await task.aborted();
+        continue;
+      }
+      if (what === 'kill' || what === 'wipe') {
+        if (what === 'wipe') disk = new MemoryBacking();
+        task = await reopen();
+        continue;
+      }
+      const pending = task.prepareCommit();
+      for (const o of pending.outputs) outputs.push(`${o.key!.toString()}@${o.value!.toString()}`);
+      for (const c of pending.changelog) changelogs.get(c.topic)!.push(c);
+      position += batch.length;
+      if (what === 'crash-after-commit') {
+        task = await reopen();
+        continue;
+      }
+      await task.committed(pending, new Map([...changelogs].map(([topic, list]) => [topic, BigInt(list.length)])));
+    }
+    await task.advanceStreamTime(Number.MAX_SAFE_INTEGER / 4);
+    for (const o of task.prepareCommit().outputs) outputs.push(`${o.key!.toString()}@${o.value!.toString()}`);
+    return outputs;
+  }
+
+  it.each([1, 2, 3, 4, 5])('fire exactly as a run without failures does (seed %i): aborts, kills, empty state, a crash between Kafka and RocksDB', async (seed) => {
+    const records = input(seed);
+    const clean = await run(records, seed, () => 'none');
+    expect(clean.length).toBeGreaterThan(1_000);
+    const faulty = await run(records, seed, (roll) => (roll < 0.1 ? 'abort' : roll < 0.15 ? 'kill' : roll < 0.17 ? 'wipe' : roll < 0.22 ? 'crash-after-commit' : 'none'));
+    expect(faulty).toEqual(clean);
   });
 });
