@@ -56,13 +56,6 @@ interface Decoded {
 
 const STREAM_TIME_KEY = 'streamTime';
 const TIMER_PREFIX = 'timer:';
-/** The next offset to consume per source topic, as of the task's last commit: in its changelog, in the same transaction as its outputs. */
-const POSITION_PREFIX = 'position:';
-
-/** Whether a key of the task store holds a source position (offsets differ between a live run and a re-run of its input). */
-export function isPositionKey(key: string): boolean {
-  return key.startsWith(POSITION_PREFIX);
-}
 const NO_TIME = Number.MIN_SAFE_INTEGER;
 
 /**
@@ -128,10 +121,6 @@ export class StreamTask {
     for (const store of this.stores.values()) store.clear();
     const stored = (await this.taskStore.get(STREAM_TIME_KEY)) as number | undefined;
     this.time = this.committedTime = stored ?? NO_TIME;
-    for (const topic of this.sourcesByTopic.keys()) {
-      const position = (await this.taskStore.get(POSITION_PREFIX + topic)) as string | undefined;
-      if (position !== undefined) this.setCommittedPosition(topic, BigInt(position));
-    }
     await this.indexTimersOfOlderState();
     this.timers.reset(true);
   }
@@ -140,12 +129,7 @@ export class StreamTask {
     return this.time;
   }
 
-  /**
-   * Source topics this task reads, with the next offset to consume as of its
-   * last commit. After `init`, what the restored changelog says: the group's
-   * committed offsets can lag behind a transaction that committed (kafkajs
-   * cannot ask for stable offsets, KIP-447), the changelog cannot.
-   */
+  /** Source topics this task reads, with the next offset it will consume once committed. */
   get committedPositions(): ReadonlyMap<string, bigint> {
     return this.committedOffsets;
   }
@@ -244,9 +228,6 @@ export class StreamTask {
   prepareCommit(): PendingCommit {
     if (this.timers.hasUnsettled) throw new Error(`task ${this.id}: a commit was prepared before the timers settled`);
     if (this.time !== this.committedTime) this.taskStore.put(STREAM_TIME_KEY, this.time);
-    for (const [topic, offset] of this.nextOffsets) {
-      if (this.committedOffsets.get(topic) !== offset) this.taskStore.put(POSITION_PREFIX + topic, offset.toString());
-    }
     const writes: StoreWrite[] = [];
     const changelog: OutputRecord[] = [];
     for (const def of this.sub.stores) {

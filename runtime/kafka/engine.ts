@@ -426,7 +426,7 @@ export class Engine {
       for (const [topic, count] of countByTopic([...pending.outputs, ...pending.changelog])) this.metrics.recordsOut.inc({ topic }, count);
     } catch (error) {
       this.metrics.commits.inc({ outcome: 'aborted' });
-      await this.recoverFailedCommit(active, error);
+      await this.recoverFailedCommit(active, pending, error);
     } finally {
       this.metrics.commitSeconds.observe({ mode: this.config.guarantee }, Number(process.hrtime.bigint() - started) / 1e9);
     }
@@ -458,22 +458,42 @@ export class Engine {
   }
 
   /**
-   * A commit failed. Whether its transaction made it is not asked of the
-   * group: its committed offsets can lag behind a transaction that did
-   * commit (kafkajs cannot ask for stable offsets, KIP-447), and a task that
-   * believed them re-read records whose outputs were already out (found by
-   * the proof suite: touchpoints resolved twice after a broker restart).
-   * The task is closed and reopens from what is durable, as a new owner
-   * would: its producer fences the old one and completes or aborts the
-   * transaction, and restoration reads the task's position from its own
-   * changelog, written in that transaction. A fenced task belongs to
-   * another instance now and is not reopened here unless assigned again.
+   * A commit failed. If we were fenced, another instance owns the task now:
+   * drop it. Otherwise start a new producer (which aborts whatever our old
+   * one left open) and ask the group whether the offsets made it: a commit
+   * that succeeded but whose answer was lost is kept; anything else is
+   * discarded and re-read from the committed offsets.
    */
-  private async recoverFailedCommit(active: ActiveTask, error: unknown): Promise<void> {
+  private async recoverFailedCommit(active: ActiveTask, pending: PendingCommit, error: unknown): Promise<void> {
     const type = (error as { type?: string }).type ?? '';
-    const fenced = FENCED.has(type);
-    this.log.warn({ err: error, task: active.task.id, type }, fenced ? 'fenced by a newer owner; dropping the task' : 'commit failed; the task reopens from its last commit');
-    await this.abandon(active);
+    this.log.warn({ err: error, task: active.task.id, type }, 'commit failed');
+    if (FENCED.has(type)) {
+      this.log.warn({ task: active.task.id }, 'fenced by a newer owner; dropping the task');
+      await this.abandon(active);
+      return;
+    }
+    let committed: Map<string, bigint>;
+    try {
+      await active.producer?.disconnect().catch(() => undefined);
+      active.producer = await this.connectTaskProducer(active.sub, active.task.partition);
+      committed = await this.fetchCommitted(active.sub, active.task.partition);
+    } catch (unsettled) {
+      // The broker cannot say whether the transaction made it (it is down, or moving): start over
+      // from what is durable, exactly as a new owner would. Found by the proof suite: a task kept
+      // its uncommitted state and its disconnected producer, and a later commit moved the group's
+      // offsets past records whose outputs never reached Kafka.
+      this.log.warn({ err: unsettled, task: active.task.id }, 'cannot settle the failed commit; the task reopens from its last commit');
+      await this.abandon(active);
+      return;
+    }
+    const madeIt = [...pending.offsets].every(([topic, offset]) => committed.get(topic) === offset);
+    if (madeIt) {
+      await active.task.committed(pending, new Map());
+      active.lastCommit = Date.now();
+      return;
+    }
+    await active.task.aborted();
+    this.seekTo(active, active.task.committedPositions);
   }
 
   /**
@@ -569,15 +589,7 @@ export class Engine {
       active.producer = await this.connectTaskProducer(sub, partition);
       await this.restore(task, backing, heartbeat, log);
       await task.init();
-      for (const [topic, offset] of await this.fetchCommitted(sub, partition)) {
-        // Under exactly-once the task's changelog says where its last commit ended; the group may not show it yet.
-        const restored = task.committedPositions.get(topic);
-        if (this.config.guarantee === 'exactly_once' && restored !== undefined && restored >= offset) {
-          if (restored > offset) log.warn({ topic, group: offset.toString(), changelog: restored.toString() }, "the group's committed offset is behind the task's last commit; reading on from the commit");
-          continue;
-        }
-        task.setCommittedPosition(topic, offset);
-      }
+      for (const [topic, offset] of await this.fetchCommitted(sub, partition)) task.setCommittedPosition(topic, offset);
       active.restored = true;
       this.metrics.restoringTasks.dec();
       this.metrics.activeTasks.inc();

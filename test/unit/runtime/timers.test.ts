@@ -1,4 +1,8 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pino from 'pino';
+import { RocksBacking } from '../../../runtime/state/rocks-backing';
 import { TopologyTestDriver } from '../../../runtime/driver';
 import { RuntimeMetrics } from '../../../runtime/metrics';
 import type { Processor, ProcessorContext, StreamRecord, Timer } from '../../../runtime/processor';
@@ -274,7 +278,7 @@ describe('timers of a task under failures', () => {
     const next = random(seed);
     const changelogs = new Map<string, OutputRecord[]>(sub.stores.filter((s) => s.changelog).map((s) => [s.changelog!, []]));
     const outputs: string[] = [];
-    let disk = new MemoryBacking();
+    let disk: TaskBacking = await RocksBacking.open(mkdtempSync(join(tmpdir(), 'lp-timers-')));
     const reopen = async () => {
       const task = open(disk);
       const checkpoint = await disk.checkpoint();
@@ -296,7 +300,7 @@ describe('timers of a task under failures', () => {
         continue;
       }
       if (what === 'kill' || what === 'wipe') {
-        if (what === 'wipe') disk = new MemoryBacking();
+        if (what === 'wipe') disk = await RocksBacking.open(mkdtempSync(join(tmpdir(), 'lp-timers-')));
         task = await reopen();
         continue;
       }
