@@ -89,7 +89,7 @@ function topology(run: Run) {
     .processor('profile', () => new ProfileProcessor(loadProfileConfig(join(CONFIG, 'profile.yaml'))), { from: 'resolved', stores: [PROFILES] })
     .sink('reroute', { topic: 'out', key: stringSerde, value: discard, from: 'profile' })
     .sink('outcomes', { topic: 'out', key: stringSerde, value: discard, from: 'profile' })
-    .processor('scoring', () => new ScoringProcessor(scoring), { from: 'profile' })
+    .processor('scoring', () => new ScoringProcessor(scoring), { from: 'profile', stores: [PROFILES] })
     .processor('segmentation', () => new SegmentationProcessor(segments), { from: 'scoring', stores: [PROFILES] })
     .sink('segment-changes', { topic: 'out', key: stringSerde, value: discard, from: 'segmentation' })
     .sink('profile-view', { topic: 'out', key: stringSerde, value: discard, from: 'segmentation' })

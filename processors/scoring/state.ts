@@ -25,6 +25,11 @@ export function scoreValues(scores: Record<string, ScoreState>, at: number): Rec
   return values;
 }
 
+/** A copy of a score that the functions below may change in place (a stored one is read-only). */
+export function copyScore(score: ScoreState): ScoreState {
+  return { ...score, contributions: { ...score.contributions } };
+}
+
 /** Moves the reference time forward to `at`, in place. */
 export function decayTo(score: ScoreState, at: number): void {
   if (at <= score.at) return;
