@@ -33,8 +33,9 @@ export function absenceTimerKey(triggerId: string, profileId: string): string {
  * crossing a threshold, an account condition — then checks the rule's
  * audience (`who`). Firings go to child `eligibility`, which decides
  * whether and where to engage. Rules are compiled once (an index by event
- * type); most updates match nothing and cost one map lookup plus a look at
- * each watched score, without allocating (~80 ns with the shipped rules).
+ * type); most updates match nothing and cost the read of the stored
+ * profile (a cache hit), one map lookup and a look at each watched score,
+ * and write nothing.
  *
  * Store `profiles`: writes the pattern progress (engagement.patterns) when
  * it changes. Timers: one per (trigger, profile) absence.
