@@ -39,7 +39,7 @@ export class ScoringProcessor implements Processor<string, ProfileUpdate> {
     ctx.forward('segmentation', record.key, { ...update, profile, scoresBefore });
   }
 
-  /** Adds the touchpoint to the scores it matches, in `scores` (a copy), with copies of the scores it changes; returns the values before. */
+  /** Adds the touchpoint to the scores it matches, in `scores` (a copy this node owns); returns the values before. */
   private score(scores: Record<string, ScoreState>, touchpoint: Touchpoint): Record<string, number> {
     const at = touchpoint.occurredAt;
     const before: Record<string, number> = {};
@@ -49,7 +49,7 @@ export class ScoringProcessor implements Processor<string, ProfileUpdate> {
       if (!score.matches(touchpoint)) continue;
       this.hits.reset();
       score.collect(touchpoint, this.hits);
-      const next = addEvent(current && copyScore(current), at, this.hits, score.recency, score.halfLife, this.model.explain);
+      const next = addEvent(current, at, this.hits, score.recency, score.halfLife, this.model.explain);
       if (next) scores[score.name] = next;
     }
     return before;
