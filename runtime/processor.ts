@@ -61,7 +61,12 @@ export interface ForwardOptions {
 export interface ProcessorContext {
   readonly taskId: string;
   readonly partition: number;
-  /** The task's stream time: the largest event time it has seen. Never the wall clock. */
+  /**
+   * The task's stream time: the largest event time it has seen. Inside a
+   * timer fired by live wall-clock punctuation (never in replay), the
+   * punctuation's time: stream time plus the wall-clock time since the
+   * task's last record; stream time itself is not moved by it.
+   */
   readonly streamTime: number;
   /** The input record being handled; undefined inside `onTimer`. */
   readonly origin: RecordOrigin | undefined;

@@ -17,8 +17,8 @@ import type { StoreWrite, TaskBacking } from './state/backing';
 import { CachedStore } from './state/cached-store';
 import { deepFreeze } from './state/freeze';
 import type { GlobalTable } from './state/global-table';
-import { TimerService } from './state/timer-service';
-import { TASK_STORE, type ProcessorNode, type SinkNode, type SourceNode, type SubTopology } from './topology';
+import { indexRestored, TimerService, type TimerTimes } from './state/timer-service';
+import { TASK_STORE, TIMER_INDEX_STORE, type ProcessorNode, type SinkNode, type SourceNode, type SubTopology } from './topology';
 
 export interface TaskOptions {
   subTopology: SubTopology;
@@ -63,6 +63,13 @@ interface Decoded {
 
 const STREAM_TIME_KEY = 'streamTime';
 const TIMER_PREFIX = 'timer:';
+/** The next offset to consume per source topic, as of the task's last commit: in its changelog, in the same transaction as its outputs. */
+const POSITION_PREFIX = 'position:';
+
+/** Whether a key of the task store holds a source position (offsets differ between a live run and a re-run of its input). */
+export function isPositionKey(key: string): boolean {
+  return key.startsWith(POSITION_PREFIX);
+}
 const NO_TIME = Number.MIN_SAFE_INTEGER;
 
 /**
@@ -98,6 +105,8 @@ export class StreamTask {
   private committedOffsets = new Map<string, bigint>();
   private time = NO_TIME;
   private committedTime = NO_TIME;
+  /** Set only while a wall-clock punctuation fires timers. */
+  private punctuationTime: number | undefined;
 
   constructor(private readonly options: TaskOptions) {
     this.sub = options.subTopology;
@@ -108,7 +117,7 @@ export class StreamTask {
       this.stores.set(store.name, new CachedStore(store.name, options.backing, store.options.value, cacheEntries, options.freezeValues));
     }
     this.taskStore = this.stores.get(TASK_STORE)!;
-    this.timers = new TimerService(new PrefixedStore(this.taskStore as KeyValueStore<number>, TIMER_PREFIX));
+    this.timers = new TimerService(timerTimes(this.taskStore as CachedStore<number>), this.stores.get(TIMER_INDEX_STORE) as CachedStore<Buffer>);
     for (const source of this.sub.sources) this.sourcesByTopic.set(source.options.topic, source);
     for (const node of this.sub.nodes.values()) {
       if (node.kind !== 'processor') continue;
@@ -126,14 +135,24 @@ export class StreamTask {
     for (const store of this.stores.values()) store.clear();
     const stored = (await this.taskStore.get(STREAM_TIME_KEY)) as number | undefined;
     this.time = this.committedTime = stored ?? NO_TIME;
-    await this.timers.load();
+    for (const topic of this.sourcesByTopic.keys()) {
+      const position = (await this.taskStore.get(POSITION_PREFIX + topic)) as string | undefined;
+      if (position !== undefined) this.setCommittedPosition(topic, BigInt(position));
+    }
+    await this.indexTimersOfOlderState();
+    this.timers.reset(true);
   }
 
   get streamTime(): number {
     return this.time;
   }
 
-  /** Source topics this task reads, with the next offset it will consume once committed. */
+  /**
+   * Source topics this task reads, with the next offset to consume as of its
+   * last commit. After `init`, what the restored changelog says: the group's
+   * committed offsets can lag behind a transaction that committed (kafkajs
+   * cannot ask for stable offsets, KIP-447), the changelog cannot.
+   */
   get committedPositions(): ReadonlyMap<string, bigint> {
     return this.committedOffsets;
   }
@@ -183,12 +202,37 @@ export class StreamTask {
       }
       await this.fireDueTimers();
     }
+    await this.timers.settle();
+  }
+
+  /**
+   * Fires the timers due by `wallClockTime` (live freshness, see
+   * EngineConfig.wallClockPunctuation) without moving stream time: inside
+   * those timers processors see `wallClockTime` as the time, and the next
+   * record is judged against stream time as if the punctuation had not
+   * happened. Never persisted, never in the driver or replay.
+   */
+  async punctuate(wallClockTime: number): Promise<void> {
+    if (wallClockTime <= this.time) return;
+    this.punctuationTime = wallClockTime;
+    try {
+      await this.fireDueTimers();
+    } finally {
+      this.punctuationTime = undefined;
+    }
+    await this.timers.settle();
+  }
+
+  /** The time processors see: stream time, or a wall-clock punctuation's time while it fires timers. */
+  get processorTime(): number {
+    return this.punctuationTime ?? this.time;
   }
 
   /** Moves stream time forward without a record (test driver, replay end) and fires due timers. */
   async advanceStreamTime(to: number): Promise<void> {
     if (to > this.time) this.time = to;
     await this.fireDueTimers();
+    await this.timers.settle();
   }
 
   /**
@@ -205,7 +249,11 @@ export class StreamTask {
 
   /** What a commit must write; the task stays unchanged until `committed` or `aborted`. */
   prepareCommit(): PendingCommit {
+    if (this.timers.hasUnsettled) throw new Error(`task ${this.id}: a commit was prepared before the timers settled`);
     if (this.time !== this.committedTime) this.taskStore.put(STREAM_TIME_KEY, this.time);
+    for (const [topic, offset] of this.nextOffsets) {
+      if (this.committedOffsets.get(topic) !== offset) this.taskStore.put(POSITION_PREFIX + topic, offset.toString());
+    }
     const writes: StoreWrite[] = [];
     const changelog: OutputRecord[] = [];
     for (const def of this.sub.stores) {
@@ -234,6 +282,7 @@ export class StreamTask {
     await this.options.backing.apply(commit.writes, checkpoint);
     this.countCommitted(commit);
     for (const store of this.stores.values()) store.markCommitted();
+    this.timers.committed();
     this.outputs = [];
     this.retained = [];
     this.poisoned.clear();
@@ -264,7 +313,7 @@ export class StreamTask {
     this.retained = [];
     this.nextOffsets = new Map(this.committedOffsets);
     this.time = this.committedTime;
-    await this.timers.load();
+    this.timers.reset(false);
   }
 
   /** The consumer passed offsets that held no records for us (transaction markers, aborted records). */
@@ -284,7 +333,39 @@ export class StreamTask {
     if (!def) throw new TopologyError(`task ${this.id} has no store with changelog ${changelog}`);
     const writes: StoreWrite[] = [];
     for (const r of records) if (r.key) writes.push({ store: def.name, key: r.key.toString('utf8'), value: r.value });
+    if (def.name === TASK_STORE) writes.push(...(await this.indexRestoredTimers(writes)));
     await this.options.backing.apply(writes, new Map([[changelog, nextOffset]]));
+  }
+
+  /**
+   * State written before timers had a time index holds timers and no index:
+   * index them once (the index is never empty while a timer exists).
+   */
+  private async indexTimersOfOlderState(): Promise<void> {
+    const backing = this.options.backing;
+    for await (const _ of backing.range(TIMER_INDEX_STORE, '', '\uffff')) return;
+    let batch: StoreWrite[] = [];
+    for await (const [key, value] of backing.range(TASK_STORE, TIMER_PREFIX, TIMER_PREFIX + '\uffff')) {
+      batch.push({ store: TASK_STORE, key, value });
+      if (batch.length === 10_000) {
+        await backing.apply(await this.indexRestoredTimers(batch, true), new Map());
+        batch = [];
+      }
+    }
+    await backing.apply(await this.indexRestoredTimers(batch, true), new Map());
+  }
+
+  /**
+   * Index entries for timer records written straight to the backing store
+   * (restoration; `fresh`: state that has timers and no index yet).
+   */
+  private async indexRestoredTimers(writes: readonly StoreWrite[], fresh = false): Promise<StoreWrite[]> {
+    const serde = this.sub.stores.find((s) => s.name === TASK_STORE)!.options.value;
+    const time = (bytes: Buffer | null) => (bytes === null ? undefined : (serde.deserialize(TASK_STORE, bytes) as number));
+    const timers = writes.filter((w) => w.key.startsWith(TIMER_PREFIX)).map((w) => ({ id: w.key.slice(TIMER_PREFIX.length), at: time(w.value) }));
+    return indexRestored(TIMER_INDEX_STORE, timers, async (ids) =>
+      fresh ? ids.map(() => undefined) : (await this.options.backing.getMany(TASK_STORE, ids.map((id) => TIMER_PREFIX + id))).map(time),
+    );
   }
 
   /** Closes the backing store; the task must not be used afterwards. */
@@ -413,8 +494,9 @@ export class StreamTask {
   }
 
   private async fireDueTimers(): Promise<void> {
-    for (;;) {
-      const due = this.timers.popDue(this.time);
+    const time = this.processorTime;
+    while (this.timers.mayBeDue(time)) {
+      const due = await this.timers.popDue(time);
       if (!due) return;
       const id = `timer/${due.node}/${due.key}/${due.at}`;
       if (this.poisoned.has(id)) continue;
@@ -452,6 +534,8 @@ export class StreamTask {
       'processor failed; replaying the uncommitted records without it',
     );
     this.poisoned.set(poisonId, { kind, message: failure.message, processor: failure.processor });
+    // A punctuation that hit a failing timer ends here: the replay runs on stream time alone.
+    this.punctuationTime = undefined;
     const replay = this.retained;
     await this.aborted();
     await this.process(replay);
@@ -498,7 +582,7 @@ class NodeContext implements ProcessorContext {
   }
 
   get streamTime(): number {
-    return this.task.streamTime;
+    return this.task.processorTime;
   }
 
   store<V>(name: string): KeyValueStore<V> {
@@ -545,22 +629,13 @@ class NodeContext implements ProcessorContext {
   }
 }
 
-/** A view of a store restricted to keys with a prefix (the task store holds timers and stream time). */
-class PrefixedStore<V> implements KeyValueStore<V> {
-  constructor(
-    private readonly inner: KeyValueStore<V>,
-    private readonly prefix: string,
-  ) {}
-  get(key: string): Promise<V | undefined> {
-    return this.inner.get(this.prefix + key);
-  }
-  put(key: string, value: V): void {
-    this.inner.put(this.prefix + key, value);
-  }
-  delete(key: string): void {
-    this.inner.delete(this.prefix + key);
-  }
-  async *range(from: string, to: string): AsyncIterable<[string, V]> {
-    for await (const [key, value] of this.inner.range(this.prefix + from, this.prefix + to)) yield [key.slice(this.prefix.length), value];
-  }
+/** The timers' times in the task store, under their own key prefix (the store also holds stream time). */
+function timerTimes(store: CachedStore<number>): TimerTimes {
+  return {
+    get: (id) => store.get(TIMER_PREFIX + id),
+    peek: (id) => store.peek(TIMER_PREFIX + id),
+    prefetch: (ids) => store.prefetch(ids.map((id) => TIMER_PREFIX + id)),
+    put: (id, at) => store.put(TIMER_PREFIX + id, at),
+    delete: (id) => store.delete(TIMER_PREFIX + id),
+  };
 }

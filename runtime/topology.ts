@@ -1,6 +1,6 @@
 import { TopologyError } from './errors';
 import type { Processor } from './processor';
-import { jsonSerde, type Serde } from './serde/serde';
+import { bufferSerde, jsonSerde, type Serde } from './serde/serde';
 
 /** A topic the application reads or writes; `npm run topics:create` makes these. */
 export interface TopicSpec {
@@ -324,6 +324,7 @@ export class TopologyBuilder {
         options: { value: jsonSerde<unknown>(), cacheEntries: 0 },
         changelog: `${this.appId}-${sub.sources[0]!.options.topic}-task-changelog`,
       });
+      sub.stores.push({ name: TIMER_INDEX_STORE, options: { value: bufferSerde, cacheEntries: 0, changelog: false } });
     }
     return subTopologies;
   }
@@ -331,6 +332,8 @@ export class TopologyBuilder {
 
 /** Per-task store of the runtime itself: event-time timers and stream time. */
 export const TASK_STORE = '__task';
+/** The task's timers by time (derived from TASK_STORE: local, no changelog). */
+export const TIMER_INDEX_STORE = '__timers';
 
 export function deadLetterTopic(sourceTopic: string): string {
   return `${sourceTopic}.dlq`;

@@ -19,7 +19,7 @@ export const PROFILES = 'profiles';
  * ordered with the winner's own records); the winner folds it in with
  * mergeProfiles. Anything that still reaches a pointer is re-addressed.
  * Erasure deletes the entry (a tombstone in the changelog). Views of
- * profiles that are gone are deleted through 'view-tombstone'.
+ * profiles that are gone are deleted through 'profile-view' (a null value).
  */
 export class ProfileProcessor implements Processor<string, ProfileEvent> {
   /**
@@ -88,7 +88,7 @@ export class ProfileProcessor implements Processor<string, ProfileEvent> {
       };
       ctx.forward('reroute', body.winner, transfer);
     }
-    ctx.forward('view-tombstone', id, null);
+    ctx.forward('profile-view', id, null);
     ctx.count('merged-away');
   }
 
@@ -110,7 +110,7 @@ export class ProfileProcessor implements Processor<string, ProfileEvent> {
   /** Forgets the person: the entry (a tombstone in the changelog), the view, and every segment they were in. */
   private erase(id: string, entry: ProfileEntry | undefined, at: number, ctx: ProcessorContext): void {
     ctx.store<ProfileEntry>(PROFILES).delete(id);
-    ctx.forward('view-tombstone', id, null);
+    ctx.forward('profile-view', id, null);
     if (entry && !isForwarding(entry)) {
       for (const segment of Object.keys(entry.segments).sort()) {
         const exit: SegmentMembership = { profileId: id, segment, change: 'exit', at, reason: 'erasure', values: {} };

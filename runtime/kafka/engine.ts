@@ -43,10 +43,12 @@ export interface EngineConfig {
   /** How long the group waits for a silent member before moving its tasks (broker minimum: 6 s). */
   sessionTimeoutMs?: number;
   /**
-   * Live freshness: a task that has had no input for a while moves its
-   * stream time on by the wall-clock time that passed, so timers (absence
-   * deadlines, arbitration windows, window expiries) fire without new
-   * traffic. Non-deterministic by nature; the driver and replay never do it.
+   * Live freshness: a task that has had no input for a while fires the
+   * timers due by its stream time plus the wall-clock time that passed since
+   * its last record, so absence deadlines, arbitration windows and window
+   * expiries fire without new traffic. Stream time itself moves only with
+   * records: this second clock never rewrites it. Non-deterministic by
+   * nature; the driver and replay never do it (runtime/README.md, "Time").
    */
   wallClockPunctuation?: boolean;
   /** host:port other instances use to reach this one's HTTP API. */
@@ -62,9 +64,8 @@ interface ActiveTask {
   lock: Promise<void>;
   lastCommit: number;
   restored: boolean;
-  /** Wall-clock time of the last input record, and of the last punctuation. */
+  /** Wall-clock time of the last input record. */
   lastInput: number;
-  lastPunctuation: number;
   /** Why the task cannot move on, while it cannot (reported by /readyz and /healthz). */
   stall?: TaskStall;
 }
@@ -398,11 +399,7 @@ export class Engine {
       if (!punctuate && now - active.lastCommit < this.config.commitIntervalMs) continue;
       await this.withLock(active, async () => {
         if (this.stopping) return;
-        if (punctuate) {
-          const elapsed = now - Math.max(active.lastInput, active.lastPunctuation);
-          active.lastPunctuation = now;
-          if (elapsed > 0) await active.task.advanceStreamTime(active.task.streamTime + elapsed);
-        }
+        if (punctuate) await active.task.punctuate(active.task.streamTime + (now - active.lastInput));
         if (active.task.hasPendingWork) await this.commit(active);
       }).catch((error: unknown) => this.log.error({ err: error, task: active.task.id }, 'idle commit failed'));
     }
@@ -429,7 +426,7 @@ export class Engine {
       for (const [topic, count] of countByTopic([...pending.outputs, ...pending.changelog])) this.metrics.recordsOut.inc({ topic }, count);
     } catch (error) {
       this.metrics.commits.inc({ outcome: 'aborted' });
-      await this.recoverFailedCommit(active, pending, error);
+      await this.recoverFailedCommit(active, error);
     } finally {
       this.metrics.commitSeconds.observe({ mode: this.config.guarantee }, Number(process.hrtime.bigint() - started) / 1e9);
     }
@@ -461,42 +458,22 @@ export class Engine {
   }
 
   /**
-   * A commit failed. If we were fenced, another instance owns the task now:
-   * drop it. Otherwise start a new producer (which aborts whatever our old
-   * one left open) and ask the group whether the offsets made it: a commit
-   * that succeeded but whose answer was lost is kept; anything else is
-   * discarded and re-read from the committed offsets.
+   * A commit failed. Whether its transaction made it is not asked of the
+   * group: its committed offsets can lag behind a transaction that did
+   * commit (kafkajs cannot ask for stable offsets, KIP-447), and a task that
+   * believed them re-read records whose outputs were already out (found by
+   * the proof suite: touchpoints resolved twice after a broker restart).
+   * The task is closed and reopens from what is durable, as a new owner
+   * would: its producer fences the old one and completes or aborts the
+   * transaction, and restoration reads the task's position from its own
+   * changelog, written in that transaction. A fenced task belongs to
+   * another instance now and is not reopened here unless assigned again.
    */
-  private async recoverFailedCommit(active: ActiveTask, pending: PendingCommit, error: unknown): Promise<void> {
+  private async recoverFailedCommit(active: ActiveTask, error: unknown): Promise<void> {
     const type = (error as { type?: string }).type ?? '';
-    this.log.warn({ err: error, task: active.task.id, type }, 'commit failed');
-    if (FENCED.has(type)) {
-      this.log.warn({ task: active.task.id }, 'fenced by a newer owner; dropping the task');
-      await this.abandon(active);
-      return;
-    }
-    let committed: Map<string, bigint>;
-    try {
-      await active.producer?.disconnect().catch(() => undefined);
-      active.producer = await this.connectTaskProducer(active.sub, active.task.partition);
-      committed = await this.fetchCommitted(active.sub, active.task.partition);
-    } catch (unsettled) {
-      // The broker cannot say whether the transaction made it (it is down, or moving): start over
-      // from what is durable, exactly as a new owner would. Found by the proof suite: a task kept
-      // its uncommitted state and its disconnected producer, and a later commit moved the group's
-      // offsets past records whose outputs never reached Kafka.
-      this.log.warn({ err: unsettled, task: active.task.id }, 'cannot settle the failed commit; the task reopens from its last commit');
-      await this.abandon(active);
-      return;
-    }
-    const madeIt = [...pending.offsets].every(([topic, offset]) => committed.get(topic) === offset);
-    if (madeIt) {
-      await active.task.committed(pending, new Map());
-      active.lastCommit = Date.now();
-      return;
-    }
-    await active.task.aborted();
-    this.seekTo(active, active.task.committedPositions);
+    const fenced = FENCED.has(type);
+    this.log.warn({ err: error, task: active.task.id, type }, fenced ? 'fenced by a newer owner; dropping the task' : 'commit failed; the task reopens from its last commit');
+    await this.abandon(active);
   }
 
   /**
@@ -581,7 +558,7 @@ export class Engine {
       defaultCacheEntries: this.config.cacheEntriesPerStore,
       maxRecordBytes: this.config.maxRecordBytes,
     });
-    const active: ActiveTask = { task, sub, lock: Promise.resolve(), lastCommit: Date.now(), restored: false, lastInput: Date.now(), lastPunctuation: 0 };
+    const active: ActiveTask = { task, sub, lock: Promise.resolve(), lastCommit: Date.now(), restored: false, lastInput: Date.now() };
     this.tasks.set(id, active);
     this.metrics.restoringTasks.inc();
     const ready = this.withLock(active, async () => {
@@ -592,7 +569,15 @@ export class Engine {
       active.producer = await this.connectTaskProducer(sub, partition);
       await this.restore(task, backing, heartbeat, log);
       await task.init();
-      for (const [topic, offset] of await this.fetchCommitted(sub, partition)) task.setCommittedPosition(topic, offset);
+      for (const [topic, offset] of await this.fetchCommitted(sub, partition)) {
+        // Under exactly-once the task's changelog says where its last commit ended; the group may not show it yet.
+        const restored = task.committedPositions.get(topic);
+        if (this.config.guarantee === 'exactly_once' && restored !== undefined && restored >= offset) {
+          if (restored > offset) log.warn({ topic, group: offset.toString(), changelog: restored.toString() }, "the group's committed offset is behind the task's last commit; reading on from the commit");
+          continue;
+        }
+        task.setCommittedPosition(topic, offset);
+      }
       active.restored = true;
       this.metrics.restoringTasks.dec();
       this.metrics.activeTasks.inc();

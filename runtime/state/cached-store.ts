@@ -2,7 +2,7 @@ import type { KeyValueStore } from '../processor';
 import type { Serde } from '../serde/serde';
 import { StoreWrite, TaskBacking } from './backing';
 import { deepFreeze } from './freeze';
-import { compareUtf8 } from './memory-backing';
+import { compareUtf8, inRange } from './memory-backing';
 
 interface Entry<V> {
   /** undefined: the key is absent (never written, or deleted). */
@@ -79,19 +79,33 @@ export class CachedStore<V> implements KeyValueStore<V> {
     this.dirty.add(key);
   }
 
+  /**
+   * Entries with from <= key < to in key order: the backing store's, with
+   * what the cache holds over them. Streams, so a caller may stop early.
+   */
   async *range(from: string, to: string): AsyncIterable<[string, V]> {
-    const merged = new Map<string, V | undefined>();
+    const cached = [...this.cache.keys()].filter((key) => inRange(key, from, to)).sort(compareUtf8);
+    let next = 0;
     for await (const [key, bytes] of this.backing.range(this.name, from, to)) {
-      merged.set(key, this.decode(bytes));
+      for (; next < cached.length && compareUtf8(cached[next]!, key) <= 0; next++) {
+        const value = this.cache.get(cached[next]!)?.value;
+        if (value !== undefined) yield [cached[next]!, value];
+      }
+      if (next > 0 && cached[next - 1] === key) continue;
+      yield [key, this.decode(bytes)];
     }
-    for (const [key, entry] of this.cache) {
-      if (key >= from && key < to) merged.set(key, entry.value);
+    for (; next < cached.length; next++) {
+      const value = this.cache.get(cached[next]!)?.value;
+      if (value !== undefined) yield [cached[next]!, value];
     }
-    const keys = [...merged.keys()].sort(compareUtf8);
-    for (const key of keys) {
-      const value = merged.get(key);
-      if (value !== undefined) yield [key, value];
-    }
+  }
+
+  /**
+   * The cached value of a key without a read: `{ value }` when the cache
+   * knows it (value undefined: known absent), undefined when it does not.
+   */
+  peek(key: string): { value: V | undefined } | undefined {
+    return this.cache.get(key);
   }
 
   /** Loads the keys that are not cached yet with one bulk read. */

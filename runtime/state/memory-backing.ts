@@ -13,7 +13,7 @@ export class MemoryBacking implements TaskBacking {
   async *range(store: string, from: string, to: string): AsyncIterable<[string, Buffer]> {
     const entries = this.stores.get(store);
     if (!entries) return;
-    const keys = [...entries.keys()].filter((k) => k >= from && k < to).sort(compareUtf8);
+    const keys = [...entries.keys()].filter((k) => inRange(k, from, to)).sort(compareUtf8);
     for (const key of keys) yield [key, entries.get(key)!];
   }
 
@@ -47,7 +47,27 @@ export class MemoryBacking implements TaskBacking {
   }
 }
 
-/** Orders strings by their UTF-8 bytes, as RocksDB does. */
+/**
+ * Orders strings by their UTF-8 bytes, as RocksDB does, without encoding
+ * them: UTF-8 keeps code point order, which differs from UTF-16 code unit
+ * order only where a surrogate (a code point above U+FFFF) meets a unit
+ * from U+E000 to U+FFFF.
+ */
 export function compareUtf8(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const xSurrogate = x >= 0xd800 && x <= 0xdfff;
+    const ySurrogate = y >= 0xd800 && y <= 0xdfff;
+    if (xSurrogate === ySurrogate) return x - y;
+    return xSurrogate ? 1 : -1;
+  }
+  return a.length - b.length;
+}
+
+/** Whether from <= key < to in UTF-8 byte order. */
+export function inRange(key: string, from: string, to: string): boolean {
+  return compareUtf8(key, from) >= 0 && compareUtf8(key, to) < 0;
 }

@@ -43,8 +43,10 @@ import { CONFIG_DIR, identifierKey, MINUTE, tp } from '../support/product';
  *   reached the identity graph (in replay: at least one tick apart);
  * - a ticker on every partition moves stream time in small steps, so
  *   timers fire at the same record in both;
- * - wall-clock punctuation is off: it is the one non-deterministic timer
- *   source of the live engine.
+ * - wall-clock punctuation is on, as in production: it fires an idle
+ *   task's due timers but does not move stream time, so it changes nothing
+ *   here, where no partition idles past a deadline (runtime/README.md,
+ *   "Two clocks").
  */
 jest.setTimeout(300_000);
 
@@ -147,7 +149,7 @@ describe('replay of a recorded range against the live engine', () => {
       cacheEntriesPerStore: 10_000,
       partitionsConsumedConcurrently: PARTITIONS,
       sessionTimeoutMs: 6_000,
-      wallClockPunctuation: false,
+      wallClockPunctuation: true,
       advertisedEndpoint: 'localhost:0',
       log: pino({ level: 'silent' }),
     });

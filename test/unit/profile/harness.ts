@@ -95,9 +95,8 @@ export class ProfileHarness {
       .processor('segmentation', () => new SegmentationProcessor(rules.segments), { from: 'scoring', stores: [PROFILES] })
       .sink('segment-changes', { topic: TOPIC.membership, key: stringSerde, value: avro<SegmentMembership>('SegmentMembership'), from: ['segmentation', 'profile'] })
       .sink('triggers', { topic: TOPIC.updates, key: stringSerde, value: jsonSerde<ProfileUpdate>(), from: 'segmentation' })
-      .processor('profile-view', () => new ViewProcessor(rules.profile, rules.scoring), { from: 'segmentation', stores: [VIEWS, PROFILES] })
-      .processor('view-tombstone', () => new ViewProcessor(rules.profile, rules.scoring), { from: 'profile', stores: [VIEWS, PROFILES] })
-      .sink('views', { topic: TOPIC.views, key: stringSerde, value: avro<ProfileView>('ProfileView'), from: ['profile-view', 'view-tombstone'] })
+      .processor('profile-view', () => new ViewProcessor(rules.profile, rules.scoring), { from: ['segmentation', 'profile'], stores: [VIEWS, PROFILES] })
+      .sink('views', { topic: TOPIC.views, key: stringSerde, value: avro<ProfileView>('ProfileView'), from: 'profile-view' })
       .build();
     return new ProfileHarness(await TopologyTestDriver.create(topology));
   }

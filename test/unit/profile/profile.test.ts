@@ -113,6 +113,9 @@ describe('unified profile', () => {
     expect(views.at(-1)!.value).toBeNull();
     // the throttled view of the second touch was due at T0 + 5s: it must not resurrect the profile
     expect(views.filter((v) => v.value !== null)).toHaveLength(1);
+    // the erasure cancelled that timer: it never fired (a tombstone reaching another node's cancel did nothing)
+    const fired = (await h.driver.metrics.timersFired.get()).values.filter((v) => v.labels.processor === 'profile-view');
+    expect(fired.reduce((sum, v) => sum + v.value, 0)).toBe(0);
   });
 
   it('forwards a touchpoint reaching a merged-away profile to the winner', async () => {
