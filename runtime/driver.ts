@@ -33,6 +33,13 @@ export interface DriverOptions {
    * already holds what they wrote to each other.
    */
   feedback?: boolean;
+  /**
+   * Deep-freeze store values and forwarded records (default true), so that
+   * a processor that changes one in place, which the contract forbids
+   * (processor.ts), throws a TypeError in tests instead of silently
+   * changing state. Off measures what production pays (benchmarks).
+   */
+  freezeValues?: boolean;
 }
 
 export interface PipeOptions {
@@ -267,6 +274,7 @@ export class TopologyTestDriver {
       globalStores: new Map([...this.globals.values()].map((g) => [g.name, g])),
       defaultCacheEntries: this.options.cacheEntries ?? 10_000,
       maxRecordBytes: this.options.maxRecordBytes,
+      freezeValues: this.options.freezeValues ?? true,
     });
     await task.init();
     this.tasks.set(key, task);
