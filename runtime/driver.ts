@@ -40,6 +40,14 @@ export interface DriverOptions {
    * changing state. Off measures what production pays (benchmarks).
    */
   freezeValues?: boolean;
+  /**
+   * Global tables see a commit's updates only after this many later commits
+   * (of any task; default 0, at once). Live, a global table is a moment
+   * behind the task that writes its topic: a touchpoint can be resolved
+   * against the identity graph as it was before a merge. A lag shows tests
+   * what that does.
+   */
+  globalTableLag?: number;
 }
 
 export interface PipeOptions {
@@ -73,6 +81,9 @@ export class TopologyTestDriver {
   private readonly offsets = new Map<string, bigint>();
   private readonly produced: OutputRecord[] = [];
   private readonly globals = new Map<string, GlobalTable<unknown>>();
+  /** Global table updates held back by `globalTableLag`, in commit order. */
+  private readonly lagging: { topic: string; records: OutputRecord[]; next: Map<number, bigint>; due: number }[] = [];
+  private commits = 0;
   private readonly log: Logger;
   private readonly readers = new Map<string, Serde<unknown>[]>();
   /** Sub-topologies reading each topic, and partition counts: looked up per record. */
@@ -254,8 +265,13 @@ export class TopologyTestDriver {
     };
     for (const record of commit.outputs) deliver(record);
     for (const record of commit.changelog) checkpoint.set(record.topic, deliver(record) + 1n);
-    for (const [topic, update] of toGlobals) await this.globals.get(topic)!.apply(update.records, update.next);
     await task.committed(commit, checkpoint);
+    this.commits++;
+    for (const [topic, update] of toGlobals) this.lagging.push({ topic, ...update, due: this.commits + (this.options.globalTableLag ?? 0) });
+    while (this.lagging.length > 0 && this.lagging[0]!.due <= this.commits) {
+      const update = this.lagging.shift()!;
+      await this.globals.get(update.topic)!.apply(update.records, update.next);
+    }
   }
 
   private async task(key: string): Promise<StreamTask> {

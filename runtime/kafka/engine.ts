@@ -85,6 +85,8 @@ export interface TaskStall {
 
 /** A global table that has not reached its topic's end for this long makes the instance not ready. */
 const GLOBAL_TABLE_STALE_MS = 10_000;
+/** How long a read at a global table's end waits on the broker for new records. */
+const GLOBAL_TABLE_WAIT_MS = 500;
 
 /** Longest wait between two tries of a task whose dependency is unavailable. */
 const MAX_STALL_BACKOFF_MS = 5_000;
@@ -132,6 +134,8 @@ export class Engine {
   private stopping = false;
   /** Wall-clock time every global table last read up to its topic's end (0: never yet). */
   private globalsCaughtUpAt = 0;
+  /** When each followed partition of a global table (`topic/partition`) last stood at its end. */
+  private readonly globalPartitionCaughtUp = new Map<string, number>();
   private globalTail?: Promise<void>;
   private crashed?: Error;
 
@@ -264,9 +268,11 @@ export class Engine {
   } {
     const restoring = [...this.assigned].filter((id) => !this.tasks.get(id)?.restored);
     const stalled = this.stalls();
-    // The tables follow their topics in rounds of a few hundred ms; one that has not reached the end for
-    // longer (the broker is away, the tail fails) is behind the links it should resolve against.
-    const globalTablesCaughtUp = this.globalsCaughtUpAt > 0 && (this.globals.size === 0 || Date.now() - this.globalsCaughtUpAt < GLOBAL_TABLE_STALE_MS);
+    // A followed table stands at its end at least every GLOBAL_TABLE_WAIT_MS; one that has not for
+    // longer (the broker is away, the read fails, it is far behind) is behind the links it should resolve against.
+    const followed = [...this.globalPartitionCaughtUp.values()];
+    const oldest = followed.length > 0 ? Math.min(...followed) : this.globalsCaughtUpAt;
+    const globalTablesCaughtUp = this.globalsCaughtUpAt > 0 && (this.globals.size === 0 || Date.now() - oldest < GLOBAL_TABLE_STALE_MS);
     return {
       ready: this.joined && restoring.length === 0 && stalled.length === 0 && globalTablesCaughtUp && !this.stopping,
       detail: { joined: this.joined, tasks: this.tasks.size, restoring, stalled, globalTablesCaughtUp, waitingFor: this.waitingFor },
@@ -698,53 +704,62 @@ export class Engine {
         table = new GlobalTable(g.name, g.options.topic, backing, g.options.value);
         this.globals.set(g.options.topic, table);
       }
-      await this.catchUp(table, 0);
+      await this.catchUp(table);
     }
     this.globalsCaughtUpAt = Date.now();
     if (this.globals.size > 0) this.globalTail = this.tailGlobalTables();
   }
 
   /** Reads each partition of the table's topic from its checkpoint to the current end. */
-  private async catchUp(table: GlobalTable<unknown>, maxWaitMs: number): Promise<number> {
-    const partitions = Array.from({ length: this.partitionCounts.get(table.topic) ?? 1 }, (_, p) => p);
+  private async catchUp(table: GlobalTable<unknown>): Promise<void> {
     const positions = await table.positions();
-    let read = 0;
-    for (const partition of partitions) {
+    for (let partition = 0; partition < (this.partitionCounts.get(table.topic) ?? 1); partition++) {
       await this.reader!.read({
         topic: table.topic,
         partition,
         from: positions.get(partition) ?? 0n,
-        maxWaitMs,
+        maxWaitMs: 0,
         stopped: () => this.stopping,
-        onRecords: async (records, next) => {
-          await table.apply(records, new Map([[partition, next]]));
-          read += records.length;
-        },
+        onRecords: (records, next) => table.apply(records, new Map([[partition, next]])),
       });
     }
-    return read;
   }
 
   /**
-   * Follows the global tables' topics. Each round reads every partition up to
-   * its end as of the round's start and pauses briefly when it found nothing
-   * (a longer pause, 200 ms, delayed merges reaching the resolvers and cost
-   * about 10 % of bench:e2e throughput; a blocking read is the better fix).
+   * Follows every partition of every global table with a blocking read (a
+   * fetch that waits on the broker for new records): a merge reaches the
+   * resolvers as soon as the link task's commit does, and a quiet table
+   * costs one request per GLOBAL_TABLE_WAIT_MS per partition. A read that
+   * fails starts again from the table's checkpoint after a pause.
    */
   private async tailGlobalTables(): Promise<void> {
-    while (!this.stopping) {
-      let read = 0;
-      let failed = false;
-      for (const table of this.globals.values()) {
-        try {
-          read += await this.catchUp(table, 200);
-        } catch (error) {
-          failed = true;
-          this.log.error({ err: error, table: table.name }, 'reading a global table failed; retrying');
-        }
+    const follows: Promise<void>[] = [];
+    for (const table of this.globals.values()) {
+      for (let partition = 0; partition < (this.partitionCounts.get(table.topic) ?? 1); partition++) {
+        const key = `${table.topic}/${partition}`;
+        this.globalPartitionCaughtUp.set(key, Date.now());
+        follows.push(this.followGlobalPartition(table, partition, () => this.globalPartitionCaughtUp.set(key, Date.now())));
       }
-      if (!failed) this.globalsCaughtUpAt = Date.now();
-      if (read === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await Promise.all(follows);
+  }
+
+  private async followGlobalPartition(table: GlobalTable<unknown>, partition: number, caughtUp: () => void): Promise<void> {
+    while (!this.stopping) {
+      try {
+        await this.reader!.follow({
+          topic: table.topic,
+          partition,
+          from: (await table.positions()).get(partition) ?? 0n,
+          maxWaitMs: GLOBAL_TABLE_WAIT_MS,
+          stopped: () => this.stopping,
+          onCaughtUp: caughtUp,
+          onRecords: (records, next) => table.apply(records, new Map([[partition, next]])),
+        });
+      } catch (error) {
+        this.log.error({ err: error, table: table.name, partition }, 'reading a global table failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
     }
   }
 

@@ -59,6 +59,18 @@ export interface ReadOptions {
   maxWaitMs?: number;
 }
 
+export interface FollowOptions {
+  topic: string;
+  partition: number;
+  from: bigint;
+  onRecords(records: ReadRecord[], nextOffset: bigint): Promise<void>;
+  /** Called whenever the reader stands at the partition's last stable offset (nothing more to read for now). */
+  onCaughtUp(): void;
+  stopped(): boolean;
+  /** How long one fetch at the end waits on the broker for new records (a long poll). */
+  maxWaitMs: number;
+}
+
 export class OffsetOutOfRangeError extends Error {
   override name = 'OffsetOutOfRangeError';
 }
@@ -118,13 +130,29 @@ export class PartitionReader {
 
   /** Reads [from, until) of one partition; returns the offset reached. */
   async read(options: ReadOptions): Promise<bigint> {
+    await this.cluster.addTargetTopic(options.topic);
+    const until = options.until ?? (await this.bounds(options.topic, [options.partition])).get(options.partition)!.end;
+    return this.fetchLoop({ ...options, maxWaitMs: options.maxWaitMs ?? 200, stopped: options.stopped ?? (() => false) }, until);
+  }
+
+  /**
+   * Reads one partition from `from` on, for as long as `stopped` says no: at
+   * the end each fetch waits on the broker (`maxWaitMs`) for new records, so
+   * a quiet partition costs one request per wait and a new record is read
+   * as soon as it is committed (no offset lookups, no polling pause).
+   */
+  async follow(options: FollowOptions): Promise<void> {
+    await this.cluster.addTargetTopic(options.topic);
+    await this.fetchLoop(options, undefined);
+  }
+
+  /** Fetches from `from` up to `until`, or without end (following) when `until` is undefined. */
+  private async fetchLoop(options: Omit<FollowOptions, 'onCaughtUp'> & { onCaughtUp?(): void }, until: bigint | undefined): Promise<bigint> {
     const { topic, partition } = options;
-    await this.cluster.addTargetTopic(topic);
-    const until = options.until ?? (await this.bounds(topic, [partition])).get(partition)!.end;
     let offset = options.from;
     let emptyFetches = 0;
     let transientErrors = 0;
-    while (offset < until && !options.stopped?.()) {
+    while ((until === undefined || offset < until) && !options.stopped()) {
       const leaders = this.cluster.findLeaderForPartitions(topic, [partition]);
       const nodeId = Object.keys(leaders)[0];
       if (nodeId === undefined) {
@@ -136,7 +164,7 @@ export class PartitionReader {
       try {
         response = await broker.fetch({
           isolationLevel: READ_COMMITTED,
-          maxWaitTime: options.maxWaitMs ?? 200,
+          maxWaitTime: options.maxWaitMs,
           minBytes: 1,
           maxBytes: 16 * 1024 * 1024,
           topics: [{ topic, partitions: [{ partition, fetchOffset: offset.toString(), maxBytes: 4 * 1024 * 1024 }] }],
@@ -156,7 +184,13 @@ export class PartitionReader {
       const batch = new Batch(topic, offset.toString(), data);
       if (batch.isEmptyIncludingFiltered()) {
         // Nothing at or after `offset` is readable yet (an open transaction, or the end).
-        if (offset >= BigInt(data.lastStableOffset)) return offset;
+        if (offset >= BigInt(data.lastStableOffset)) {
+          if (until !== undefined) return offset;
+          options.onCaughtUp?.();
+          // The broker answers at once while a transaction is open past `offset`: do not spin.
+          if (BigInt(data.highWatermark) > offset) await delay(Math.min(options.maxWaitMs, 20));
+          continue;
+        }
         // Below the last stable offset everything is decided, so an answer without a single record
         // means the batches here were emptied by compaction (the broker keeps a producer's last
         // batch, even empty) and kafkajs hides their headers: step over them one offset at a time.
@@ -169,9 +203,9 @@ export class PartitionReader {
       emptyFetches = 0;
       const next = BigInt(batch.lastOffset()) + 1n;
       const records = batch.messages
-        .filter((m) => BigInt(m.offset) < until)
+        .filter((m) => until === undefined || BigInt(m.offset) < until)
         .map((m) => ({ offset: m.offset, key: m.key, value: m.value, timestamp: m.timestamp, headers: m.headers }));
-      const reached = next < until ? next : until;
+      const reached = until === undefined || next < until ? next : until;
       await options.onRecords(records, reached);
       offset = reached;
     }
