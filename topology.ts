@@ -120,7 +120,7 @@ export function buildTopology(options: TopologyOptions): Topology {
       .sink('reroute', { topic: topic.resolved, key: stringSerde, value: profileEventSerde, from: 'profile' })
       .processor('outcomes', () => new OutcomesProcessor(config.outcomes, config.triggers), { from: ['profile', 'eligibility'], stores: [PROFILES, LIFT_STORE] })
       .sink('lift', { topic: topic.lift, key: stringSerde, value: avro('TriggerLift'), from: 'outcomes' })
-      .processor('scoring', () => new ScoringProcessor(config.scoring), { from: 'profile', stores: [PROFILES] })
+      .processor('scoring', () => new ScoringProcessor(config.scoring), { from: 'profile' })
       .processor('segmentation', () => new SegmentationProcessor(config.segments), { from: 'scoring', stores: [PROFILES] })
       .sink('segment-changes', { topic: topic.membership, key: stringSerde, value: avro('SegmentMembership'), from: ['segmentation', 'profile'] })
       .processor('profile-view', () => new ViewProcessor(config.profile, config.scoring), { from: ['segmentation', 'profile'], stores: [VIEWS, PROFILES] })

@@ -89,7 +89,7 @@ function topology(run: Run) {
     .processor('profile', () => new ProfileProcessor(loadProfileConfig(join(CONFIG, 'profile.yaml'))), { from: 'resolved', stores: [PROFILES] })
     .sink('reroute', { topic: 'out', key: stringSerde, value: discard, from: 'profile' })
     .sink('outcomes', { topic: 'out', key: stringSerde, value: discard, from: 'profile' })
-    .processor('scoring', () => new ScoringProcessor(scoring), { from: 'profile', stores: [PROFILES] })
+    .processor('scoring', () => new ScoringProcessor(scoring), { from: 'profile' })
     .processor('segmentation', () => new SegmentationProcessor(segments), { from: 'scoring', stores: [PROFILES] })
     .sink('segment-changes', { topic: 'out', key: stringSerde, value: discard, from: 'segmentation' })
     .sink('profile-view', { topic: 'out', key: stringSerde, value: discard, from: 'segmentation' })
@@ -98,8 +98,7 @@ function topology(run: Run) {
 }
 
 async function timeBatches(events: ProfileEvent[], run: Run): Promise<{ perTouchpoint: number[]; driver: TopologyTestDriver }> {
-  // production does not freeze values (runtime/processor.ts): measure what it pays
-  const driver = await TopologyTestDriver.create(topology(run), { cacheEntries: 1_000_000, freezeValues: false });
+  const driver = await TopologyTestDriver.create(topology(run), { cacheEntries: 1_000_000 });
   const perTouchpoint: number[] = [];
   const progress = new Progress(run, events.length);
   for (let i = 0; i < events.length; i += BATCH) {

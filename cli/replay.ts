@@ -54,9 +54,6 @@ replay
   --state-dir DIR       the replay's own state (default state/replay-<time>), removed afterwards
   --keep-state          keep it
   --memory              state in memory instead of RocksDB (short replays only)
-  --freeze-values       debugging: deep-freeze store values and forwarded records, so a processor
-                        that changes one in place fails that record (a dead letter) instead of
-                        corrupting state; slower
 
 connection (topic ranges and --output-prefix)
   --brokers LIST        default LP_KAFKA_BROKERS or the local stack
@@ -99,7 +96,6 @@ async function main(argv: string[]): Promise<number> {
       'state-dir': { type: 'string' },
       'keep-state': { type: 'boolean' },
       memory: { type: 'boolean' },
-      'freeze-values': { type: 'boolean' },
       brokers: { type: 'string' },
       registry: { type: 'string' },
       quiet: { type: 'boolean' },
@@ -184,7 +180,6 @@ async function main(argv: string[]): Promise<number> {
       partitions,
       stateDir,
       state: values.memory ? 'memory' : 'rocksdb',
-      freezeValues: values['freeze-values'] ?? false,
       keepState: values['keep-state'] ?? false,
       batch,
       tickMs,

@@ -71,14 +71,6 @@ export interface ReplayOptions {
   /** Outputs before this event time are warm-up: they build state but are not counted in the report. */
   reportFrom?: number;
   cacheEntries?: number;
-  /**
-   * Debugging: deep-freeze store values and forwarded records as the test
-   * driver does, so a processor that changes one in place (the contract
-   * in runtime/processor.ts forbids it) fails its record, a dead letter
-   * naming the processor, instead of silently corrupting state. Off by
-   * default: production does not pay for it, and a replay should not either.
-   */
-  freezeValues?: boolean;
   /** Checked between chunks: true stops the replay early with a partial report. */
   stopped?: () => boolean;
   onProgress?: (progress: ReplayProgress) => void;
@@ -117,10 +109,9 @@ class VariantRun {
     private readonly onOutput?: (variant: string, record: OutputRecord) => void,
   ) {}
 
-  async start(topology: Topology, state: 'rocksdb' | 'memory', stateDir: string, cacheEntries: number | undefined, freezeValues: boolean): Promise<void> {
+  async start(topology: Topology, state: 'rocksdb' | 'memory', stateDir: string, cacheEntries: number | undefined): Promise<void> {
     const driverOptions: DriverOptions = {
       cacheEntries,
-      freezeValues,
       backing: async (taskId) => {
         const backing = state === 'memory' ? new MemoryBacking() : await RocksBacking.open(join(stateDir, this.options.name, taskId));
         this.backings.push(backing);
@@ -218,7 +209,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
         options.onOutput,
       );
       running.push(run);
-      await run.start(topology, state, options.stateDir, options.cacheEntries, options.freezeValues ?? false);
+      await run.start(topology, state, options.stateDir, options.cacheEntries);
     }
 
     const runAll = async (): Promise<void> => {

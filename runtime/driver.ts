@@ -34,13 +34,6 @@ export interface DriverOptions {
    */
   feedback?: boolean;
   /**
-   * Deep-freeze store values and forwarded records (default true), so that
-   * a processor that changes one in place, which the contract forbids
-   * (processor.ts), throws a TypeError in tests instead of silently
-   * changing state. Off measures what production pays (benchmarks).
-   */
-  freezeValues?: boolean;
-  /**
    * Global tables see a commit's updates only after this many later commits
    * (of any task; default 0, at once). Live, a global table is a moment
    * behind the task that writes its topic: a touchpoint can be resolved
@@ -290,7 +283,6 @@ export class TopologyTestDriver {
       globalStores: new Map([...this.globals.values()].map((g) => [g.name, g])),
       defaultCacheEntries: this.options.cacheEntries ?? 10_000,
       maxRecordBytes: this.options.maxRecordBytes,
-      freezeValues: this.options.freezeValues ?? true,
     });
     await task.init();
     this.tasks.set(key, task);

@@ -10,7 +10,7 @@ export interface RecordOrigin {
   offset: string;
 }
 
-/** A record flowing through a sub-topology. `timestamp` is event time. Read-only, like its value (see `forward`). */
+/** A record flowing through a sub-topology. `timestamp` is event time. */
 export interface StreamRecord<K, V> {
   key: K;
   value: V;
@@ -21,16 +21,8 @@ export interface StreamRecord<K, V> {
 /**
  * A key-value store of the task. Reads are async because a key may have to
  * come from RocksDB; keys that a processor declares in `prefetch` are read
- * in bulk before the batch, so those reads resolve from memory.
- *
- * Values are owned by the store and read-only: `get` and `range` return
- * the store's own object, shared with every other reader until the commit
- * serialises it. To change a value, build a new one (copy what changes,
- * share what does not) and `put` it; from then on the store owns that one
- * too, so do not change it afterwards either. A change in place would
- * reach the changelog only by accident and be seen by other nodes mid-record.
- * The test driver deep-freezes values, so such a change throws a TypeError.
- * Repeated puts of a key between commits cost one changelog record.
+ * in bulk before the batch, so those reads resolve from memory. Values are
+ * owned by the store: after changing one, `put` it back.
  */
 export interface KeyValueStore<V> {
   get(key: string): Promise<V | undefined>;
@@ -73,14 +65,7 @@ export interface ProcessorContext {
   readonly log: Logger;
   store<V>(name: string): KeyValueStore<V>;
   globalStore<V>(name: string): ReadOnlyStore<V>;
-  /**
-   * Sends a record to a child processor or a sink declared for this node.
-   * The record and its value are read-only from here on, for the sender and
-   * for the children alike: several children may get the same value, in turn,
-   * so a child changing it would change what the next one sees. A child that
-   * needs a changed value builds a new one (deep-frozen in the test driver,
-   * where a change in place throws a TypeError).
-   */
+  /** Sends a record to a child processor or a sink declared for this node. */
   forward<K, V>(to: string, key: K, value: V, options?: ForwardOptions): void;
   /** Fires `onTimer` once stream time reaches `at`; one timer per key per node (a new time replaces the old). */
   schedule(at: number, key: string): void;

@@ -15,7 +15,6 @@ import type {
 import { deadLetter, DLQ_HEADERS, InputRecord, OutputRecord, recordBytes, textHeaders } from './records';
 import type { StoreWrite, TaskBacking } from './state/backing';
 import { CachedStore } from './state/cached-store';
-import { deepFreeze } from './state/freeze';
 import type { GlobalTable } from './state/global-table';
 import { indexRestored, TimerService, type TimerTimes } from './state/timer-service';
 import { TASK_STORE, TIMER_INDEX_STORE, type ProcessorNode, type SinkNode, type SourceNode, type SubTopology } from './topology';
@@ -36,12 +35,6 @@ export interface TaskOptions {
    * input that caused it goes to the dead-letter topic.
    */
   maxRecordBytes?: number;
-  /**
-   * Deep-freeze store values and forwarded records, so that a processor
-   * that changes one in place (they are read-only: processor.ts) throws a
-   * TypeError. On in the test driver; off in production, for its cost.
-   */
-  freezeValues?: boolean;
 }
 
 /** Kafka's default message.max.bytes (1 MiB + 12) less a record batch's overhead. */
@@ -107,7 +100,7 @@ export class StreamTask {
     this.id = `${this.sub.id}_${options.partition}`;
     for (const store of this.sub.stores) {
       const cacheEntries = store.options.cacheEntries ?? options.defaultCacheEntries;
-      this.stores.set(store.name, new CachedStore(store.name, options.backing, store.options.value, cacheEntries, options.freezeValues));
+      this.stores.set(store.name, new CachedStore(store.name, options.backing, store.options.value, cacheEntries));
     }
     this.taskStore = this.stores.get(TASK_STORE)!;
     this.timers = new TimerService(timerTimes(this.taskStore as CachedStore<number>), this.stores.get(TIMER_INDEX_STORE) as CachedStore<Buffer>);
@@ -360,10 +353,6 @@ export class StreamTask {
 
   // --- internals used by NodeContext -------------------------------------------------------
 
-  get freezeValues(): boolean {
-    return this.options.freezeValues ?? false;
-  }
-
   emit(sink: SinkNode, record: StreamRecord<unknown, unknown>): void {
     const { topic, key: keySerde, value: valueSerde, partition } = sink.options;
     const key = record.key === null || record.key === undefined ? null : keySerde.serialize(topic, record.key);
@@ -452,8 +441,6 @@ export class StreamTask {
 
   private async runSource(item: Decoded, raw: InputRecord): Promise<void> {
     const origin: RecordOrigin = { topic: raw.topic, partition: raw.partition, offset: raw.offset };
-    // every child of the source gets this one record: read-only, as a forwarded one
-    if (this.freezeValues) deepFreeze(item.record);
     for (const child of item.source.children) await this.runNode(child, item.record, origin);
   }
 
@@ -589,8 +576,7 @@ class NodeContext implements ProcessorContext {
       throw new TopologyError(`processor '${this.node.name}' forwarded to '${to}', which is not one of its children (${[...this.children].join(', ') || 'none'})`);
     }
     const headers: Headers = options?.headers ?? {};
-    const record = { key, value, timestamp: options?.timestamp ?? this.timestamp, headers };
-    this.queue.push([to, this.task.freezeValues ? deepFreeze(record) : record]);
+    this.queue.push([to, { key, value, timestamp: options?.timestamp ?? this.timestamp, headers }]);
   }
 
   schedule(at: number, key: string): void {

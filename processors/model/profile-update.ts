@@ -1,24 +1,12 @@
-import type { ProcessorContext } from '../../runtime/processor';
-import { PROFILES } from '../profile/profile-processor';
-import { isForwarding, type ProfileEntry, type ProfileState } from './profile-state';
+import type { ProfileState } from './profile-state';
 import type { Touchpoint } from './touchpoint';
 
 /**
  * What the fused nodes of the profile task hand each other (profile ->
- * scoring -> segmentation -> triggers -> eligibility; outcomes and the
- * view nodes read it too). Each node adds what it learned for the nodes
- * after it, in a new update: a forwarded one is read-only.
- *
- * Who writes the profile: every node that changes it. The `profiles`
- * store holds the current version; `profile` here is a read-only snapshot
- * of it as of the forward. A node that changes the profile starts from
- * the current version (`currentProfile`, a cache hit), not from the
- * snapshot: a node that ran before it since the forward may have written
- * one (outcomes runs before scoring, both children of the profile node,
- * and records dismissals that eligibility must see). It replaces only the
- * sections it owns (profile-state.ts) with new objects, shares the rest,
- * `put`s the result and forwards that. Puts of one profile between two
- * commits still make one changelog record.
+ * scoring -> segmentation -> triggers -> eligibility). `profile` is the
+ * object the `profiles` store holds: nodes change it in place and the
+ * store writes it once at commit. Each node adds what it learned for the
+ * nodes after it.
  */
 export interface ProfileUpdate {
   profile: ProfileState;
@@ -39,11 +27,4 @@ export interface MergeSides {
   loser: ProfileState;
   /** The winner's state before the merge; null when the winner had none. */
   winnerBefore: ProfileState | null;
-}
-
-/** The stored, current version of a profile the fused nodes are handling (the profile node stored it). */
-export async function currentProfile(ctx: ProcessorContext, id: string): Promise<ProfileState> {
-  const entry = await ctx.store<ProfileEntry>(PROFILES).get(id);
-  if (entry === undefined || isForwarding(entry)) throw new Error(`profile ${id} is not stored as a live profile`);
-  return entry;
 }

@@ -63,17 +63,14 @@ export class AttributionRules {
  * A channel's report on a command (delivered, shown, clicked, converted,
  * dismissed with outcome.commandId): moves the sent command's status
  * forward and records a dismissal for fatigue (once per command). Returns
- * the trigger of a new dismissal, if any. Here and below, `e` is a copy
- * the caller owns (copyEngagement): its lists change, and an entry that
- * changes is replaced, never changed.
+ * the trigger of a new dismissal, if any.
  */
 export function recordOutcome(e: EngagementState, touchpoint: Touchpoint): { dismissedTrigger: string | undefined; known: boolean } {
   const commandId = touchpoint.outcome?.commandId ?? null;
   if (!OUTCOMES.has(touchpoint.eventType) || commandId === null) return { dismissedTrigger: undefined, known: false };
   const status = touchpoint.eventType as CommandStatus;
-  const index = e.sent.findIndex((s) => s.commandId === commandId);
-  const sent = index < 0 ? undefined : e.sent[index]!;
-  if (sent !== undefined && STATUS_RANK[status] > STATUS_RANK[sent.status]) e.sent[index] = { ...sent, status };
+  const sent = e.sent.find((s) => s.commandId === commandId);
+  if (sent !== undefined && STATUS_RANK[status] > STATUS_RANK[sent.status]) sent.status = status;
   if (status !== DISMISSED) return { dismissedTrigger: undefined, known: sent !== undefined };
   const triggerId = sent?.triggerId ?? touchpoint.outcome?.triggerId ?? null;
   if (triggerId === null || e.dismissed.some((d) => d.commandId === commandId)) return { dismissedTrigger: undefined, known: sent !== undefined };
@@ -98,14 +95,12 @@ export function attributeConversion(e: EngagementState, touchpoint: Touchpoint, 
   const converted: Exposure[] = [];
   const inWindow = (x: Exposure): boolean => !x.converted && x.at <= at && at <= x.at + rules.windowFor(x.triggerId);
   const commandId = touchpoint.outcome?.commandId ?? null;
-  const convert = (i: number): void => {
-    const x = { ...e.exposures[i]!, converted: true };
-    e.exposures[i] = x;
-    converted.push(x);
-  };
   if (commandId !== null) {
-    const i = e.exposures.findIndex((x) => x.commandId === commandId);
-    if (i >= 0 && inWindow(e.exposures[i]!)) convert(i);
+    const exposure = e.exposures.find((x) => x.commandId === commandId);
+    if (exposure !== undefined && inWindow(exposure)) {
+      exposure.converted = true;
+      converted.push(exposure);
+    }
     return converted;
   }
   const seen = new Set<string>();
@@ -113,7 +108,8 @@ export function attributeConversion(e: EngagementState, touchpoint: Touchpoint, 
     const x = e.exposures[i]!;
     if (seen.has(x.triggerId) || !rules.converts(x.triggerId, touchpoint.eventType) || !inWindow(x)) continue;
     seen.add(x.triggerId);
-    convert(i);
+    x.converted = true;
+    converted.push(x);
   }
   return converted.reverse();
 }

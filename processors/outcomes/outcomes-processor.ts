@@ -1,11 +1,8 @@
 import type { Processor, ProcessorContext, StreamRecord, Timer } from '../../runtime/processor';
-import type { ProfileEntry } from '../model/profile-state';
-import { currentProfile, type ProfileUpdate } from '../model/profile-update';
-import { PROFILES } from '../profile/profile-processor';
+import type { ProfileUpdate } from '../model/profile-update';
 import type { TriggerRules } from '../triggers/config';
 import { parseDuration } from '../../config/duration';
 import type { ExposureRecorded } from '../triggers/records';
-import { copyEngagement } from '../triggers/state';
 import { attributeConversion, AttributionRules, pruneExposures, recordOutcome } from './attribution';
 import type { OutcomesConfig } from './config';
 import type { LiftCounts, TriggerLift } from './lift';
@@ -37,8 +34,8 @@ export interface LiftEntry extends LiftCounts {
  *   `maxInterval` of event time has passed since the last emit (a timer per
  *   trigger, key = trigger id, flushes what is left).
  *
- * Stores: `profiles` (writes the engagement section of the current
- * profile, see ProfileUpdate), `lift`.
+ * Stores: `profiles` (the update's profile is the stored object; changed
+ * in place), `lift`.
  */
 export class OutcomesProcessor implements Processor<string, ProfileUpdate | ExposureRecorded> {
   private readonly attribution: AttributionRules;
@@ -59,16 +56,13 @@ export class OutcomesProcessor implements Processor<string, ProfileUpdate | Expo
     }
     const touchpoint = value.touchpoint;
     if (touchpoint === null || !this.attribution.interesting.has(touchpoint.eventType)) return;
-    const current = await currentProfile(ctx, record.key);
-    const e = copyEngagement(current.engagement);
+    const e = value.profile.engagement;
     const outcome = recordOutcome(e, touchpoint);
     if (outcome.dismissedTrigger !== undefined) ctx.count('dismissal');
     if (touchpoint.outcome?.commandId && !outcome.known) ctx.count('outcome-for-unknown-command');
-    const conversion = this.attribution.isConversion(touchpoint.eventType);
-    if (conversion) pruneExposures(e, ctx.streamTime, this.attribution);
-    const converted = conversion ? attributeConversion(e, touchpoint, record.timestamp, this.attribution) : [];
-    ctx.store<ProfileEntry>(PROFILES).put(record.key, { ...current, engagement: e });
-    for (const exposure of converted) {
+    if (!this.attribution.isConversion(touchpoint.eventType)) return;
+    pruneExposures(e, ctx.streamTime, this.attribution);
+    for (const exposure of attributeConversion(e, touchpoint, record.timestamp, this.attribution)) {
       ctx.count(`conversion-${exposure.group}`);
       await this.count(exposure.triggerId, record.timestamp, ctx, (c) =>
         exposure.group === 'treatment' ? c.treatedConverted++ : c.controlConverted++,
@@ -79,17 +73,15 @@ export class OutcomesProcessor implements Processor<string, ProfileUpdate | Expo
   /** The throttle interval passed with changes not yet emitted. */
   async onTimer(timer: Timer, ctx: ProcessorContext): Promise<void> {
     const store = ctx.store<LiftEntry>(LIFT_STORE);
-    const stored = await store.get(timer.key);
-    if (stored === undefined || stored.unsent === 0) return;
-    const entry = { ...stored };
+    const entry = await store.get(timer.key);
+    if (entry === undefined || entry.unsent === 0) return;
     this.emit(entry, ctx.streamTime, ctx);
     store.put(entry.triggerId, entry);
   }
 
   private async count(triggerId: string, at: number, ctx: ProcessorContext, change: (c: LiftCounts) => void): Promise<void> {
     const store = ctx.store<LiftEntry>(LIFT_STORE);
-    const stored = await store.get(triggerId);
-    const entry: LiftEntry = stored ? { ...stored } : {
+    const entry = (await store.get(triggerId)) ?? {
       triggerId,
       treated: 0,
       treatedConverted: 0,

@@ -64,8 +64,10 @@ export class ProfileProcessor implements Processor<string, ProfileEvent> {
       ctx.count('duplicate');
       return;
     }
-    const profile = applyTouchpoint(entry ?? emptyProfile(id, touchpoint.occurredAt), touchpoint, this.config);
+    const profile = entry ?? emptyProfile(id, touchpoint.occurredAt);
+    // put before changing it: if a later node throws, the task discards the change with the rest
     ctx.store<ProfileEntry>(PROFILES).put(id, profile);
+    applyTouchpoint(profile, touchpoint, this.config);
     const update = newUpdate(profile, 'touchpoint', touchpoint);
     // Outcomes first: a dismissal in this touchpoint must count as fatigue before its own decisions.
     ctx.forward('outcomes', id, update);

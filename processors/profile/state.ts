@@ -36,28 +36,29 @@ export function isDuplicate(profile: ProfileState, touchpoint: Touchpoint): bool
 }
 
 /**
- * Folds one touchpoint into the core of a profile: returns a new profile
- * that shares the parts the touchpoint leaves alone with `profile`, which
- * stays as it was (store values are read-only). Each field uses a rule
- * that does not depend on the order events arrive in (min, max, union,
- * latest by event time with a fixed tie-break, bounded lists sorted by
- * event time), which is what makes merges exact; see merge.ts.
+ * Folds one touchpoint into the core of a profile, in place. Each field
+ * uses a rule that does not depend on the order events arrive in (min,
+ * max, union, latest by event time with a fixed tie-break, bounded lists
+ * sorted by event time), which is what makes merges exact; see merge.ts.
  */
-export function applyTouchpoint(current: ProfileState, touchpoint: Touchpoint, config: ProfileConfig): ProfileState {
+export function applyTouchpoint(profile: ProfileState, touchpoint: Touchpoint, config: ProfileConfig): void {
   const at = touchpoint.occurredAt;
-  const profile: ProfileState = { ...current, firstSeen: Math.min(current.firstSeen, at), lastSeen: Math.max(current.lastSeen, at) };
+  if (at < profile.firstSeen) profile.firstSeen = at;
+  if (at > profile.lastSeen) profile.lastSeen = at;
   for (const id of touchpoint.identifiers) {
     const values = own(profile.identifiers, id.type);
-    if (values?.includes(id.value)) continue;
-    if (profile.identifiers === current.identifiers) profile.identifiers = { ...current.identifiers };
-    profile.identifiers[id.type] = values ? withUnique(values, id.value) : [id.value];
+    if (values) insertUnique(values, id.value);
+    else profile.identifiers[id.type] = [id.value];
   }
   const gap = own(config.sessionGapByChannel, touchpoint.channel) ?? config.sessionGap;
   const channel = own(profile.channels, touchpoint.channel);
-  profile.channels = { ...current.channels };
-  profile.channels[touchpoint.channel] = channel
-    ? { count: channel.count + 1, lastAt: Math.max(channel.lastAt, at), session: touchSession(channel.session, at, touchpoint.sessionId, gap) }
-    : { count: 1, lastAt: at, session: touchSession(null, at, touchpoint.sessionId, gap) };
+  if (channel) {
+    channel.count++;
+    if (at > channel.lastAt) channel.lastAt = at;
+    channel.session = touchSession(channel.session, at, touchpoint.sessionId, gap);
+  } else {
+    profile.channels[touchpoint.channel] = { count: 1, lastAt: at, session: touchSession(null, at, touchpoint.sessionId, gap) };
+  }
   const entry: JourneyEntry = {
     at,
     eventId: touchpoint.eventId,
@@ -66,17 +67,13 @@ export function applyTouchpoint(current: ProfileState, touchpoint: Touchpoint, c
     category: touchpoint.page?.category ?? null,
     path: touchpoint.page?.path ?? null,
   };
-  profile.journey = [...current.journey];
   const older = insertBounded(profile.journey, entry, compareJourney, config.journeyLength);
-  if (older) {
-    profile.recentEventIds = [...current.recentEventIds];
-    insertBounded(profile.recentEventIds, [older.at, older.eventId], compareRecent, config.recentEventIds - config.journeyLength);
-  }
+  if (older) insertBounded(profile.recentEventIds, [older.at, older.eventId], compareRecent, config.recentEventIds - config.journeyLength);
   const consent = touchpoint.consent;
   if (touchpoint.eventType === EVENT.consentUpdated && consent) {
     const key = `${consent.channel}|${consent.purpose}`;
     const next = { value: consent.granted, at };
-    if (supersedes(next, own(profile.consent, key))) profile.consent = { ...current.consent, [key]: next };
+    if (supersedes(next, own(profile.consent, key))) profile.consent[key] = next;
   }
   if (touchpoint.timeZone) {
     const next = { value: touchpoint.timeZone, at };
@@ -88,11 +85,8 @@ export function applyTouchpoint(current: ProfileState, touchpoint: Touchpoint, c
     // assigning it would replace the traits object's prototype
     if (name === '__proto__') continue;
     const next = { value: touchpoint.attributes[key]!, at };
-    if (!supersedes(next, own(profile.traits, name))) continue;
-    if (profile.traits === current.traits) profile.traits = { ...current.traits };
-    profile.traits[name] = next;
+    if (supersedes(next, own(profile.traits, name))) profile.traits[name] = next;
   }
-  return profile;
 }
 
 /**
@@ -122,21 +116,25 @@ export function consentGranted(consent: Record<string, Stamped<boolean>>, keys: 
 }
 
 /**
- * A channel's current session after a touch (a new object when the touch
- * changes it): a touch joins it unless the channel says it is another
- * session (session id) or the inactivity gap has passed. A late touch
- * joins it if it falls inside it; an older one belongs to a past session
- * and leaves it alone.
+ * A channel's current session: a touch joins it unless the channel says it
+ * is another session (session id) or the inactivity gap has passed. A late
+ * touch joins it if it falls inside it; an older one belongs to a past
+ * session and leaves it alone.
  */
 function touchSession(session: SessionState | null, at: number, id: string | null, gap: number): SessionState {
   if (!session) return { id, startedAt: at, lastAt: at, depth: 1 };
   const sameId = id === null || session.id === null || id === session.id;
   if (at >= session.lastAt) {
     if (!sameId || at - session.lastAt > gap) return { id, startedAt: at, lastAt: at, depth: 1 };
-    return { id: session.id ?? id, startedAt: session.startedAt, lastAt: at, depth: session.depth + 1 };
+    session.lastAt = at;
+    session.id ??= id;
+    session.depth++;
+    return session;
   }
   if (sameId && at >= session.startedAt - gap) {
-    return { id: session.id ?? id, startedAt: Math.min(session.startedAt, at), lastAt: session.lastAt, depth: session.depth + 1 };
+    if (at < session.startedAt) session.startedAt = at;
+    session.id ??= id;
+    session.depth++;
   }
   return session;
 }
@@ -157,9 +155,8 @@ export function insertBounded<T>(list: T[], item: T, compare: (a: T, b: T) => nu
   return list.length > bound ? list.shift() : undefined;
 }
 
-/** A sorted list with `value` inserted in its place; `value` is not in `sorted`, which stays as it was. */
-function withUnique(sorted: readonly string[], value: string): string[] {
+function insertUnique(sorted: string[], value: string): void {
   let i = sorted.length;
   while (i > 0 && sorted[i - 1]! > value) i--;
-  return [...sorted.slice(0, i), value, ...sorted.slice(i)];
+  if (sorted[i - 1] !== value) sorted.splice(i, 0, value);
 }

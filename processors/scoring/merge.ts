@@ -1,5 +1,5 @@
 import type { ScoreState } from '../model/profile-state';
-import { copyScore, decayTo } from './state';
+import { decayTo } from './state';
 
 /**
  * Folds the loser's scores into the winner's: both are brought to the
@@ -10,9 +10,9 @@ import { copyScore, decayTo } from './state';
  */
 export function mergeScores(winner: Record<string, ScoreState>, loser: Record<string, ScoreState>): Record<string, ScoreState> {
   const merged: Record<string, ScoreState> = {};
-  for (const name in winner) merged[name] = copyScore(winner[name]!);
+  for (const name in winner) merged[name] = copy(winner[name]!);
   for (const name in loser) {
-    const other = copyScore(loser[name]!);
+    const other = copy(loser[name]!);
     const mine = merged[name];
     if (!mine) {
       merged[name] = other;
@@ -31,4 +31,8 @@ export function mergeScores(winner: Record<string, ScoreState>, loser: Record<st
     if (latest !== 0) mine.recency = latest;
   }
   return merged;
+}
+
+function copy(score: ScoreState): ScoreState {
+  return { ...score, contributions: { ...score.contributions } };
 }

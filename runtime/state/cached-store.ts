@@ -1,7 +1,6 @@
 import type { KeyValueStore } from '../processor';
 import type { Serde } from '../serde/serde';
 import { StoreWrite, TaskBacking } from './backing';
-import { deepFreeze } from './freeze';
 import { compareUtf8, inRange } from './memory-backing';
 
 interface Entry<V> {
@@ -23,12 +22,6 @@ export interface CacheStats {
  * transaction commits, to RocksDB); `discardUncommitted` drops them when a
  * transaction aborts, which returns the store to its last committed state.
  * Clean entries beyond `maxEntries` are evicted after a commit, least recently used first.
- *
- * Values are read-only by contract (processor.ts): the cache hands out the
- * object it holds, and `put` takes ownership of the one it is given. With
- * `freezeValues` (the test driver) every value it holds or reads is
- * deep-frozen, so a change in place throws instead of reaching the store
- * unnoticed.
  */
 export class CachedStore<V> implements KeyValueStore<V> {
   private readonly cache = new Map<string, Entry<V>>();
@@ -40,7 +33,6 @@ export class CachedStore<V> implements KeyValueStore<V> {
     private readonly backing: TaskBacking,
     private readonly serde: Serde<V>,
     private readonly maxEntries: number,
-    private readonly freezeValues = false,
   ) {}
 
   async get(key: string): Promise<V | undefined> {
@@ -66,11 +58,11 @@ export class CachedStore<V> implements KeyValueStore<V> {
     const entry = this.cache.get(key);
     if (entry && !entry.dirty) return entry.value;
     const [bytes] = await this.backing.getMany(this.name, [key]);
-    return bytes ? this.decode(bytes) : undefined;
+    return bytes ? this.serde.deserialize(this.name, bytes) : undefined;
   }
 
   put(key: string, value: V): void {
-    this.cache.set(key, { value: this.frozen(value), dirty: true });
+    this.cache.set(key, { value, dirty: true });
     this.dirty.add(key);
   }
 
@@ -92,7 +84,7 @@ export class CachedStore<V> implements KeyValueStore<V> {
         if (value !== undefined) yield [cached[next]!, value];
       }
       if (next > 0 && cached[next - 1] === key) continue;
-      yield [key, this.decode(bytes)];
+      yield [key, this.serde.deserialize(this.name, bytes)];
     }
     for (; next < cached.length; next++) {
       const value = this.cache.get(cached[next]!)?.value;
@@ -160,17 +152,9 @@ export class CachedStore<V> implements KeyValueStore<V> {
   }
 
   private remember(key: string, bytes: Buffer | null): V | undefined {
-    const value = bytes === null ? undefined : this.decode(bytes);
+    const value = bytes === null ? undefined : this.serde.deserialize(this.name, bytes);
     this.cache.set(key, { value, dirty: false });
     return value;
-  }
-
-  private decode(bytes: Buffer): V {
-    return this.frozen(this.serde.deserialize(this.name, bytes));
-  }
-
-  private frozen(value: V): V {
-    return this.freezeValues ? deepFreeze(value) : value;
   }
 
   private evict(): void {

@@ -91,7 +91,7 @@ export class ProfileHarness {
       .processor('profile', () => new ProfileProcessor(rules.profile, [VIEWS]), { from: 'resolved', stores: [PROFILES] })
       .sink('reroute', { topic: TOPIC.resolved, key: stringSerde, value: events, from: 'profile' })
       .sink('outcomes', { topic: TOPIC.outcomes, key: stringSerde, value: jsonSerde<ProfileUpdate>(), from: 'profile' })
-      .processor('scoring', () => new ScoringProcessor(rules.scoring), { from: 'profile', stores: [PROFILES] })
+      .processor('scoring', () => new ScoringProcessor(rules.scoring), { from: 'profile' })
       .processor('segmentation', () => new SegmentationProcessor(rules.segments), { from: 'scoring', stores: [PROFILES] })
       .sink('segment-changes', { topic: TOPIC.membership, key: stringSerde, value: avro<SegmentMembership>('SegmentMembership'), from: ['segmentation', 'profile'] })
       .sink('triggers', { topic: TOPIC.updates, key: stringSerde, value: jsonSerde<ProfileUpdate>(), from: 'segmentation' })

@@ -150,7 +150,7 @@ function history(seed: number): Step[] {
 async function finalState(harness: ProfileHarness, end: number): Promise<ProfileState> {
   await harness.advanceTime(end);
   const state = structuredClone(await harness.profile('A'));
-  pruneCounters(state.counters, segments, end);
+  pruneCounters(state, segments, end);
   return state;
 }
 

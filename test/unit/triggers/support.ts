@@ -91,8 +91,7 @@ export class TestProfileProcessor implements Processor<string, TestInput> {
     const store = ctx.store<ProfileEntry>(PROFILES_STORE);
     const v = record.value;
     if (v.kind === 'merge') {
-      // stored values are read-only: change a copy, and put it
-      const winner = structuredClone((await store.get(v.winner)) as ProfileState);
+      const winner = (await store.get(v.winner)) as ProfileState;
       const loser = (await store.get(v.loser)) as ProfileState;
       winner.engagement = mergeEngagement(winner.engagement, loser.engagement);
       for (const [type, values] of Object.entries(loser.identifiers)) {
@@ -111,7 +110,7 @@ export class TestProfileProcessor implements Processor<string, TestInput> {
     const at = t.occurredAt;
     let entry = await store.get(v.profileId);
     while (isForwarding(entry)) entry = await store.get(entry.mergedInto);
-    const profile: ProfileState = entry ? structuredClone(entry) : emptyProfile(v.profileId, at);
+    const profile: ProfileState = entry ?? emptyProfile(v.profileId, at);
     profile.lastSeen = Math.max(profile.lastSeen, at);
     for (const id of t.identifiers) {
       const values = (profile.identifiers[id.type] ??= []);
