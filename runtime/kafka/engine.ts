@@ -123,6 +123,12 @@ export class Engine {
   private consumer?: Consumer;
   private admin?: Admin;
   private reader?: PartitionReader;
+  /**
+   * The global tables' blocking reads have their own connections: a broker
+   * answers one connection's requests in order, so a fetch waiting at a
+   * table's end would hold up the restorations behind it.
+   */
+  private globalReader?: PartitionReader;
   private commitTimer?: NodeJS.Timeout;
   private joined = false;
   /** While start-up waits for an unreachable dependency: which, why, since when (shown by /readyz). */
@@ -167,11 +173,13 @@ export class Engine {
   async start(): Promise<void> {
     this.admin = this.kafka.admin();
     this.reader = new PartitionReader(this.kafka);
+    this.globalReader = new PartitionReader(this.kafka);
     await this.whenReachable('Kafka and the schema registry', async () => {
       await this.admin!.connect();
       await verifyTopics(this.admin!, this.topology);
       await this.initSerdes();
       await this.reader!.connect();
+      await this.globalReader!.connect();
       await this.startGlobalTables();
     });
     const consumer = this.kafka.consumer({
@@ -249,6 +257,7 @@ export class Engine {
     await this.globalTail;
     for (const table of this.globals.values()) await table.close();
     await this.reader?.disconnect();
+    await this.globalReader?.disconnect();
     await this.admin?.disconnect();
     this.log.info('engine stopped');
   }
@@ -747,7 +756,7 @@ export class Engine {
   private async followGlobalPartition(table: GlobalTable<unknown>, partition: number, caughtUp: () => void): Promise<void> {
     while (!this.stopping) {
       try {
-        await this.reader!.follow({
+        await this.globalReader!.follow({
           topic: table.topic,
           partition,
           from: (await table.positions()).get(partition) ?? 0n,
