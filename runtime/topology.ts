@@ -321,7 +321,8 @@ export class TopologyBuilder {
     for (const sub of subTopologies) {
       sub.stores.push({
         name: TASK_STORE,
-        options: { value: jsonSerde<unknown>(), cacheEntries: 0 },
+        // Cached like any store: a timer looks up its current time here when it changes.
+        options: { value: jsonSerde<unknown>() },
         changelog: `${this.appId}-${sub.sources[0]!.options.topic}-task-changelog`,
       });
       sub.stores.push({ name: TIMER_INDEX_STORE, options: { value: bufferSerde, cacheEntries: 0, changelog: false } });
