@@ -1,5 +1,5 @@
 /**
- * node --expose-gc --import tsx bench/timers.ts [--timers 10000000] [--batch 10000]
+ * npm run bench:timers [-- --timers 10000000 --batch 10000]
  *
  * In process, RocksDB state: one task schedules `--timers` event-time timers
  * (one per key, times spread over a day, in random order), committing every
