@@ -1,7 +1,10 @@
 import type { TruthPerson } from '../../simulator/truth';
 
-/** A person of the simulator's ground truth with the given identifiers (type, normalised value), for tests. */
-export function truthPerson(id: string, identifiers: readonly [string, string][]): TruthPerson {
+/**
+ * A person of the simulator's ground truth with the given identifiers (type,
+ * normalised value, provable group: 0 unless given), for tests.
+ */
+export function truthPerson(id: string, identifiers: readonly (readonly [string, string, number?])[]): TruthPerson {
   return {
     id,
     persona: 'test',
@@ -10,6 +13,6 @@ export function truthPerson(id: string, identifiers: readonly [string, string][]
     atRisk: false,
     household: null,
     timeZone: 'Europe/Dublin',
-    identifiers: identifiers.map(([type, value]) => ({ type, value, group: 0 })),
+    identifiers: identifiers.map(([type, value, group = 0]) => ({ type, value, group })),
   };
 }

@@ -2,28 +2,20 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { groundTruth, pairwisePrecisionRecall, readGroundTruth, writeGroundTruth, type TruthPerson } from '../../../simulator/truth';
+import { truthPerson } from '../../support/truth';
 import { personOf, simulate, type Simulation } from './support';
 
 const JUNK = new Set(['null', '', '0', 'anonymous', 'undefined']);
 
-/** A truth of hand-made people: each string is `type:value`, grouped into provable groups by `|`. */
+/** A truth of hand-made people: each string is `type:value`, grouped into provable groups by the inner arrays. */
 function people(spec: Record<string, string[][]>): { persons: TruthPerson[] } {
   return {
-    persons: Object.entries(spec).map(([id, groups]) => ({
-      id,
-      persona: 'test',
-      business: 'bank',
-      customer: true,
-      atRisk: false,
-      household: null,
-      timeZone: 'Europe/Dublin',
-      identifiers: groups.flatMap((group, g) =>
-        group.map((key) => {
-          const [type, value] = key.split(':') as [string, string];
-          return { type, value, group: g };
-        }),
+    persons: Object.entries(spec).map(([id, groups]) =>
+      truthPerson(
+        id,
+        groups.flatMap((group, g) => group.map((key) => [...(key.split(':') as [string, string]), g] as const)),
       ),
-    })),
+    ),
   };
 }
 
