@@ -157,17 +157,12 @@ export class TimerService {
       else if (at === undefined) this.timers.delete(id);
       else this.timers.put(id, at);
     }
-    if (previous !== undefined) this.dropFromIndex(indexKey(previous, id));
+    // The head may keep the old entry: popDue drops an entry whose timer has another time now.
+    if (previous !== undefined) this.byTime.delete(indexKey(previous, id));
     if (at === undefined) return;
     const entry = { indexKey: indexKey(at, id), id, at };
     if (compareUtf8(entry.indexKey, this.scanFrom) < 0) this.scanFrom = entry.indexKey;
     this.addToIndex(entry);
-  }
-
-  private dropFromIndex(key: string): void {
-    this.byTime.delete(key);
-    const i = this.headLoaded ? this.head.findIndex((e) => e.indexKey === key) : -1;
-    if (i >= 0) this.head.splice(i, 1);
   }
 
   private addToIndex(entry: IndexEntry): void {
