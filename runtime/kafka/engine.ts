@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import {
   AssignerProtocol,
   Kafka,
-  Partitioners,
   logLevel,
   type Admin,
   type Consumer,
@@ -23,6 +22,7 @@ import type { SubTopology, Topology } from '../topology';
 import { OffsetOutOfRangeError, PartitionReader } from './partition-reader';
 import { decodeMemberInfo, taskAssigner, type MemberInfo } from './task-assigner';
 import { produceChunks, toTopicMessages } from './produce-chunks';
+import { connectTaskProducer } from './task-producer';
 import { withRetries } from './retry';
 import { verifyTopics } from './topics';
 
@@ -681,15 +681,9 @@ export class Engine {
     this.log.info({ task: id }, 'task closed');
   }
 
-  private async connectTaskProducer(sub: SubTopology, partition: number): Promise<Producer> {
-    const producer = this.kafka.producer({
-      ...(this.config.guarantee === 'exactly_once' ? { transactionalId: `${this.topology.appId}-${sub.sources[0]!.options.topic}-${partition}`, transactionTimeout: 60_000 } : {}),
-      createPartitioner: Partitioners.DefaultPartitioner,
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
-    await producer.connect();
-    return producer;
+  private connectTaskProducer(sub: SubTopology, partition: number): Promise<Producer> {
+    const transactionalId = this.config.guarantee === 'exactly_once' ? `${this.topology.appId}-${sub.sources[0]!.options.topic}-${partition}` : undefined;
+    return connectTaskProducer(this.kafka, transactionalId);
   }
 
   private async fetchCommitted(sub: SubTopology, partition: number): Promise<Map<string, bigint>> {
