@@ -54,6 +54,8 @@ replay
   --state-dir DIR       the replay's own state (default state/replay-<time>), removed afterwards
   --keep-state          keep it
   --memory              state in memory instead of RocksDB (short replays only)
+  --check-ownership     freeze store values and forwarded records, so a processor that changes a
+                        value it does not own fails its record (slower; for checking processors)
 
 connection (topic ranges and --output-prefix)
   --brokers LIST        default LP_KAFKA_BROKERS or the local stack
@@ -96,6 +98,7 @@ async function main(argv: string[]): Promise<number> {
       'state-dir': { type: 'string' },
       'keep-state': { type: 'boolean' },
       memory: { type: 'boolean' },
+      'check-ownership': { type: 'boolean' },
       brokers: { type: 'string' },
       registry: { type: 'string' },
       quiet: { type: 'boolean' },
@@ -181,6 +184,7 @@ async function main(argv: string[]): Promise<number> {
       stateDir,
       state: values.memory ? 'memory' : 'rocksdb',
       keepState: values['keep-state'] ?? false,
+      checkOwnership: values['check-ownership'] ?? false,
       batch,
       tickMs,
       settleMs,

@@ -71,6 +71,12 @@ export interface ReplayOptions {
   /** Outputs before this event time are warm-up: they build state but are not counted in the report. */
   reportFrom?: number;
   cacheEntries?: number;
+  /**
+   * Freeze store values and forwarded records, so a processor that changes a
+   * value it does not own fails (runtime/task.ts, `freezeValues`): for
+   * checking a rule or processor change; it slows the replay down.
+   */
+  checkOwnership?: boolean;
   /** Checked between chunks: true stops the replay early with a partial report. */
   stopped?: () => boolean;
   onProgress?: (progress: ReplayProgress) => void;
@@ -109,9 +115,10 @@ class VariantRun {
     private readonly onOutput?: (variant: string, record: OutputRecord) => void,
   ) {}
 
-  async start(topology: Topology, state: 'rocksdb' | 'memory', stateDir: string, cacheEntries: number | undefined): Promise<void> {
+  async start(topology: Topology, state: 'rocksdb' | 'memory', stateDir: string, options: Pick<ReplayOptions, 'cacheEntries' | 'checkOwnership'>): Promise<void> {
     const driverOptions: DriverOptions = {
-      cacheEntries,
+      cacheEntries: options.cacheEntries,
+      freezeValues: options.checkOwnership === true,
       backing: async (taskId) => {
         const backing = state === 'memory' ? new MemoryBacking() : await RocksBacking.open(join(stateDir, this.options.name, taskId));
         this.backings.push(backing);
@@ -209,7 +216,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
         options.onOutput,
       );
       running.push(run);
-      await run.start(topology, state, options.stateDir, options.cacheEntries);
+      await run.start(topology, state, options.stateDir, options);
     }
 
     const runAll = async (): Promise<void> => {

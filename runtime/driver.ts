@@ -41,6 +41,13 @@ export interface DriverOptions {
    * what that does.
    */
   globalTableLag?: number;
+  /**
+   * Freeze committed store values and forwarded record values, so that a
+   * processor changing a value it does not own fails (runtime/task.ts,
+   * `freezeValues`). On by default: the driver is where processors are
+   * tested. Replay turns it off for speed unless asked to check.
+   */
+  freezeValues?: boolean;
 }
 
 export interface PipeOptions {
@@ -283,6 +290,7 @@ export class TopologyTestDriver {
       globalStores: new Map([...this.globals.values()].map((g) => [g.name, g])),
       defaultCacheEntries: this.options.cacheEntries ?? 10_000,
       maxRecordBytes: this.options.maxRecordBytes,
+      freezeValues: this.options.freezeValues ?? true,
     });
     await task.init();
     this.tasks.set(key, task);

@@ -22,10 +22,19 @@ export interface StreamRecord<K, V> {
  * A key-value store of the task. Reads are async because a key may have to
  * come from RocksDB; keys that a processor declares in `prefetch` are read
  * in bulk before the batch, so those reads resolve from memory. Values are
- * owned by the store: after changing one, `put` it back.
+ * owned by the store: `get` returns one to read; to change it, take it with
+ * `editable` (or write a new value with `put`).
  */
 export interface KeyValueStore<V> {
+  /** The value, not to be changed (the test driver freezes it). */
   get(key: string): Promise<V | undefined>;
+  /**
+   * Takes a value `get` returned for `key` to change it: the object returned
+   * (the same one, or in the test driver an unfrozen copy) is then this
+   * key's uncommitted value, committed with the task's next commit and
+   * dropped if that commit aborts. Change only the object it returns.
+   */
+  editable<T extends V>(key: string, value: T): T;
   put(key: string, value: V): void;
   delete(key: string): void;
   /** Entries with from <= key < to, in key order (UTF-8 byte order). */

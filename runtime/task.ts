@@ -35,6 +35,15 @@ export interface TaskOptions {
    * input that caused it goes to the dead-letter topic.
    */
   maxRecordBytes?: number;
+  /**
+   * Check that processors keep to the ownership rules (the test driver, and
+   * replay's --check-ownership): committed store values are frozen and so is
+   * each forwarded record value (its own fields; what it holds may be a
+   * store value taken with `editable`). A breach throws, so it fails a test
+   * instead of changing state behind the store's back. Off in production:
+   * freezing costs a walk of every value.
+   */
+  freezeValues?: boolean;
 }
 
 /** Kafka's default message.max.bytes (1 MiB + 12) less a record batch's overhead. */
@@ -100,7 +109,7 @@ export class StreamTask {
     this.id = `${this.sub.id}_${options.partition}`;
     for (const store of this.sub.stores) {
       const cacheEntries = store.options.cacheEntries ?? options.defaultCacheEntries;
-      this.stores.set(store.name, new CachedStore(store.name, options.backing, store.options.value, cacheEntries));
+      this.stores.set(store.name, new CachedStore(store.name, options.backing, store.options.value, cacheEntries, options.freezeValues));
     }
     this.taskStore = this.stores.get(TASK_STORE)!;
     this.timers = new TimerService(timerTimes(this.taskStore as CachedStore<number>), this.stores.get(TIMER_INDEX_STORE) as CachedStore<Buffer>);
@@ -114,6 +123,10 @@ export class StreamTask {
 
   get log(): Logger {
     return this.options.log;
+  }
+
+  get freezesValues(): boolean {
+    return this.options.freezeValues === true;
   }
 
   /** Loads timers and stream time; call after the backing store is restored. */
@@ -576,6 +589,7 @@ class NodeContext implements ProcessorContext {
       throw new TopologyError(`processor '${this.node.name}' forwarded to '${to}', which is not one of its children (${[...this.children].join(', ') || 'none'})`);
     }
     const headers: Headers = options?.headers ?? {};
+    if (this.task.freezesValues && typeof value === 'object' && value !== null && !ArrayBuffer.isView(value)) Object.freeze(value);
     this.queue.push([to, { key, value, timestamp: options?.timestamp ?? this.timestamp, headers }]);
   }
 

@@ -4,9 +4,10 @@ import type { Touchpoint } from './touchpoint';
 /**
  * What the fused nodes of the profile task hand each other (profile ->
  * scoring -> segmentation -> triggers -> eligibility). `profile` is the
- * object the `profiles` store holds: nodes change it in place and the
- * store writes it once at commit. Each node adds what it learned for the
- * nodes after it.
+ * object the `profiles` store holds, taken by the profile node with
+ * `editable`: nodes change it in place and the store writes it once at
+ * commit. The update itself is read-only: a node that adds what it learned
+ * for the nodes after it forwards a new update (`{ ...update, scoresBefore }`).
  */
 export interface ProfileUpdate {
   profile: ProfileState;

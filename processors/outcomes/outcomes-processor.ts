@@ -75,13 +75,13 @@ export class OutcomesProcessor implements Processor<string, ProfileUpdate | Expo
     const store = ctx.store<LiftEntry>(LIFT_STORE);
     const entry = await store.get(timer.key);
     if (entry === undefined || entry.unsent === 0) return;
-    this.emit(entry, ctx.streamTime, ctx);
-    store.put(entry.triggerId, entry);
+    this.emit(store.editable(timer.key, entry), ctx.streamTime, ctx);
   }
 
   private async count(triggerId: string, at: number, ctx: ProcessorContext, change: (c: LiftCounts) => void): Promise<void> {
     const store = ctx.store<LiftEntry>(LIFT_STORE);
-    const entry = (await store.get(triggerId)) ?? {
+    const stored = await store.get(triggerId);
+    const entry = stored ? store.editable(triggerId, stored) : {
       triggerId,
       treated: 0,
       treatedConverted: 0,
@@ -95,7 +95,7 @@ export class OutcomesProcessor implements Processor<string, ProfileUpdate | Expo
     const now = Math.max(at, ctx.streamTime);
     if (entry.emittedAt === null || entry.unsent >= this.everyChanges || now - entry.emittedAt >= this.maxInterval) this.emit(entry, now, ctx);
     else ctx.schedule(entry.emittedAt + this.maxInterval, triggerId);
-    store.put(triggerId, entry);
+    if (!stored) store.put(triggerId, entry);
   }
 
   private emit(entry: LiftEntry, now: number, ctx: ProcessorContext): void {

@@ -64,9 +64,11 @@ export class ProfileProcessor implements Processor<string, ProfileEvent> {
       ctx.count('duplicate');
       return;
     }
-    const profile = entry ?? emptyProfile(id, touchpoint.occurredAt);
-    // put before changing it: if a later node throws, the task discards the change with the rest
-    ctx.store<ProfileEntry>(PROFILES).put(id, profile);
+    // Taken before it changes: the nodes after this one change it too, and if any throws, the task
+    // discards the change with the rest of the record's.
+    const profiles = ctx.store<ProfileEntry>(PROFILES);
+    const profile = entry ? profiles.editable(id, entry) : emptyProfile(id, touchpoint.occurredAt);
+    if (!entry) profiles.put(id, profile);
     applyTouchpoint(profile, touchpoint, this.config);
     const update = newUpdate(profile, 'touchpoint', touchpoint);
     // Outcomes first: a dismissal in this touchpoint must count as fatigue before its own decisions.

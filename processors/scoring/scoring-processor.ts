@@ -21,12 +21,13 @@ export class ScoringProcessor implements Processor<string, ProfileUpdate> {
     const update = record.value;
     const profile = update.profile;
     this.dropRemovedScores(profile);
-    if (update.touchpoint) update.scoresBefore = this.score(profile, update.touchpoint);
+    let scoresBefore: Record<string, number>;
+    if (update.touchpoint) scoresBefore = this.score(profile, update.touchpoint);
     else {
-      update.scoresBefore = scoreValues(update.merge?.winnerBefore?.scores ?? {}, record.timestamp);
+      scoresBefore = scoreValues(update.merge?.winnerBefore?.scores ?? {}, record.timestamp);
       for (const name in profile.scores) keepLargest(profile.scores[name]!.contributions, this.model.explain);
     }
-    ctx.forward('segmentation', record.key, update);
+    ctx.forward('segmentation', record.key, { ...update, scoresBefore });
   }
 
   private score(profile: ProfileState, touchpoint: Touchpoint): Record<string, number> {

@@ -49,13 +49,14 @@ export class SegmentationProcessor implements Processor<string, ProfileUpdate> {
     const merge = update.merge;
     // after a merge, changes are relative to what the winner was in, not to the union of both sides
     const before = merge ? (merge.winnerBefore?.segments ?? {}) : profile.segments;
-    this.evaluate(record.key, profile, before, now, merge ? 'merge' : 'touchpoint', update, ctx);
+    const changes = this.evaluate(record.key, profile, before, now, merge ? 'merge' : 'touchpoint', ctx);
     if (merge) {
       for (const segment in merge.loser.segments) this.emit(ctx, merge.loser.id, segment, 'exit', now, 'merge', {});
       ctx.cancel(merge.loser.id);
     }
-    ctx.forward('profile-view', record.key, update);
-    ctx.forward('triggers', record.key, update);
+    const next: ProfileUpdate = { ...update, ...changes };
+    ctx.forward('profile-view', record.key, next);
+    ctx.forward('triggers', record.key, next);
   }
 
   prefetchTimer(timer: Timer): Iterable<[string, string]> {
@@ -64,38 +65,31 @@ export class SegmentationProcessor implements Processor<string, ProfileUpdate> {
 
   async onTimer(timer: Timer, ctx: ProcessorContext): Promise<void> {
     const profiles = ctx.store<ProfileEntry>(PROFILES);
-    const profile = await profiles.get(timer.key);
-    if (!profile || isForwarding(profile)) return;
-    // put before changing it: if anything below throws, the task discards the change with the rest
-    profiles.put(timer.key, profile);
+    const entry = await profiles.get(timer.key);
+    if (!entry || isForwarding(entry)) return;
+    // Taken before it changes: if anything below throws, the task discards the change with the rest.
+    const profile = profiles.editable(timer.key, entry);
     // Every evaluation replaces this timer, so none has happened since it was set: the state is as
     // of an earlier time and can be evaluated at the timer's own time, when the change happened.
     const now = timer.at;
     pruneCounters(profile, this.rules, now);
-    const update: ProfileUpdate = {
-      profile,
-      cause: 'timer',
-      touchpoint: null,
-      scoresBefore: scoreValues(profile.scores, now),
-      segmentsEntered: [],
-      segmentsExited: [],
-    };
-    this.evaluate(timer.key, profile, profile.segments, now, 'timer', update, ctx);
-    if (update.segmentsEntered.length === 0 && update.segmentsExited.length === 0) return;
+    const scoresBefore = scoreValues(profile.scores, now);
+    const changes = this.evaluate(timer.key, profile, profile.segments, now, 'timer', ctx);
+    if (changes.segmentsEntered.length === 0 && changes.segmentsExited.length === 0) return;
+    const update: ProfileUpdate = { profile, cause: 'timer', touchpoint: null, scoresBefore, ...changes };
     ctx.forward('profile-view', timer.key, update);
     ctx.forward('triggers', timer.key, update);
   }
 
-  /** Re-evaluates every segment at `now`, records and emits the changes against `before`, and sets the next timer. */
+  /** Re-evaluates every segment at `now`, records and emits the changes against `before`, sets the next timer, and returns the changes. */
   private evaluate(
     id: string,
     profile: ProfileState,
     before: Record<string, SegmentMembershipState>,
     now: number,
     reason: SegmentMembership['reason'],
-    update: ProfileUpdate,
     ctx: ProcessorContext,
-  ): void {
+  ): Pick<ProfileUpdate, 'segmentsEntered' | 'segmentsExited'> {
     const ev = this.evaluation;
     ev.run(profile, now);
     const { was } = this;
@@ -124,11 +118,10 @@ export class SegmentationProcessor implements Processor<string, ProfileUpdate> {
       this.emit(ctx, id, segment.name, holds ? 'enter' : 'exit', now, reason, ev.valuesOf(segment));
     }
     this.keepOnlyHolding(current, members);
-    update.segmentsEntered = entered;
-    update.segmentsExited = exited;
     const next = ev.nextChange();
     if (next === Infinity) ctx.cancel(id);
     else ctx.schedule(next, id);
+    return { segmentsEntered: entered, segmentsExited: exited };
   }
 
   /**

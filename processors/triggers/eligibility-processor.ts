@@ -61,8 +61,7 @@ export class EligibilityProcessor implements Processor<string, FiredTriggers> {
     const entry = await store.get(timer.key);
     if (entry === undefined || isForwarding(entry)) return; // erased, or merged away: the winner holds the firings now
     if (entry.engagement.pending.length === 0) return;
-    this.decideDue(entry, ctx.streamTime, ctx);
-    store.put(entry.id, entry);
+    this.decideDue(store.editable(timer.key, entry), ctx.streamTime, ctx);
   }
 
   /** Decides the firings whose window has ended and arms the timer for the rest. */

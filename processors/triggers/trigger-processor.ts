@@ -121,18 +121,18 @@ export class TriggerProcessor implements Processor<string, ProfileUpdate> {
     const triggerId = timer.key.slice(0, split);
     const profileId = timer.key.slice(split + 1);
     const store = ctx.store<ProfileEntry>(PROFILES_STORE);
-    const entry = await store.get(profileId);
-    if (entry === undefined || isForwarding(entry)) return; // erased, or merged away: the winner re-armed its own timers
+    const stored = await store.get(profileId);
+    if (stored === undefined || isForwarding(stored)) return; // erased, or merged away: the winner re-armed its own timers
     const trigger = this.rules.byId.get(triggerId);
-    const progress = entry.engagement.patterns[triggerId];
-    if (trigger === undefined || trigger.when.kind !== 'absence' || progress?.kind !== 'absence') return;
+    if (trigger === undefined || trigger.when.kind !== 'absence' || stored.engagement.patterns[triggerId]?.kind !== 'absence') return;
+    const profile = store.editable(profileId, stored);
+    const progress = profile.engagement.patterns[triggerId]!;
     this.firings = undefined;
-    this.settle(trigger, entry, progress, ctx);
+    this.settle(trigger, profile, progress as Extract<typeof progress, { kind: 'absence' }>, ctx);
     const firings = this.firings;
     this.firings = undefined;
-    store.put(profileId, entry);
     if (firings !== undefined) {
-      const out: FiredTriggers = { profile: entry, cause: 'timer', firings };
+      const out: FiredTriggers = { profile, cause: 'timer', firings };
       ctx.forward('eligibility', profileId, out, { timestamp: ctx.streamTime });
     }
   }

@@ -1,6 +1,7 @@
 import type { KeyValueStore } from '../processor';
 import type { Serde } from '../serde/serde';
 import { StoreWrite, TaskBacking } from './backing';
+import { deepFreeze } from './freeze';
 import { compareUtf8, inRange } from './memory-backing';
 
 interface Entry<V> {
@@ -22,6 +23,12 @@ export interface CacheStats {
  * transaction commits, to RocksDB); `discardUncommitted` drops them when a
  * transaction aborts, which returns the store to its last committed state.
  * Clean entries beyond `maxEntries` are evicted after a commit, least recently used first.
+ *
+ * A value `get` returns is the cached object itself (no copy per read): a
+ * caller that wants to change it takes it with `editable` first, so the
+ * change is an uncommitted write like a `put`. With `freezeValues` (the test
+ * driver, replay's --check-ownership) committed values are frozen, so a
+ * change made behind the store's back throws instead of surviving an abort.
  */
 export class CachedStore<V> implements KeyValueStore<V> {
   private readonly cache = new Map<string, Entry<V>>();
@@ -33,6 +40,7 @@ export class CachedStore<V> implements KeyValueStore<V> {
     private readonly backing: TaskBacking,
     private readonly serde: Serde<V>,
     private readonly maxEntries: number,
+    private readonly freezeValues = false,
   ) {}
 
   async get(key: string): Promise<V | undefined> {
@@ -64,6 +72,14 @@ export class CachedStore<V> implements KeyValueStore<V> {
   put(key: string, value: V): void {
     this.cache.set(key, { value, dirty: true });
     this.dirty.add(key);
+  }
+
+  editable<T extends V>(key: string, value: T): T {
+    const entry = this.cache.get(key);
+    if (entry?.dirty && entry.value === value) return value;
+    const owned = this.freezeValues && Object.isFrozen(value) ? structuredClone(value) : value;
+    this.put(key, owned);
+    return owned;
   }
 
   delete(key: string): void {
@@ -133,7 +149,10 @@ export class CachedStore<V> implements KeyValueStore<V> {
     for (const key of this.dirty) {
       const entry = this.cache.get(key)!;
       if (entry.value === undefined) this.cache.delete(key);
-      else entry.dirty = false;
+      else {
+        entry.dirty = false;
+        if (this.freezeValues) deepFreeze(entry.value);
+      }
     }
     this.dirty.clear();
     this.evict();
@@ -153,6 +172,7 @@ export class CachedStore<V> implements KeyValueStore<V> {
 
   private remember(key: string, bytes: Buffer | null): V | undefined {
     const value = bytes === null ? undefined : this.serde.deserialize(this.name, bytes);
+    if (this.freezeValues) deepFreeze(value);
     this.cache.set(key, { value, dirty: false });
     return value;
   }

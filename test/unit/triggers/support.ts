@@ -91,7 +91,7 @@ export class TestProfileProcessor implements Processor<string, TestInput> {
     const store = ctx.store<ProfileEntry>(PROFILES_STORE);
     const v = record.value;
     if (v.kind === 'merge') {
-      const winner = (await store.get(v.winner)) as ProfileState;
+      const winner = store.editable(v.winner, (await store.get(v.winner)) as ProfileState);
       const loser = (await store.get(v.loser)) as ProfileState;
       winner.engagement = mergeEngagement(winner.engagement, loser.engagement);
       for (const [type, values] of Object.entries(loser.identifiers)) {
@@ -99,7 +99,6 @@ export class TestProfileProcessor implements Processor<string, TestInput> {
       }
       for (const [key, c] of Object.entries(loser.consent)) if ((winner.consent[key]?.at ?? -Infinity) < c.at) winner.consent[key] = c;
       for (const [name, ch] of Object.entries(loser.channels)) if ((winner.channels[name]?.lastAt ?? -Infinity) < ch.lastAt) winner.channels[name] = ch;
-      store.put(v.winner, winner);
       store.put(v.loser, { mergedInto: v.winner, at: v.at });
       const update: ProfileUpdate = { profile: winner, cause: 'merge', touchpoint: null, scoresBefore: {}, segmentsEntered: [], segmentsExited: [] };
       ctx.forward('outcomes', winner.id, update);
@@ -110,7 +109,7 @@ export class TestProfileProcessor implements Processor<string, TestInput> {
     const at = t.occurredAt;
     let entry = await store.get(v.profileId);
     while (isForwarding(entry)) entry = await store.get(entry.mergedInto);
-    const profile: ProfileState = entry ?? emptyProfile(v.profileId, at);
+    const profile: ProfileState = entry ? store.editable(entry.id, entry) : emptyProfile(v.profileId, at);
     profile.lastSeen = Math.max(profile.lastSeen, at);
     for (const id of t.identifiers) {
       const values = (profile.identifiers[id.type] ??= []);
