@@ -1,15 +1,12 @@
 import { join } from 'node:path';
 import {
   AssignerProtocol,
-  Kafka,
-  logLevel,
+  loggingKafka,
   type Admin,
+  type Kafka,
   type Consumer,
   type EachBatchPayload,
   type KafkaMessage,
-  type Producer,
-  type RecordMetadata,
-  type TopicMessages,
 } from './client';
 import type { Logger } from 'pino';
 import { ListeningPostError } from '../errors';
@@ -19,10 +16,12 @@ import { GlobalTable } from '../state/global-table';
 import { RocksBacking } from '../state/rocks-backing';
 import { StreamTask, type PendingCommit } from '../task';
 import type { SubTopology, Topology } from '../topology';
-import { OffsetOutOfRangeError, PartitionReader } from './partition-reader';
+import { kafkaError } from './kafka-errors';
+import { GlobalTables } from './global-tables';
+import { PartitionReader } from './partition-reader';
+import { restoreTask } from './restoration';
 import { decodeMemberInfo, taskAssigner, type MemberInfo } from './task-assigner';
-import { produceChunks, toTopicMessages } from './produce-chunks';
-import { connectTaskProducer } from './task-producer';
+import { connectTaskProducer, type TaskProducer } from './task-producer';
 import { withRetries } from './retry';
 import { verifyTopics } from './topics';
 
@@ -60,7 +59,7 @@ export interface EngineConfig {
 interface ActiveTask {
   task: StreamTask;
   sub: SubTopology;
-  producer?: Producer;
+  producer?: TaskProducer;
   lock: Promise<void>;
   lastCommit: number;
   restored: boolean;
@@ -83,18 +82,8 @@ export interface TaskStall {
   retriable: boolean;
 }
 
-/** A global table that has not reached its topic's end for this long makes the instance not ready. */
-const GLOBAL_TABLE_STALE_MS = 10_000;
-/** How long a read at a global table's end waits on the broker for new records. */
-const GLOBAL_TABLE_WAIT_MS = 500;
-
 /** Longest wait between two tries of a task whose dependency is unavailable. */
 const MAX_STALL_BACKOFF_MS = 5_000;
-
-/** LP_KAFKAJS_LOG_LEVEL: how much of kafkajs's own logging to pass on (default warn). */
-const KAFKAJS_LEVELS: Record<string, logLevel> = { error: logLevel.ERROR, warn: logLevel.WARN, info: logLevel.INFO, debug: logLevel.DEBUG };
-
-const FENCED = new Set(['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
 
 /**
  * Runs a topology against Kafka: one consumer group per application id,
@@ -117,18 +106,12 @@ export class Engine {
   private readonly kafka: Kafka;
   private readonly log: Logger;
   private readonly tasks = new Map<string, ActiveTask>();
-  private readonly globals = new Map<string, GlobalTable<unknown>>();
+  private readonly globals: GlobalTables;
   private readonly subByTopic = new Map<string, SubTopology>();
   private readonly partitionCounts = new Map<string, number>();
   private consumer?: Consumer;
   private admin?: Admin;
   private reader?: PartitionReader;
-  /**
-   * The global tables' blocking reads have their own connections: a broker
-   * answers one connection's requests in order, so a fetch waiting at a
-   * table's end would hold up the restorations behind it.
-   */
-  private globalReader?: PartitionReader;
   private commitTimer?: NodeJS.Timeout;
   private joined = false;
   /** While start-up waits for an unreachable dependency: which, why, since when (shown by /readyz). */
@@ -138,11 +121,6 @@ export class Engine {
   /** Tasks being created (RocksDB opening, restoring), so that one partition never gets two. */
   private readonly opening = new Map<string, Promise<ActiveTask>>();
   private stopping = false;
-  /** Wall-clock time every global table last read up to its topic's end (0: never yet). */
-  private globalsCaughtUpAt = 0;
-  /** When each followed partition of a global table (`topic/partition`) last stood at its end. */
-  private readonly globalPartitionCaughtUp = new Map<string, number>();
-  private globalTail?: Promise<void>;
   private crashed?: Error;
 
   constructor(
@@ -151,17 +129,10 @@ export class Engine {
   ) {
     this.metrics = config.metrics ?? new RuntimeMetrics({ defaultMetrics: true });
     this.log = config.log.child({ app: topology.appId });
-    this.kafka = new Kafka({
-      clientId: `${topology.appId}-${process.pid}`,
-      brokers: config.brokers,
-      logLevel: KAFKAJS_LEVELS[process.env.LP_KAFKAJS_LOG_LEVEL ?? 'warn'] ?? logLevel.WARN,
-      logCreator: () => (entry) => {
-        const level = entry.level <= logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : entry.level === logLevel.INFO ? 'info' : 'debug';
-        this.log[level]({ kafkajs: entry.log }, entry.log.message);
-      },
-    });
+    this.kafka = loggingKafka(`${topology.appId}-${process.pid}`, config.brokers, this.log);
     for (const sub of topology.subTopologies) for (const s of sub.sources) this.subByTopic.set(s.options.topic, sub);
     for (const t of topology.topics) this.partitionCounts.set(t.name, t.partitions!);
+    this.globals = new GlobalTables(this.kafka, topology, config.stateDir, this.log);
   }
 
   /**
@@ -173,14 +144,12 @@ export class Engine {
   async start(): Promise<void> {
     this.admin = this.kafka.admin();
     this.reader = new PartitionReader(this.kafka);
-    this.globalReader = new PartitionReader(this.kafka);
     await this.whenReachable('Kafka and the schema registry', async () => {
       await this.admin!.connect();
       await verifyTopics(this.admin!, this.topology);
       await this.initSerdes();
       await this.reader!.connect();
-      await this.globalReader!.connect();
-      await this.startGlobalTables();
+      await this.globals.start();
     });
     const consumer = this.kafka.consumer({
       groupId: this.topology.appId,
@@ -254,10 +223,8 @@ export class Engine {
     }
     await this.consumer?.disconnect();
     for (const active of [...this.tasks.values()]) await this.closeTask(active);
-    await this.globalTail;
-    for (const table of this.globals.values()) await table.close();
+    await this.globals.stop();
     await this.reader?.disconnect();
-    await this.globalReader?.disconnect();
     await this.admin?.disconnect();
     this.log.info('engine stopped');
   }
@@ -277,11 +244,7 @@ export class Engine {
   } {
     const restoring = [...this.assigned].filter((id) => !this.tasks.get(id)?.restored);
     const stalled = this.stalls();
-    // A followed table stands at its end at least every GLOBAL_TABLE_WAIT_MS; one that has not for
-    // longer (the broker is away, the read fails, it is far behind) is behind the links it should resolve against.
-    const followed = [...this.globalPartitionCaughtUp.values()];
-    const oldest = followed.length > 0 ? Math.min(...followed) : this.globalsCaughtUpAt;
-    const globalTablesCaughtUp = this.globalsCaughtUpAt > 0 && (this.globals.size === 0 || Date.now() - oldest < GLOBAL_TABLE_STALE_MS);
+    const globalTablesCaughtUp = this.globals.caughtUp();
     return {
       ready: this.joined && restoring.length === 0 && stalled.length === 0 && globalTablesCaughtUp && !this.stopping,
       detail: { joined: this.joined, tasks: this.tasks.size, restoring, stalled, globalTablesCaughtUp, waitingFor: this.waitingFor },
@@ -300,7 +263,7 @@ export class Engine {
   }
 
   globalTable<V>(name: string): GlobalTable<V> | undefined {
-    return [...this.globals.values()].find((g) => g.name === name) as GlobalTable<V> | undefined;
+    return this.globals.byName().get(name) as GlobalTable<V> | undefined;
   }
 
   /** Members of the group with the endpoint each advertises and the partitions it owns. */
@@ -433,8 +396,7 @@ export class Engine {
     const pending = task.prepareCommit();
     const started = process.hrtime.bigint();
     try {
-      const checkpoint =
-        this.config.guarantee === 'exactly_once' ? await this.commitTransaction(active, pending) : await this.commitAtLeastOnce(active, pending);
+      const checkpoint = await active.producer!.commit({ records: [...pending.outputs, ...pending.changelog], partition: task.partition, offsets: pending.offsets });
       await task.committed(pending, checkpoint);
       active.lastCommit = Date.now();
       this.metrics.commits.inc({ outcome: 'committed' });
@@ -447,31 +409,6 @@ export class Engine {
     }
   }
 
-  private async commitTransaction(active: ActiveTask, pending: PendingCommit): Promise<Map<string, bigint>> {
-    const producer = active.producer!;
-    const transaction = await producer.transaction();
-    try {
-      const checkpoint = await sendInChunks([...pending.outputs, ...pending.changelog], (topicMessages) => transaction.sendBatch({ topicMessages }));
-      await transaction.sendOffsets({
-        consumerGroupId: this.topology.appId,
-        topics: [...pending.offsets].map(([topic, offset]) => ({ topic, partitions: [{ partition: active.task.partition, offset: offset.toString() }] })),
-      });
-      await transaction.commit();
-      return checkpoint;
-    } catch (error) {
-      await transaction.abort().catch(() => undefined);
-      throw error;
-    }
-  }
-
-  private async commitAtLeastOnce(active: ActiveTask, pending: PendingCommit): Promise<Map<string, bigint>> {
-    const checkpoint = await sendInChunks([...pending.outputs, ...pending.changelog], (topicMessages) => active.producer!.sendBatch({ topicMessages, acks: -1 }));
-    await this.consumer!.commitOffsets(
-      [...pending.offsets].map(([topic, offset]) => ({ topic, partition: active.task.partition, offset: offset.toString() })),
-    );
-    return checkpoint;
-  }
-
   /**
    * A commit failed. If we were fenced, another instance owns the task now:
    * drop it. Otherwise start a new producer (which aborts whatever our old
@@ -480,16 +417,16 @@ export class Engine {
    * discarded and re-read from the committed offsets.
    */
   private async recoverFailedCommit(active: ActiveTask, pending: PendingCommit, error: unknown): Promise<void> {
-    const type = (error as { type?: string }).type ?? '';
-    this.log.warn({ err: error, task: active.task.id, type }, 'commit failed');
-    if (FENCED.has(type)) {
+    const failure = kafkaError(error);
+    this.log.warn({ err: error, task: active.task.id, kind: failure.kind }, 'commit failed');
+    if (failure.kind === 'fenced') {
       this.log.warn({ task: active.task.id }, 'fenced by a newer owner; dropping the task');
       await this.abandon(active);
       return;
     }
     let committed: Map<string, bigint>;
     try {
-      await active.producer?.disconnect().catch(() => undefined);
+      await active.producer?.close().catch(() => undefined);
       active.producer = await this.connectTaskProducer(active.sub, active.task.partition);
       committed = await this.fetchCommitted(active.sub, active.task.partition);
     } catch (unsettled) {
@@ -589,7 +526,7 @@ export class Engine {
       metrics: this.metrics,
       partitionsOf: (topic) => this.partitionCounts.get(topic) ?? 1,
       deadLetterTopic: this.topology.deadLetterTopic,
-      globalStores: new Map([...this.globals.values()].map((g) => [g.name, g])),
+      globalStores: this.globals.byName(),
       defaultCacheEntries: this.config.cacheEntriesPerStore,
       maxRecordBytes: this.config.maxRecordBytes,
     });
@@ -602,7 +539,7 @@ export class Engine {
       // offsets read next are final.
       log.info('task assigned: fencing the previous owner and restoring');
       active.producer = await this.connectTaskProducer(sub, partition);
-      await this.restore(task, backing, heartbeat, log);
+      await restoreTask(task, backing, { reader: this.reader!, heartbeat, stopped: () => this.stopping, log, metrics: this.metrics });
       await task.init();
       for (const [topic, offset] of await this.fetchCommitted(sub, partition)) task.setCommittedPosition(topic, offset);
       active.restored = true;
@@ -620,37 +557,6 @@ export class Engine {
       throw error;
     }
     return active;
-  }
-
-  private async restore(task: StreamTask, backing: RocksBacking, heartbeat: () => Promise<void>, log: Logger): Promise<void> {
-    const checkpoint = await backing.checkpoint();
-    for (const changelog of task.changelogTopics) {
-      const started = Date.now();
-      let from = checkpoint.get(changelog) ?? 0n;
-      let applied = 0;
-      const read = () =>
-        this.reader!.read({
-          topic: changelog,
-          partition: task.partition,
-          from,
-          stopped: () => this.stopping,
-          onRecords: async (records, next) => {
-            await task.restore(changelog, records, next);
-            applied += records.length;
-            this.metrics.restoredRecords.inc({ topic: changelog }, records.length);
-            await heartbeat();
-          },
-        });
-      try {
-        await read();
-      } catch (error) {
-        if (!(error instanceof OffsetOutOfRangeError)) throw error;
-        log.warn({ changelog, from: from.toString() }, 'checkpoint is older than the changelog; restoring from its start');
-        from = (await this.reader!.bounds(changelog, [task.partition])).get(task.partition)!.start;
-        await read();
-      }
-      if (applied > 0) log.info({ changelog, records: applied, ms: Date.now() - started }, 'restored');
-    }
   }
 
   private taskIds(assignment: Record<string, number[]>): Set<string> {
@@ -676,14 +582,18 @@ export class Engine {
     if (active.restored) this.metrics.activeTasks.dec();
     else this.metrics.restoringTasks.dec();
     await active.task.aborted().catch(() => undefined);
-    await active.producer?.disconnect().catch(() => undefined);
+    await active.producer?.close().catch(() => undefined);
     await active.task.close();
     this.log.info({ task: id }, 'task closed');
   }
 
-  private connectTaskProducer(sub: SubTopology, partition: number): Promise<Producer> {
-    const transactionalId = this.config.guarantee === 'exactly_once' ? `${this.topology.appId}-${sub.sources[0]!.options.topic}-${partition}` : undefined;
-    return connectTaskProducer(this.kafka, transactionalId);
+  private connectTaskProducer(sub: SubTopology, partition: number): Promise<TaskProducer> {
+    if (this.config.guarantee === 'at_least_once') return connectTaskProducer(this.kafka, { guarantee: 'at_least_once', commitOffsets: (offsets) => this.consumer!.commitOffsets(offsets) });
+    return connectTaskProducer(this.kafka, {
+      guarantee: 'exactly_once',
+      transactionalId: `${this.topology.appId}-${sub.sources[0]!.options.topic}-${partition}`,
+      groupId: this.topology.appId,
+    });
   }
 
   private async fetchCommitted(sub: SubTopology, partition: number): Promise<Map<string, bigint>> {
@@ -694,76 +604,6 @@ export class Engine {
       if (p && Number(p.offset) >= 0) result.set(entry.topic, BigInt(p.offset));
     }
     return result;
-  }
-
-  // --- global tables -----------------------------------------------------------------------
-
-  /** Opens (once) and catches up every global table; safe to call again after a failed attempt. */
-  private async startGlobalTables(): Promise<void> {
-    for (const g of this.topology.globalStores) {
-      let table = this.globals.get(g.options.topic);
-      if (!table) {
-        const backing = await RocksBacking.open(join(this.config.stateDir, this.topology.appId, `global-${g.name}`));
-        table = new GlobalTable(g.name, g.options.topic, backing, g.options.value);
-        this.globals.set(g.options.topic, table);
-      }
-      await this.catchUp(table);
-    }
-    this.globalsCaughtUpAt = Date.now();
-    if (this.globals.size > 0) this.globalTail = this.tailGlobalTables();
-  }
-
-  /** Reads each partition of the table's topic from its checkpoint to the current end. */
-  private async catchUp(table: GlobalTable<unknown>): Promise<void> {
-    const positions = await table.positions();
-    for (let partition = 0; partition < (this.partitionCounts.get(table.topic) ?? 1); partition++) {
-      await this.reader!.read({
-        topic: table.topic,
-        partition,
-        from: positions.get(partition) ?? 0n,
-        maxWaitMs: 0,
-        stopped: () => this.stopping,
-        onRecords: (records, next) => table.apply(records, new Map([[partition, next]])),
-      });
-    }
-  }
-
-  /**
-   * Follows every partition of every global table with a blocking read (a
-   * fetch that waits on the broker for new records): a merge reaches the
-   * resolvers as soon as the link task's commit does, and a quiet table
-   * costs one request per GLOBAL_TABLE_WAIT_MS per partition. A read that
-   * fails starts again from the table's checkpoint after a pause.
-   */
-  private async tailGlobalTables(): Promise<void> {
-    const follows: Promise<void>[] = [];
-    for (const table of this.globals.values()) {
-      for (let partition = 0; partition < (this.partitionCounts.get(table.topic) ?? 1); partition++) {
-        const key = `${table.topic}/${partition}`;
-        this.globalPartitionCaughtUp.set(key, Date.now());
-        follows.push(this.followGlobalPartition(table, partition, () => this.globalPartitionCaughtUp.set(key, Date.now())));
-      }
-    }
-    await Promise.all(follows);
-  }
-
-  private async followGlobalPartition(table: GlobalTable<unknown>, partition: number, caughtUp: () => void): Promise<void> {
-    while (!this.stopping) {
-      try {
-        await this.globalReader!.follow({
-          topic: table.topic,
-          partition,
-          from: (await table.positions()).get(partition) ?? 0n,
-          maxWaitMs: GLOBAL_TABLE_WAIT_MS,
-          stopped: () => this.stopping,
-          onCaughtUp: caughtUp,
-          onRecords: (records, next) => table.apply(records, new Map([[partition, next]])),
-        });
-      } catch (error) {
-        this.log.error({ err: error, table: table.name, partition }, 'reading a global table failed; retrying');
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
-      }
-    }
   }
 
   // --- set-up ------------------------------------------------------------------------------
@@ -796,18 +636,4 @@ function countByTopic(records: readonly OutputRecord[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const r of records) counts.set(r.topic, (counts.get(r.topic) ?? 0) + 1);
   return counts;
-}
-
-/** Sends the records in chunks; returns, per topic, the offset after the last record written to it. */
-async function sendInChunks(records: readonly OutputRecord[], send: (topicMessages: TopicMessages[]) => Promise<RecordMetadata[]>): Promise<Map<string, bigint>> {
-  const ends = new Map<string, bigint>();
-  for (const chunk of produceChunks(records)) {
-    const counts = new Map<string, number>();
-    for (const r of chunk) counts.set(`${r.topic}:${r.partition}`, (counts.get(`${r.topic}:${r.partition}`) ?? 0) + 1);
-    for (const m of await send(toTopicMessages(chunk))) {
-      const count = counts.get(`${m.topicName}:${m.partition}`);
-      if (count !== undefined && m.baseOffset !== undefined) ends.set(m.topicName, BigInt(m.baseOffset) + BigInt(count));
-    }
-  }
-  return ends;
 }

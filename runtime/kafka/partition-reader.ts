@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Kafka } from './client';
+import { KafkaError, kafkaError } from './kafka-errors';
 import { isTransient, withRetries } from './retry';
 
 // kafkajs has no assign() (every consumer joins a group), but restoring a
@@ -69,10 +70,6 @@ export interface FollowOptions {
   stopped(): boolean;
   /** How long one fetch at the end waits on the broker for new records (a long poll). */
   maxWaitMs: number;
-}
-
-export class OffsetOutOfRangeError extends Error {
-  override name = 'OffsetOutOfRangeError';
 }
 
 /** Reads partitions of a topic from an offset, read_committed, outside any consumer group. */
@@ -170,11 +167,11 @@ export class PartitionReader {
           topics: [{ topic, partitions: [{ partition, fetchOffset: offset.toString(), maxBytes: 4 * 1024 * 1024 }] }],
         });
       } catch (error) {
-        const e = error as { type?: string; name?: string };
-        if (e.type === 'OFFSET_OUT_OF_RANGE' || e.name === 'KafkaJSOffsetOutOfRange') {
-          throw new OffsetOutOfRangeError(`${topic}:${partition} has no offset ${offset} any more`);
+        const failure = kafkaError(error);
+        if (failure instanceof KafkaError && failure.kind === 'offset-out-of-range') {
+          throw new KafkaError('offset-out-of-range', false, `${topic}:${partition} has no offset ${offset} any more`, { cause: error });
         }
-        if (!isTransient(error) || ++transientErrors > MAX_TRANSIENT_ERRORS) throw error;
+        if (!failure.retriable || ++transientErrors > MAX_TRANSIENT_ERRORS) throw failure;
         await this.cluster.refreshMetadata().catch(() => undefined);
         await delay(Math.min(1_000, 50 * transientErrors));
         continue;

@@ -1,13 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { kafkaError } from './kafka-errors';
 
-/**
- * Errors worth another try: kafkajs marks most broker-side transients
- * retriable; a group coordinator that is still being elected or loaded
- * (a fresh broker, a new group) is reported as not found.
- */
+/** Errors worth another try: what `kafkaError` calls retriable. */
 export function isTransient(error: unknown): boolean {
-  const e = error as { retriable?: boolean; name?: string; type?: string };
-  return e?.retriable === true || e?.name === 'KafkaJSGroupCoordinatorNotFound' || e?.type === 'COORDINATOR_LOAD_IN_PROGRESS';
+  return kafkaError(error).retriable;
 }
 
 /** Runs `operation`, retrying transient Kafka errors with exponential back-off up to `deadlineMs`. */

@@ -1,14 +1,48 @@
-import { Partitioners, type Kafka, type Producer } from './client';
+import type { OutputRecord } from '../records';
+import { Partitioners, type Kafka, type Producer, type RecordMetadata, type TopicMessages } from './client';
+import { kafkaError } from './kafka-errors';
+import { produceChunks, toTopicMessages } from './produce-chunks';
 
 /** Longer than any commit: the broker aborts a transaction left open this long by a stopped owner. */
 const TRANSACTION_TIMEOUT_MS = 60_000;
 
+/** What one commit of a task hands to Kafka. */
+export interface TaskCommit {
+  /** Outputs, then changelog records, each with its partition chosen. */
+  records: readonly OutputRecord[];
+  /** The task's input partition. */
+  partition: number;
+  /** Next offset to consume of `partition`, by source topic. */
+  offsets: ReadonlyMap<string, bigint>;
+}
+
 /**
- * A task's own producer, connected. With a transactional id (exactly-once)
- * it is also initialised for that id before it is returned: the previous
- * owner is fenced and its open transaction completed (committed if it had
- * asked to commit, aborted otherwise), so the changelog and the committed
- * offsets read next are final.
+ * A task's way to Kafka: one per task, never shared (kafkajs's idempotent
+ * producer loses its sequence numbers under concurrent sends, and a task's
+ * commits are sequential anyway). Errors are the runtime's (`KafkaError`).
+ */
+export interface TaskProducer {
+  /**
+   * Writes the records and the input offsets: exactly-once in one
+   * transaction, at-least-once the records first and then the offsets.
+   * Returns, per topic written, the offset after the last record written to
+   * it (the changelog checkpoint). Throws a `KafkaError`; kind `fenced` when
+   * a newer owner of the task took over.
+   */
+  commit(commit: TaskCommit): Promise<Map<string, bigint>>;
+  close(): Promise<void>;
+}
+
+export type TaskProducerOptions =
+  | { guarantee: 'exactly_once'; transactionalId: string; groupId: string }
+  | { guarantee: 'at_least_once'; commitOffsets(offsets: { topic: string; partition: number; offset: string }[]): Promise<void> };
+
+/**
+ * A task's producer, connected. Exactly-once it is also initialised for its
+ * transactional id before it is returned: the previous owner is fenced and
+ * its open transaction completed (committed if it had asked to commit,
+ * aborted otherwise), so the changelog and the committed offsets read next
+ * are final.
  *
  * kafkajs's `connect()` does not do this: it takes an idempotent producer id
  * and leaves InitProducerId for the transactional id to the first
@@ -19,19 +53,86 @@ const TRANSACTION_TIMEOUT_MS = 60_000;
  * transaction, opened and aborted, runs the init: kafkajs sends no EndTxn
  * for a transaction without partitions or offsets.
  */
-export async function connectTaskProducer(kafka: Kafka, transactionalId: string | undefined): Promise<Producer> {
+export async function connectTaskProducer(kafka: Kafka, options: TaskProducerOptions): Promise<TaskProducer> {
+  const transactional = options.guarantee === 'exactly_once';
   const producer = kafka.producer({
-    ...(transactionalId !== undefined ? { transactionalId, transactionTimeout: TRANSACTION_TIMEOUT_MS } : {}),
+    ...(transactional ? { transactionalId: options.transactionalId, transactionTimeout: TRANSACTION_TIMEOUT_MS } : {}),
     createPartitioner: Partitioners.DefaultPartitioner,
     idempotent: true,
     maxInFlightRequests: 1,
   });
   try {
     await producer.connect();
-    if (transactionalId !== undefined) await (await producer.transaction()).abort();
+    if (transactional) await (await producer.transaction()).abort();
   } catch (error) {
     await producer.disconnect().catch(() => undefined);
-    throw error;
+    throw kafkaError(error);
   }
-  return producer;
+  return transactional ? new TransactionalTaskProducer(producer, options.groupId) : new IdempotentTaskProducer(producer, options.commitOffsets);
+}
+
+class TransactionalTaskProducer implements TaskProducer {
+  constructor(
+    private readonly producer: Producer,
+    private readonly groupId: string,
+  ) {}
+
+  async commit({ records, partition, offsets }: TaskCommit): Promise<Map<string, bigint>> {
+    try {
+      const transaction = await this.producer.transaction();
+      try {
+        const checkpoint = await sendInChunks(records, (topicMessages) => transaction.sendBatch({ topicMessages }));
+        await transaction.sendOffsets({
+          consumerGroupId: this.groupId,
+          topics: [...offsets].map(([topic, offset]) => ({ topic, partitions: [{ partition, offset: offset.toString() }] })),
+        });
+        await transaction.commit();
+        return checkpoint;
+      } catch (error) {
+        await transaction.abort().catch(() => undefined);
+        throw error;
+      }
+    } catch (error) {
+      throw kafkaError(error);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.producer.disconnect();
+  }
+}
+
+class IdempotentTaskProducer implements TaskProducer {
+  constructor(
+    private readonly producer: Producer,
+    private readonly commitOffsets: (offsets: { topic: string; partition: number; offset: string }[]) => Promise<void>,
+  ) {}
+
+  async commit({ records, partition, offsets }: TaskCommit): Promise<Map<string, bigint>> {
+    try {
+      const checkpoint = await sendInChunks(records, (topicMessages) => this.producer.sendBatch({ topicMessages, acks: -1 }));
+      await this.commitOffsets([...offsets].map(([topic, offset]) => ({ topic, partition, offset: offset.toString() })));
+      return checkpoint;
+    } catch (error) {
+      throw kafkaError(error);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.producer.disconnect();
+  }
+}
+
+/** Sends the records in chunks; returns, per topic, the offset after the last record written to it. */
+async function sendInChunks(records: readonly OutputRecord[], send: (topicMessages: TopicMessages[]) => Promise<RecordMetadata[]>): Promise<Map<string, bigint>> {
+  const ends = new Map<string, bigint>();
+  for (const chunk of produceChunks(records)) {
+    const counts = new Map<string, number>();
+    for (const r of chunk) counts.set(`${r.topic}:${r.partition}`, (counts.get(`${r.topic}:${r.partition}`) ?? 0) + 1);
+    for (const m of await send(toTopicMessages(chunk))) {
+      const count = counts.get(`${m.topicName}:${m.partition}`);
+      if (count !== undefined && m.baseOffset !== undefined) ends.set(m.topicName, BigInt(m.baseOffset) + BigInt(count));
+    }
+  }
+  return ends;
 }

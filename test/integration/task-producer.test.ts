@@ -1,47 +1,79 @@
+import { KafkaError } from '../../runtime/kafka/kafka-errors';
 import { connectTaskProducer } from '../../runtime/kafka/task-producer';
+import type { OutputRecord } from '../../runtime/records';
 import { connectedAdmin, createTopics, readToEnd, uniqueName } from '../support/kafka';
 
 /**
- * A new owner of a task must settle the previous owner's transaction before
- * it reads the changelog and the committed offsets: the task producer is
- * ready only once the old producer is fenced and its open transaction is
- * over. kafkajs's own connect() left both for the first commit.
+ * A task's producer on the real broker. A new owner of a task must settle
+ * the previous owner's transaction before it reads the changelog and the
+ * committed offsets: the producer is ready only once the old one is fenced
+ * and its open transaction is over (kafkajs's own connect() left both for
+ * the first commit).
  */
 jest.setTimeout(60_000);
 
 const { kafka, admin } = connectedAdmin();
 
-test('connecting a task producer fences the previous owner and aborts its open transaction', async () => {
-  const topic = uniqueName('task-producer');
-  await createTopics(admin, [topic], 1);
+function record(topic: string, value: string): OutputRecord {
+  return { topic, partition: 0, key: Buffer.from('k'), value: Buffer.from(value), headers: {}, timestamp: Date.now() };
+}
+
+async function committedOffset(groupId: string, topic: string): Promise<string | undefined> {
+  const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return entry?.partitions.find((p) => p.partition === 0)?.offset;
+}
+
+test('connecting fences the previous owner and aborts its open transaction; a commit writes records and offsets at once', async () => {
+  const [input, output] = [uniqueName('task-producer-in'), uniqueName('task-producer-out')];
+  await createTopics(admin, [input, output], 1);
   const transactionalId = uniqueName('task');
+  const groupId = uniqueName('task-group');
   const previous = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 });
   await previous.connect();
   const open = await previous.transaction();
-  await open.send({ topic, messages: [{ key: 'k', value: 'written by the previous owner' }] });
+  await open.send({ topic: output, messages: [{ key: 'k', value: 'written by the previous owner' }] });
 
-  const next = await connectTaskProducer(kafka, transactionalId);
+  const next = await connectTaskProducer(kafka, { guarantee: 'exactly_once', transactionalId, groupId });
   try {
     await expect(open.commit()).rejects.toMatchObject({ type: expect.stringMatching(/PRODUCER_FENCED|INVALID_PRODUCER_EPOCH/) });
-    const transaction = await next.transaction();
-    await transaction.send({ topic, messages: [{ key: 'k', value: 'written by the new owner' }] });
-    await transaction.commit();
-    const read = await readToEnd(kafka, topic);
-    expect(read.map((m) => m.value!.toString())).toEqual(['written by the new owner']);
+    const checkpoint = await next.commit({ records: [record(output, 'written by the new owner')], partition: 0, offsets: new Map([[input, 42n]]) });
+    expect((await readToEnd(kafka, output)).map((m) => m.value!.toString())).toEqual(['written by the new owner']);
+    expect(checkpoint.get(output)).toBe(3n); // the aborted record, its abort marker, then ours at offset 2
+    expect(await committedOffset(groupId, input)).toBe('42');
   } finally {
     await previous.disconnect();
-    await next.disconnect();
+    await next.close();
   }
 });
 
-test('without a transactional id the producer is idempotent and needs no transaction', async () => {
-  const topic = uniqueName('task-producer-alo');
-  await createTopics(admin, [topic], 1);
-  const producer = await connectTaskProducer(kafka, undefined);
+test('a fenced task producer fails its commit with a KafkaError of kind fenced', async () => {
+  const output = uniqueName('task-producer-fenced');
+  await createTopics(admin, [output], 1);
+  const options = { guarantee: 'exactly_once', transactionalId: uniqueName('task'), groupId: uniqueName('task-group') } as const;
+  const zombie = await connectTaskProducer(kafka, options);
+  const owner = await connectTaskProducer(kafka, options);
   try {
-    await producer.send({ topic, acks: -1, messages: [{ value: 'at least once' }] });
-    expect((await readToEnd(kafka, topic)).map((m) => m.value!.toString())).toEqual(['at least once']);
+    const failure = zombie.commit({ records: [record(output, 'from the zombie')], partition: 0, offsets: new Map() });
+    await expect(failure).rejects.toBeInstanceOf(KafkaError);
+    await expect(failure).rejects.toMatchObject({ kind: 'fenced', retriable: false });
+    expect(await readToEnd(kafka, output)).toEqual([]);
   } finally {
-    await producer.disconnect();
+    await zombie.close();
+    await owner.close();
+  }
+});
+
+test('at-least-once: records are written, then the offsets through the given commit', async () => {
+  const output = uniqueName('task-producer-alo');
+  await createTopics(admin, [output], 1);
+  const committed: unknown[] = [];
+  const producer = await connectTaskProducer(kafka, { guarantee: 'at_least_once', commitOffsets: async (offsets) => void committed.push(...offsets) });
+  try {
+    const checkpoint = await producer.commit({ records: [record(output, 'at least once')], partition: 0, offsets: new Map([['input', 7n]]) });
+    expect((await readToEnd(kafka, output)).map((m) => m.value!.toString())).toEqual(['at least once']);
+    expect(checkpoint.get(output)).toBe(1n);
+    expect(committed).toEqual([{ topic: 'input', partition: 0, offset: '7' }]);
+  } finally {
+    await producer.close();
   }
 });
