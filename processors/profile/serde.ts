@@ -1,5 +1,6 @@
 import * as avro from 'avsc';
 import { DeserializationError } from '../../runtime/errors';
+import { encodeAfter } from '../../runtime/serde/avro-encode';
 import type { Serde } from '../../runtime/serde/serde';
 import type { ProfileEntry, ProfileState } from '../model/profile-state';
 
@@ -16,6 +17,8 @@ import type { ProfileEntry, ProfileState } from '../model/profile-state';
 const VERSION = 1;
 const STATE = 0;
 const POINTER = 1;
+const STATE_HEADER = Uint8Array.of(VERSION, STATE);
+const POINTER_HEADER = Uint8Array.of(VERSION, POINTER);
 
 const optional = (type: unknown) => ['null', type];
 const stamped = (name: string, value: string) => ({
@@ -121,9 +124,8 @@ const pointerType = avro.Type.forSchema({
 export const profileEntrySerde: Serde<ProfileEntry> = {
   name: 'profile-entry',
   serialize(_store, entry) {
-    const pointer = 'mergedInto' in entry;
-    const body = pointer ? pointerType.toBuffer(entry) : stateType.toBuffer({ ...entry, engagement: JSON.stringify(entry.engagement) });
-    return Buffer.concat([Buffer.from([VERSION, pointer ? POINTER : STATE]), body]);
+    if ('mergedInto' in entry) return encodeAfter(POINTER_HEADER, pointerType, entry);
+    return encodeAfter(STATE_HEADER, stateType, { ...entry, engagement: JSON.stringify(entry.engagement) });
   },
   deserialize(store, data) {
     if (data[0] !== VERSION) throw new DeserializationError('unknown-schema', `${store}: profile entry format version ${data[0]} is not known (this build reads ${VERSION})`);

@@ -1,6 +1,7 @@
 import * as avro from 'avsc';
 import { DeserializationError, SchemaError } from '../errors';
 import { SchemaRegistryClient } from './registry';
+import { encodeAfter } from './avro-encode';
 import { Serde } from './serde';
 
 const MAGIC_BYTE = 0;
@@ -40,7 +41,7 @@ export class AvroSerde<T> implements Serde<T> {
     const header = this.headers.get(topic);
     if (!header) throw new SchemaError(`${this.name}: no schema registered for topic ${topic} (init was not called)`);
     try {
-      return Buffer.concat([header, this.type.toBuffer(value)]);
+      return encodeAfter(header, this.type, value);
     } catch {
       throw new DeserializationError('invalid-record', `${this.name}: value does not match the schema: ${this.explain(value)}`);
     }
