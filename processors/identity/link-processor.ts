@@ -36,8 +36,16 @@ interface Candidate {
 export class LinkProcessor implements Processor<string, Touchpoint> {
   constructor(private readonly config: IdentityConfig) {}
 
-  prefetch(record: StreamRecord<string, Touchpoint>): Iterable<[string, string]> {
-    return record.value.identifiers.map((id) => [IDENTIFIERS, id.value] as [string, string]);
+  /**
+   * The identifiers, and the directory entries of the profiles they would
+   * start: most link events bring an identifier never seen, whose profile
+   * is that one. (A known identifier's profile is read when it is known.)
+   */
+  *prefetch(record: StreamRecord<string, Touchpoint>): Iterable<[string, string]> {
+    for (const id of record.value.identifiers) {
+      yield [IDENTIFIERS, id.value];
+      yield [DIRECTORY, profileIdFor(id.value)];
+    }
   }
 
   async process(record: StreamRecord<string, Touchpoint>, ctx: ProcessorContext): Promise<void> {

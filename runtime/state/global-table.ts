@@ -6,7 +6,7 @@ import type { TaskBacking } from './backing';
  * A table every instance holds in full, built from a compacted topic (for
  * example the identity graph's changelog). Reads go through a bounded cache,
  * least recently used out first; updates arrive in batches from the topic
- * and invalidate what they touch.
+ * and replace the cached values of the keys they touch.
  *
  * A read that is waiting on RocksDB while an update of the same key is
  * applied must not put its (now old) value in the cache: each update is
@@ -53,7 +53,8 @@ export class GlobalTable<V> implements ReadOnlyStore<V> {
     for (const r of records) {
       if (!r.key) continue;
       const key = r.key.toString('utf8');
-      this.cache.delete(key);
+      // A key read before is likely read again (an identifier seen unknown, then linked): keep it, with its new value.
+      if (this.cache.has(key)) this.cache.set(key, r.value === null ? undefined : this.serde.deserialize(this.topic, r.value));
       this.touched.set(key, update);
       writes.push({ store: this.name, key, value: r.value });
     }

@@ -49,6 +49,20 @@ describe('GlobalTable', () => {
     expect(backing.reads).toBe(readsBefore);
   });
 
+  it('gives a cached key the value of an update without reading it again', async () => {
+    const backing = new HeldReads();
+    const t = await table(backing);
+    expect(await t.get('device')).toBeUndefined();
+    const reads = backing.reads;
+    await t.apply([record('device', 'p-linked'), record('cookie', 'p-new')], new Map([[0, 3n]]));
+    expect(await t.get('device')).toBe('p-linked');
+    expect(backing.reads).toBe(reads);
+    expect(await t.get('cookie')).toBe('p-new');
+    await t.apply([{ key: Buffer.from('device'), value: null }], new Map([[0, 4n]]));
+    expect(await t.get('device')).toBeUndefined();
+    expect(backing.reads).toBe(reads + 1);
+  });
+
   it('evicts the least recently used key, not the oldest one', async () => {
     const backing = new HeldReads();
     const t = await table(backing, 2);
