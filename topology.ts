@@ -18,7 +18,7 @@ import { LIFT_STORE, OutcomesProcessor } from './processors/outcomes/outcomes-pr
 import type { ProfileConfig } from './processors/profile/config';
 import { PROFILES, ProfileProcessor } from './processors/profile/profile-processor';
 import { profileEntrySerde } from './processors/profile/serde';
-import { VIEWS, ViewProcessor } from './processors/profile/view-processor';
+import { ViewProcessor } from './processors/profile/view-processor';
 import type { ScoringModel } from './processors/scoring/model';
 import { ScoringProcessor } from './processors/scoring/scoring-processor';
 import type { SegmentRules } from './processors/segmentation/rules';
@@ -114,16 +114,15 @@ export function buildTopology(options: TopologyOptions): Topology {
       // [B] the profile task, fused, on every partition of touchpoints.resolved
       .source('resolved', { topic: topic.resolved, key: stringSerde, value: profileEventSerde, eventTime: (e) => e.at })
       .store(PROFILES, { value: profileEntrySerde })
-      .store(VIEWS, { value: jsonSerde<number>() })
       .store(LIFT_STORE, { value: jsonSerde() })
-      .processor('profile', () => new ProfileProcessor(config.profile, [VIEWS]), { from: 'resolved', stores: [PROFILES] })
+      .processor('profile', () => new ProfileProcessor(config.profile), { from: 'resolved', stores: [PROFILES] })
       .sink('reroute', { topic: topic.resolved, key: stringSerde, value: profileEventSerde, from: 'profile' })
       .processor('outcomes', () => new OutcomesProcessor(config.outcomes, config.triggers), { from: ['profile', 'eligibility'], stores: [PROFILES, LIFT_STORE] })
       .sink('lift', { topic: topic.lift, key: stringSerde, value: avro('TriggerLift'), from: 'outcomes' })
       .processor('scoring', () => new ScoringProcessor(config.scoring), { from: 'profile' })
       .processor('segmentation', () => new SegmentationProcessor(config.segments), { from: 'scoring', stores: [PROFILES] })
       .sink('segment-changes', { topic: topic.membership, key: stringSerde, value: avro('SegmentMembership'), from: ['segmentation', 'profile'] })
-      .processor('profile-view', () => new ViewProcessor(config.profile, config.scoring), { from: ['segmentation', 'profile'], stores: [VIEWS, PROFILES] })
+      .processor('profile-view', () => new ViewProcessor(config.profile, config.scoring), { from: ['segmentation', 'profile'], stores: [PROFILES] })
       .sink('views', { topic: topic.views, key: stringSerde, value: avro('ProfileView'), from: 'profile-view' })
       .processor('triggers', () => new TriggerProcessor(config.triggers), { from: 'segmentation', stores: [PROFILES] })
       .processor('eligibility', () => new EligibilityProcessor(config.eligibility, config.triggers), { from: 'triggers', stores: [PROFILES] })

@@ -37,6 +37,12 @@ export interface ProfileState {
   segments: Record<string, SegmentMembershipState>;
   /** Owned by processors/triggers and processors/outcomes. */
   engagement: EngagementState;
+  /**
+   * Event time the profile's view was last published (profiles.view); null
+   * before the first. Owned by the view node: kept here, not in a store of
+   * its own, because the profile is written anyway when it changes.
+   */
+  viewedAt: number | null;
 }
 
 export interface Stamped<T> {
@@ -105,6 +111,7 @@ export function emptyProfile(id: string, at: number): ProfileState {
     counters: {},
     segments: {},
     engagement: emptyEngagement(),
+    viewedAt: null,
   };
 }
 

@@ -43,6 +43,8 @@ export function mergeProfiles(
     counters: mergeCounters(winner.counters, loser.counters),
     segments: mergeSegments(winner.segments, loser.segments),
     engagement: mergeEngagement(winner.engagement, loser.engagement),
+    // the survivor's view goes on (profiles.view is keyed by its id); the loser's is withdrawn
+    viewedAt: winner.viewedAt,
   };
 }
 

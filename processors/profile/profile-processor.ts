@@ -22,19 +22,10 @@ export const PROFILES = 'profiles';
  * profiles that are gone are deleted through 'profile-view' (a null value).
  */
 export class ProfileProcessor implements Processor<string, ProfileEvent> {
-  /**
-   * `alsoPrefetch`: other stores keyed by profile id that nodes fused after
-   * this one read for every record (e.g. the view node's 'views'), so they
-   * are read in the same bulk request as the profile.
-   */
-  constructor(
-    private readonly config: ProfileConfig,
-    private readonly alsoPrefetch: readonly string[] = [],
-  ) {}
+  constructor(private readonly config: ProfileConfig) {}
 
   prefetch(record: StreamRecord<string, ProfileEvent>): Iterable<[string, string]> {
-    if (this.alsoPrefetch.length === 0) return [[PROFILES, record.key]];
-    return [PROFILES, ...this.alsoPrefetch].map((store) => [store, record.key] as [string, string]);
+    return [[PROFILES, record.key]];
   }
 
   async process(record: StreamRecord<string, ProfileEvent>, ctx: ProcessorContext): Promise<void> {
@@ -105,7 +96,7 @@ export class ProfileProcessor implements Processor<string, ProfileEvent> {
     }
     const loser = JSON.parse(body.state.toString('utf8')) as ProfileState;
     const winnerBefore = entry ?? null;
-    const merged = winnerBefore ? mergeProfiles(winnerBefore, loser, this.config) : { ...loser, id };
+    const merged = winnerBefore ? mergeProfiles(winnerBefore, loser, this.config) : { ...loser, id, viewedAt: null };
     ctx.store<ProfileEntry>(PROFILES).put(id, merged);
     ctx.count('merged');
     ctx.forward('scoring', id, { ...newUpdate(merged, 'merge', null), merge: { loser, winnerBefore } });

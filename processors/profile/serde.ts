@@ -14,7 +14,8 @@ import type { ProfileEntry, ProfileState } from '../model/profile-state';
  * freely.
  */
 
-const VERSION = 1;
+/** Version 2 added `viewedAt`; version 1 entries are read with the version 1 schema. */
+const VERSION = 2;
 const STATE = 0;
 const POINTER = 1;
 const STATE_HEADER = Uint8Array.of(VERSION, STATE);
@@ -30,11 +31,7 @@ const stamped = (name: string, value: string) => ({
   ],
 });
 
-const stateType = avro.Type.forSchema({
-  type: 'record',
-  name: 'ProfileStateV1',
-  namespace: 'dev.listeningpost.store',
-  fields: [
+const fieldsV1 = [
     { name: 'id', type: 'string' },
     { name: 'firstSeen', type: 'long' },
     { name: 'lastSeen', type: 'long' },
@@ -108,8 +105,20 @@ const stateType = avro.Type.forSchema({
     { name: 'counters', type: { type: 'map', values: { type: 'array', items: { type: 'array', items: 'long' } } } },
     { name: 'segments', type: { type: 'map', values: { type: 'record', name: 'Membership', fields: [{ name: 'since', type: 'long' }] } } },
     { name: 'engagement', type: 'string' },
-  ],
+];
+
+const stateTypeV1 = avro.Type.forSchema({ type: 'record', name: 'ProfileStateV1', namespace: 'dev.listeningpost.store', fields: fieldsV1 } as avro.Schema);
+
+const stateType = avro.Type.forSchema({
+  type: 'record',
+  name: 'ProfileStateV2',
+  namespace: 'dev.listeningpost.store',
+  aliases: ['ProfileStateV1'],
+  fields: [...fieldsV1, { name: 'viewedAt', type: optional('long'), default: null }],
 } as avro.Schema);
+
+/** Reads a version 1 state as version 2 (no view emitted yet). */
+const fromV1 = stateType.createResolver(stateTypeV1);
 
 const pointerType = avro.Type.forSchema({
   type: 'record',
@@ -128,9 +137,9 @@ export const profileEntrySerde: Serde<ProfileEntry> = {
     return encodeAfter(STATE_HEADER, stateType, { ...entry, engagement: JSON.stringify(entry.engagement) });
   },
   deserialize(store, data) {
-    if (data[0] !== VERSION) throw new DeserializationError('unknown-schema', `${store}: profile entry format version ${data[0]} is not known (this build reads ${VERSION})`);
+    if (data[0] !== VERSION && data[0] !== 1) throw new DeserializationError('unknown-schema', `${store}: profile entry format version ${data[0]} is not known (this build reads 1 and ${VERSION})`);
     if (data[1] === POINTER) return { ...(pointerType.fromBuffer(data.subarray(2)) as { mergedInto: string; at: number }) };
-    const state = stateType.fromBuffer(data.subarray(2)) as Omit<ProfileState, 'engagement'> & { engagement: string };
+    const state = stateType.fromBuffer(data.subarray(2), data[0] === 1 ? fromV1 : undefined) as Omit<ProfileState, 'engagement'> & { engagement: string };
     for (const name in state.scores) {
       const score = state.scores[name]!;
       // Avro has null where the state has no field

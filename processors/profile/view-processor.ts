@@ -6,16 +6,15 @@ import type { ProfileConfig } from './config';
 import { PROFILES } from './profile-processor';
 import { profileView } from './view';
 
-/** Store of the time (event time) each profile's view was last emitted. */
-export const VIEWS = 'views';
-
 /**
  * Emits each profile's view to 'views' (profiles.view, compacted) on
  * change, at most once per `viewInterval` of event time per profile: an
  * update inside the interval sets a timer for its end, which emits the
- * state as it is then, so the last change is never lost. A null value (a
- * tombstone from the profile node, after an erasure or a merge) is passed
- * on and forgets the profile here too.
+ * state as it is then, so the last change is never lost. When a view was
+ * last emitted is the profile's own `viewedAt` (written with the profile,
+ * which an update writes anyway; a store of its own cost a changelog record
+ * per view). A null value (a tombstone from the profile node, after an
+ * erasure or a merge) is passed on and cancels the pending view.
  */
 export class ViewProcessor implements Processor<string, ProfileUpdate | null> {
   constructor(
@@ -23,42 +22,36 @@ export class ViewProcessor implements Processor<string, ProfileUpdate | null> {
     private readonly model: ScoringModel,
   ) {}
 
-  async process(record: StreamRecord<string, ProfileUpdate | null>, ctx: ProcessorContext): Promise<void> {
-    const views = ctx.store<number>(VIEWS);
+  process(record: StreamRecord<string, ProfileUpdate | null>, ctx: ProcessorContext): void {
     if (record.value === null) {
-      views.delete(record.key);
       ctx.cancel(record.key);
       ctx.forward('views', record.key, null);
       return;
     }
     const now = ctx.streamTime;
-    const last = await views.get(record.key);
-    if (last !== undefined && now < last + this.config.viewInterval) {
-      ctx.schedule(last + this.config.viewInterval, record.key);
+    const profile = record.value.profile;
+    if (profile.viewedAt !== null && now < profile.viewedAt + this.config.viewInterval) {
+      ctx.schedule(profile.viewedAt + this.config.viewInterval, record.key);
       return;
     }
     ctx.cancel(record.key);
-    this.emit(record.key, record.value.profile, now, ctx);
+    this.emit(record.key, profile, now, ctx);
   }
 
   prefetchTimer(timer: Timer): Iterable<[string, string]> {
-    return [
-      [PROFILES, timer.key],
-      [VIEWS, timer.key],
-    ];
+    return [[PROFILES, timer.key]];
   }
 
   async onTimer(timer: Timer, ctx: ProcessorContext): Promise<void> {
-    const profile = await ctx.store<ProfileEntry>(PROFILES).get(timer.key);
-    if (!profile || isForwarding(profile)) {
-      ctx.store<number>(VIEWS).delete(timer.key);
-      return;
-    }
-    this.emit(timer.key, profile, ctx.streamTime, ctx);
+    const profiles = ctx.store<ProfileEntry>(PROFILES);
+    const entry = await profiles.get(timer.key);
+    if (!entry || isForwarding(entry)) return;
+    this.emit(timer.key, profiles.editable(timer.key, entry), ctx.streamTime, ctx);
   }
 
+  /** `profile` is the chain's (an update's) or taken with `editable`: its `viewedAt` is written with it. */
   private emit(id: string, profile: ProfileState, now: number, ctx: ProcessorContext): void {
-    ctx.store<number>(VIEWS).put(id, now);
+    profile.viewedAt = now;
     ctx.forward('views', id, profileView(profile, this.model, now), { timestamp: now });
   }
 }

@@ -3,7 +3,7 @@ import { loadProfileConfig, type ProfileConfig } from '../../../processors/profi
 import { PROFILES, ProfileProcessor } from '../../../processors/profile/profile-processor';
 import { profileEntrySerde } from '../../../processors/profile/serde';
 import type { ProfileView } from '../../../processors/profile/view';
-import { VIEWS, ViewProcessor } from '../../../processors/profile/view-processor';
+import { ViewProcessor } from '../../../processors/profile/view-processor';
 import { profileEventFromWire, profileEventToWire, type ProfileEvent, type ProfileEventWire } from '../../../processors/model/profile-event';
 import type { ProfileEntry, ProfileState } from '../../../processors/model/profile-state';
 import type { ProfileUpdate } from '../../../processors/model/profile-update';
@@ -87,15 +87,14 @@ export class ProfileHarness {
       .topic({ name: TOPIC.outcomes, doc: 'what the outcomes node would get' })
       .source('resolved', { topic: TOPIC.resolved, key: stringSerde, value: events, eventTime: (e) => e.at })
       .store(PROFILES, { value: profileEntrySerde })
-      .store(VIEWS, { value: jsonSerde<number>() })
-      .processor('profile', () => new ProfileProcessor(rules.profile, [VIEWS]), { from: 'resolved', stores: [PROFILES] })
+      .processor('profile', () => new ProfileProcessor(rules.profile), { from: 'resolved', stores: [PROFILES] })
       .sink('reroute', { topic: TOPIC.resolved, key: stringSerde, value: events, from: 'profile' })
       .sink('outcomes', { topic: TOPIC.outcomes, key: stringSerde, value: jsonSerde<ProfileUpdate>(), from: 'profile' })
       .processor('scoring', () => new ScoringProcessor(rules.scoring), { from: 'profile' })
       .processor('segmentation', () => new SegmentationProcessor(rules.segments), { from: 'scoring', stores: [PROFILES] })
       .sink('segment-changes', { topic: TOPIC.membership, key: stringSerde, value: avro<SegmentMembership>('SegmentMembership'), from: ['segmentation', 'profile'] })
       .sink('triggers', { topic: TOPIC.updates, key: stringSerde, value: jsonSerde<ProfileUpdate>(), from: 'segmentation' })
-      .processor('profile-view', () => new ViewProcessor(rules.profile, rules.scoring), { from: ['segmentation', 'profile'], stores: [VIEWS, PROFILES] })
+      .processor('profile-view', () => new ViewProcessor(rules.profile, rules.scoring), { from: ['segmentation', 'profile'], stores: [PROFILES] })
       .sink('views', { topic: TOPIC.views, key: stringSerde, value: avro<ProfileView>('ProfileView'), from: 'profile-view' })
       .build();
     return new ProfileHarness(await TopologyTestDriver.create(topology));

@@ -2,8 +2,7 @@ import { parseProfileConfig } from '../../../processors/profile/config';
 import { PROFILES } from '../../../processors/profile/profile-processor';
 import { profileEntrySerde } from '../../../processors/profile/serde';
 import { profileView } from '../../../processors/profile/view';
-import { VIEWS } from '../../../processors/profile/view-processor';
-import { emptyProfile } from '../../../processors/model/profile-state';
+import { emptyProfile, type ProfileState } from '../../../processors/model/profile-state';
 import { ConfigError } from '../../../runtime/errors';
 import { DAY, HOUR, MINUTE, ProfileHarness, T0, page, shippedRules, tp } from './harness';
 
@@ -100,13 +99,12 @@ describe('unified profile', () => {
     h.touch('p', tp(T0, 'web', 'page_view')).touch('p', tp(T0 + 1000, 'web', 'page_view'));
     await h.run();
     expect(await h.entry('p')).toBeDefined();
-    expect(await h.driver.storeValue(VIEWS, 'p')).toBe(T0);
+    expect(((await h.entry('p')) as ProfileState).viewedAt).toBe(T0);
     h.erase('p', T0 + 2000);
     await h.run();
     await h.advanceTime(T0 + DAY);
 
     expect(await h.entry('p')).toBeUndefined();
-    expect(await h.driver.storeValue(VIEWS, 'p')).toBeUndefined();
     const changelog = h.driver.producedRecords.filter((r) => r.topic === `profile-test-${PROFILES}-changelog` && r.key?.toString() === 'p');
     expect(changelog.at(-1)!.value).toBeNull();
     const views = h.views().filter((v) => v.key === 'p');
@@ -238,6 +236,18 @@ describe('unified profile', () => {
     const bytes = profileEntrySerde.serialize(PROFILES, profile).length;
     expect(bytes).toBeLessThanOrEqual(2048);
     expect(profileEntrySerde.deserialize(PROFILES, profileEntrySerde.serialize(PROFILES, profile))).toEqual(profile);
+  });
+
+  it('reads a profile stored by format version 1 (before viewedAt) as one without a view yet', () => {
+    const profile = { ...emptyProfile('p', T0), viewedAt: null };
+    const v2 = profileEntrySerde.serialize(PROFILES, profile);
+    expect([v2[0], v2[1]]).toEqual([2, 0]);
+    // Version 2 appends one field; a null in an Avro union is its branch index alone (one zero byte),
+    // so a version 1 body is version 2's without its last byte.
+    expect(v2.at(-1)).toBe(0);
+    const v1 = Buffer.concat([Buffer.from([1, 0]), v2.subarray(2, -1)]);
+    expect(profileEntrySerde.deserialize(PROFILES, v1)).toEqual(profile);
+    expect(() => profileEntrySerde.deserialize(PROFILES, Buffer.from([3, 0]))).toThrow(/format version 3 is not known/);
   });
 });
 
