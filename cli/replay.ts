@@ -54,8 +54,9 @@ replay
   --state-dir DIR       the replay's own state (default state/replay-<time>), removed afterwards
   --keep-state          keep it
   --memory              state in memory instead of RocksDB (short replays only)
-  --check-ownership     freeze store values and forwarded records, so a processor that changes a
-                        value it does not own fails its record (slower; for checking processors)
+  --check-values        the test driver's checks: store values and forwarded records frozen (a
+                        processor that changes a value it does not own fails its record), and
+                        every stored value must read back from its bytes unchanged (slower)
 
 connection (topic ranges and --output-prefix)
   --brokers LIST        default LP_KAFKA_BROKERS or the local stack
@@ -98,7 +99,7 @@ async function main(argv: string[]): Promise<number> {
       'state-dir': { type: 'string' },
       'keep-state': { type: 'boolean' },
       memory: { type: 'boolean' },
-      'check-ownership': { type: 'boolean' },
+      'check-values': { type: 'boolean' },
       brokers: { type: 'string' },
       registry: { type: 'string' },
       quiet: { type: 'boolean' },
@@ -184,7 +185,7 @@ async function main(argv: string[]): Promise<number> {
       stateDir,
       state: values.memory ? 'memory' : 'rocksdb',
       keepState: values['keep-state'] ?? false,
-      checkOwnership: values['check-ownership'] ?? false,
+      checkValues: values['check-values'] ?? false,
       batch,
       tickMs,
       settleMs,

@@ -72,11 +72,12 @@ export interface ReplayOptions {
   reportFrom?: number;
   cacheEntries?: number;
   /**
-   * Freeze store values and forwarded records, so a processor that changes a
-   * value it does not own fails (runtime/task.ts, `freezeValues`): for
-   * checking a rule or processor change; it slows the replay down.
+   * The test driver's checks (runtime/task.ts, `checkValues`): store values
+   * and forwarded records frozen, so a processor that changes a value it
+   * does not own fails, and store values that must read back from their
+   * bytes unchanged. For checking a rule or processor change; slower.
    */
-  checkOwnership?: boolean;
+  checkValues?: boolean;
   /** Checked between chunks: true stops the replay early with a partial report. */
   stopped?: () => boolean;
   onProgress?: (progress: ReplayProgress) => void;
@@ -115,10 +116,10 @@ class VariantRun {
     private readonly onOutput?: (variant: string, record: OutputRecord) => void,
   ) {}
 
-  async start(topology: Topology, state: 'rocksdb' | 'memory', stateDir: string, options: Pick<ReplayOptions, 'cacheEntries' | 'checkOwnership'>): Promise<void> {
+  async start(topology: Topology, state: 'rocksdb' | 'memory', stateDir: string, options: Pick<ReplayOptions, 'cacheEntries' | 'checkValues'>): Promise<void> {
     const driverOptions: DriverOptions = {
       cacheEntries: options.cacheEntries,
-      freezeValues: options.checkOwnership === true,
+      checkValues: options.checkValues === true,
       backing: async (taskId) => {
         const backing = state === 'memory' ? new MemoryBacking() : await RocksBacking.open(join(stateDir, this.options.name, taskId));
         this.backings.push(backing);

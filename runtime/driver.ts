@@ -43,11 +43,12 @@ export interface DriverOptions {
   globalTableLag?: number;
   /**
    * Freeze committed store values and forwarded record values, so that a
-   * processor changing a value it does not own fails (runtime/task.ts,
-   * `freezeValues`). On by default: the driver is where processors are
-   * tested. Replay turns it off for speed unless asked to check.
+   * processor changing a value it does not own fails, and check that every
+   * committed store value reads back from its bytes unchanged
+   * (runtime/task.ts, `checkValues`). On by default: the driver is where
+   * processors are tested. Replay turns it off for speed unless asked to.
    */
-  freezeValues?: boolean;
+  checkValues?: boolean;
 }
 
 export interface PipeOptions {
@@ -290,7 +291,7 @@ export class TopologyTestDriver {
       globalStores: new Map([...this.globals.values()].map((g) => [g.name, g])),
       defaultCacheEntries: this.options.cacheEntries ?? 10_000,
       maxRecordBytes: this.options.maxRecordBytes,
-      freezeValues: this.options.freezeValues ?? true,
+      checkValues: this.options.checkValues ?? true,
     });
     await task.init();
     this.tasks.set(key, task);

@@ -51,6 +51,13 @@ export class ProcessingError extends ListeningPostError {
   }
 }
 
+/** A store value that its serde cannot write faithfully (checked by the test driver): a defect of the processor or the serde. */
+export class StoreValueError extends ListeningPostError {
+  readonly retriable = false;
+  readonly kind = 'store-value';
+  override name = 'StoreValueError';
+}
+
 /** A processor produced a record larger than the broker accepts; its input goes to the dead-letter topic. */
 export class OutputTooLargeError extends ListeningPostError {
   readonly retriable = false;

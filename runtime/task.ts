@@ -36,14 +36,16 @@ export interface TaskOptions {
    */
   maxRecordBytes?: number;
   /**
-   * Check that processors keep to the ownership rules (the test driver, and
-   * replay's --check-ownership): committed store values are frozen and so is
-   * each forwarded record value (its own fields; what it holds may be a
-   * store value taken with `editable`). A breach throws, so it fails a test
-   * instead of changing state behind the store's back. Off in production:
-   * freezing costs a walk of every value.
+   * Check what production trusts processors with (the test driver, and
+   * replay's --check-values). Ownership: committed store values are frozen
+   * and so is each forwarded record value (its own fields; what it holds may
+   * be a store value taken with `editable`). Fidelity: every committed store
+   * value must read back from its bytes as it is (live, a restored or
+   * evicted value comes from RocksDB). A breach throws, so it fails a test
+   * instead of changing state behind the store's back or after a restore.
+   * Off in production: both cost a walk of every value.
    */
-  freezeValues?: boolean;
+  checkValues?: boolean;
 }
 
 /** Kafka's default message.max.bytes (1 MiB + 12) less a record batch's overhead. */
@@ -109,7 +111,7 @@ export class StreamTask {
     this.id = `${this.sub.id}_${options.partition}`;
     for (const store of this.sub.stores) {
       const cacheEntries = store.options.cacheEntries ?? options.defaultCacheEntries;
-      this.stores.set(store.name, new CachedStore(store.name, options.backing, store.options.value, cacheEntries, options.freezeValues));
+      this.stores.set(store.name, new CachedStore(store.name, options.backing, store.options.value, cacheEntries, options.checkValues));
     }
     this.taskStore = this.stores.get(TASK_STORE)!;
     this.timers = new TimerService(timerTimes(this.taskStore as CachedStore<number>), this.stores.get(TIMER_INDEX_STORE) as CachedStore<Buffer>);
@@ -125,8 +127,8 @@ export class StreamTask {
     return this.options.log;
   }
 
-  get freezesValues(): boolean {
-    return this.options.freezeValues === true;
+  get checksValues(): boolean {
+    return this.options.checkValues === true;
   }
 
   /** Loads timers and stream time; call after the backing store is restored. */
@@ -589,7 +591,7 @@ class NodeContext implements ProcessorContext {
       throw new TopologyError(`processor '${this.node.name}' forwarded to '${to}', which is not one of its children (${[...this.children].join(', ') || 'none'})`);
     }
     const headers: Headers = options?.headers ?? {};
-    if (this.task.freezesValues && typeof value === 'object' && value !== null && !ArrayBuffer.isView(value)) Object.freeze(value);
+    if (this.task.checksValues && typeof value === 'object' && value !== null && !ArrayBuffer.isView(value)) Object.freeze(value);
     this.queue.push([to, { key, value, timestamp: options?.timestamp ?? this.timestamp, headers }]);
   }
 

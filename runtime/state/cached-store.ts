@@ -1,7 +1,9 @@
 import type { KeyValueStore } from '../processor';
 import type { Serde } from '../serde/serde';
 import { StoreWrite, TaskBacking } from './backing';
+import { StoreValueError } from '../errors';
 import { deepFreeze } from './freeze';
+import { roundTripDifference } from './round-trip';
 import { compareUtf8, inRange } from './memory-backing';
 
 interface Entry<V> {
@@ -26,8 +28,8 @@ export interface CacheStats {
  *
  * A value `get` returns is the cached object itself (no copy per read): a
  * caller that wants to change it takes it with `editable` first, so the
- * change is an uncommitted write like a `put`. With `freezeValues` (the test
- * driver, replay's --check-ownership) committed values are frozen, so a
+ * change is an uncommitted write like a `put`. With `checkValues` (the test
+ * driver, replay's --check-values) committed values are frozen, so a
  * change made behind the store's back throws instead of surviving an abort.
  */
 export class CachedStore<V> implements KeyValueStore<V> {
@@ -40,7 +42,7 @@ export class CachedStore<V> implements KeyValueStore<V> {
     private readonly backing: TaskBacking,
     private readonly serde: Serde<V>,
     private readonly maxEntries: number,
-    private readonly freezeValues = false,
+    private readonly checkValues = false,
   ) {}
 
   async get(key: string): Promise<V | undefined> {
@@ -77,7 +79,7 @@ export class CachedStore<V> implements KeyValueStore<V> {
   editable<T extends V>(key: string, value: T): T {
     const entry = this.cache.get(key);
     if (entry?.dirty && entry.value === value) return value;
-    const owned = this.freezeValues && Object.isFrozen(value) ? structuredClone(value) : value;
+    const owned = this.checkValues && Object.isFrozen(value) ? structuredClone(value) : value;
     this.put(key, owned);
     return owned;
   }
@@ -134,12 +136,22 @@ export class CachedStore<V> implements KeyValueStore<V> {
     return this.dirty.size > 0;
   }
 
-  /** The latest value of every key written since the last commit, serialised. */
+  /**
+   * The latest value of every key written since the last commit, serialised.
+   * With `checkValues` each value must also read back from its bytes as it
+   * is: live, a value is read from RocksDB after a restore or an eviction,
+   * and a processor must then see what it would have seen in the cache.
+   */
   uncommittedWrites(): StoreWrite[] {
     const writes: StoreWrite[] = [];
     for (const key of this.dirty) {
       const value = this.cache.get(key)!.value;
-      writes.push({ store: this.name, key, value: value === undefined ? null : this.serde.serialize(this.name, value) });
+      const bytes = value === undefined ? null : this.serde.serialize(this.name, value);
+      if (bytes !== null && this.checkValues) {
+        const difference = roundTripDifference(value, this.serde.deserialize(this.name, bytes));
+        if (difference !== undefined) throw new StoreValueError(`store '${this.name}', key '${key}': the value does not read back from its bytes as written: ${difference}`);
+      }
+      writes.push({ store: this.name, key, value: bytes });
     }
     return writes;
   }
@@ -151,7 +163,7 @@ export class CachedStore<V> implements KeyValueStore<V> {
       if (entry.value === undefined) this.cache.delete(key);
       else {
         entry.dirty = false;
-        if (this.freezeValues) deepFreeze(entry.value);
+        if (this.checkValues) deepFreeze(entry.value);
       }
     }
     this.dirty.clear();
@@ -172,7 +184,7 @@ export class CachedStore<V> implements KeyValueStore<V> {
 
   private remember(key: string, bytes: Buffer | null): V | undefined {
     const value = bytes === null ? undefined : this.serde.deserialize(this.name, bytes);
-    if (this.freezeValues) deepFreeze(value);
+    if (this.checkValues) deepFreeze(value);
     this.cache.set(key, { value, dirty: false });
     return value;
   }

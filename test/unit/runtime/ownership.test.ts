@@ -54,7 +54,7 @@ function tallyTopology() {
     .build();
 }
 
-async function run(kinds: Event['kind'][], options: { freezeValues?: boolean } = {}) {
+async function run(kinds: Event['kind'][], options: { checkValues?: boolean } = {}) {
   const driver = await TopologyTestDriver.create(tallyTopology(), options);
   kinds.forEach((kind, i) => driver.pipe('events', 'k', { kind, at: i + 1 }, { timestamp: i + 1 }));
   // One commit after the first record, so the later ones read a committed (frozen) value.
@@ -77,8 +77,8 @@ describe('value ownership', () => {
   it.each([
     ['the test driver', true],
     ['production (no freezing)', false],
-  ])('drops a change made through editable when a later node fails the record (%s)', async (_, freezeValues) => {
-    const { driver } = await run(['count'], { freezeValues });
+  ])('drops a change made through editable when a later node fails the record (%s)', async (_, checkValues) => {
+    const { driver } = await run(['count'], { checkValues });
     for (const [kind, at] of [['count', 2], ['boom', 3], ['count', 4]] as const) driver.pipe('events', 'k', { kind, at }, { timestamp: at });
     await driver.run();
     expect(driver.output('events.dlq')).toHaveLength(1);
