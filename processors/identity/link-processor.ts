@@ -21,6 +21,8 @@ export const DIRECTORY = 'profile-directory';
 interface Candidate {
   id: string;
   entry: DirectoryEntry;
+  /** The entry is the directory's as stored (not new, not changed by a merge of this event). */
+  stored: boolean;
 }
 
 /**
@@ -67,8 +69,11 @@ export class LinkProcessor implements Processor<string, Touchpoint> {
       }
       winner = this.merge(winner, other, touchpoint, ctx);
     }
-    directory.put(winner.id, winner.entry);
-    for (const keys of Object.values(winner.entry.identifiers)) for (const key of keys) identifiers.put(key, winner.id);
+    // A returning person's event changes nothing here: no changelog record, no graph update on every instance.
+    if (!winner.stored) {
+      directory.put(winner.id, winner.entry);
+      for (const keys of Object.values(winner.entry.identifiers)) for (const key of keys) identifiers.put(key, winner.id);
+    }
     const event: ProfileEvent = { profileId: winner.id, at, body: { kind: 'touchpoint', touchpoint } };
     ctx.forward('to-profiles', winner.id, event);
   }
@@ -82,8 +87,9 @@ export class LinkProcessor implements Processor<string, Touchpoint> {
   ): Promise<Candidate> {
     const known = await identifiers.get(id.value);
     const profile = known ?? profileIdFor(id.value);
-    const entry = (await directory.get(profile)) ?? { firstSeen: at, identifiers: { [id.type]: [id.value] }, absorbed: [] };
-    return { id: profile, entry };
+    const entry = await directory.get(profile);
+    if (entry && known !== undefined) return { id: profile, entry, stored: true };
+    return { id: profile, entry: entry ?? { firstSeen: at, identifiers: { [id.type]: [id.value] }, absorbed: [] }, stored: false };
   }
 
   private refusal(a: DirectoryEntry, b: DirectoryEntry): { kind: 'conflict' | 'limit'; detail: string } | undefined {
@@ -109,6 +115,7 @@ export class LinkProcessor implements Processor<string, Touchpoint> {
     }
     const merged: Candidate = {
       id: winner.id,
+      stored: false,
       entry: {
         firstSeen: Math.min(winner.entry.firstSeen, loser.entry.firstSeen),
         identifiers,

@@ -71,7 +71,14 @@ export class CachedStore<V> implements KeyValueStore<V> {
     return bytes ? this.serde.deserialize(this.name, bytes) : undefined;
   }
 
+  /**
+   * A put of the value a key holds already (a string or a number equal to
+   * the committed one) and a delete of a key known to be absent are not
+   * writes: no changelog record, nothing for the readers of the changelog.
+   */
   put(key: string, value: V): void {
+    const entry = this.cache.get(key);
+    if (entry && !entry.dirty && entry.value === value && typeof value !== 'object') return;
     this.cache.set(key, { value, dirty: true });
     this.dirty.add(key);
   }
@@ -85,6 +92,8 @@ export class CachedStore<V> implements KeyValueStore<V> {
   }
 
   delete(key: string): void {
+    const entry = this.cache.get(key);
+    if (entry && !entry.dirty && entry.value === undefined) return;
     this.cache.set(key, { value: undefined, dirty: true });
     this.dirty.add(key);
   }

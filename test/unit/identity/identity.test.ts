@@ -69,6 +69,25 @@ describe('identity resolution', () => {
     expect(bytes).not.toMatch(/ann\.lee|Example|087 123|353871234567|C-100/i);
   });
 
+  it('writes nothing to the identity stores for a returning person whose identifiers are all linked already', async () => {
+    const driver = await productDriver();
+    const login = (at: number) => tp(at, 'app', 'login', { customer_id: 'C-7', device_id: 'phone-7' }, { authenticated: true });
+    pipe(driver, login(T0));
+    await driver.run();
+    const identityChangelog = () => driver.producedRecords.filter((r) => r.topic.endsWith('-identifiers-changelog') || r.topic.endsWith('-profile-directory-changelog')).length;
+    const written = identityChangelog();
+    expect(written).toBeGreaterThan(0);
+    pipe(driver, login(T0 + DAY));
+    await driver.run();
+    expect(identityChangelog()).toBe(written);
+    const touchpoints = resolved(driver).filter((e) => e.body.kind === 'touchpoint');
+    expect(touchpoints.map((e) => e.profileId)).toEqual([touchpoints[0]!.profileId, touchpoints[0]!.profileId]);
+    // a new identifier still links, and writes only what it changes
+    pipe(driver, tp(T0 + 2 * DAY, 'app', 'login', { customer_id: 'C-7', device_id: 'tablet-7' }, { authenticated: true }));
+    await driver.run();
+    expect(await profileOf(driver, 'device_id', 'tablet-7')).toBe(await profileOf(driver, 'customer_id', 'C-7'));
+  });
+
   it('converges to the same graph whatever order the links arrive in', async () => {
     const links = [
       tp(T0, 'app', 'login', { customer_id: 'C-1', device_id: 'd-1' }, { authenticated: true }),

@@ -34,6 +34,20 @@ describe('CachedStore', () => {
     expect(backing.reads).toBe(reads + 1);
   });
 
+  it('writes nothing for a put of the value a key holds or a delete of a key known to be absent', async () => {
+    const backing = new CountingBacking();
+    const store = new CachedStore<number>('s', backing, jsonSerde<number>(), 10);
+    store.put('k', 1);
+    await commit(store, backing);
+    expect(await store.get('gone')).toBeUndefined();
+    store.put('k', 1);
+    store.delete('gone');
+    expect(store.uncommittedWrites()).toEqual([]);
+    store.put('k', 2);
+    store.put('k', 1);
+    expect(store.uncommittedWrites()).toEqual([{ store: 's', key: 'k', value: Buffer.from('1') }]);
+  });
+
   it('answers committed() with the last committed value, not what the task wrote since', async () => {
     const backing = new CountingBacking();
     const store = new CachedStore<number>('s', backing, jsonSerde<number>(), 10);
