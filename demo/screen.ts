@@ -86,7 +86,7 @@ export function renderStatus(status: DemoStatus): string {
     for (const l of o.lift) {
       const e = l.estimate;
       const lift = e.lift === null ? lpad('-', 7) : lpad(pts(e.lift), 7);
-      const ci = e.ci95 ? `[${pts(e.ci95[0])}, ${pts(e.ci95[1])}]` : l.control === 0 ? 'no control group' : '';
+      const ci = e.ci95 ? `[${pts(e.ci95[0])}, ${pts(e.ci95[1])}]${e.enoughData ? '' : ' not enough data'}` : l.control === 0 ? 'no control group' : '';
       lines.push(`             ${pad(l.triggerId, width)}${lpad(n(l.treated), 9)} ${lpad(pct(e.treatedRate), 7)} ${lpad(n(l.control), 9)} ${lpad(pct(e.controlRate), 7)}  ${lift}  ${ci}`);
     }
   }

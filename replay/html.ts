@@ -278,7 +278,7 @@ function liftSection(r: ReplayReport): string {
       });
       const rate = (x: number | null | undefined) => (x == null ? '–' : `${(x * 100).toFixed(1)}%`);
       tableRows.push(
-        `<tr><td><code>${e(trigger)}</code></td>${r.variants.length > 1 ? `<td>${e(v.name)}</td>` : ''}<td class="num">${formatCount(l.treatedConverted)} / ${formatCount(l.treated)}</td><td class="num">${rate(est?.treatedRate)}</td><td class="num">${formatCount(l.controlConverted)} / ${formatCount(l.control)}</td><td class="num">${rate(est?.controlRate)}</td><td class="num">${est?.lift == null ? '–' : `${pp(est.lift)} pp`}</td><td class="num">${est?.ci95 ? `[${pp(est.ci95[0])}, ${pp(est.ci95[1])}]` : '–'}</td><td>${est?.method ?? ''}${est?.significant ? ' <span class="delta up">significant</span>' : ''}${l.note ? ` <span class="muted">${e(l.note)}</span>` : ''}</td></tr>`,
+        `<tr><td><code>${e(trigger)}</code></td>${r.variants.length > 1 ? `<td>${e(v.name)}</td>` : ''}<td class="num">${formatCount(l.treatedConverted)} / ${formatCount(l.treated)}</td><td class="num">${rate(est?.treatedRate)}</td><td class="num">${formatCount(l.controlConverted)} / ${formatCount(l.control)}</td><td class="num">${rate(est?.controlRate)}</td><td class="num">${est?.lift == null ? '–' : `${pp(est.lift)} pp`}</td><td class="num">${est?.ci95 ? `[${pp(est.ci95[0])}, ${pp(est.ci95[1])}]` : '–'}</td><td>${est && !est.enoughData ? '<span class="muted">not enough data</span>' : ''}${est?.significant ? ' <span class="delta up">significant</span>' : ''}${l.note ? ` <span class="muted">${e(l.note)}</span>` : ''}</td></tr>`,
       );
     });
   }

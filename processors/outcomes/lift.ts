@@ -25,13 +25,11 @@ export interface LiftEstimate {
   lift: number | null;
   /** lift / controlRate; null when the control rate is 0 or unknown. */
   relativeLift: number | null;
-  /** Standard error of the difference used for the interval. */
-  standardError: number | null;
-  /** 95% confidence interval of the absolute lift, clamped to [-1, 1]. */
+  /** 95% interval of the absolute lift (Newcombe's hybrid score interval); null when either rate is. */
   ci95: [number, number] | null;
-  /** wald, or agresti-caffo when a group's rate is 0 or 1 (Wald's variance estimate would be 0 there). */
-  method: 'wald' | 'agresti-caffo' | null;
-  /** The interval excludes 0. */
+  /** Each group has at least MIN_EXPOSURES_PER_GROUP exposures; below that the interval is shown, not acted on. */
+  enoughData: boolean;
+  /** Enough data, and the interval excludes 0. */
   significant: boolean;
 }
 
@@ -39,13 +37,22 @@ export interface LiftEstimate {
 export const Z95 = 1.959963984540054;
 
 /**
- * Conversion rates, absolute lift and its 95% confidence interval from the
- * normal approximation for the difference of two independent proportions
- * (Wald: se = sqrt(p1(1-p1)/n1 + p2(1-p2)/n2)). When either group converted
- * never or always, Wald's interval collapses around an estimate that is
- * anything but certain, so the Agresti-Caffo adjustment (one success and
- * one failure added to each group) is used for the interval instead. With
- * no exposures in a group there is no rate and no lift (nulls).
+ * Fewer exposures than this in either group is "not enough data": the
+ * interval is honest but too wide to act on, and a rule's lift must not be
+ * called significant on a handful of held-out people.
+ */
+export const MIN_EXPOSURES_PER_GROUP = 30;
+
+/**
+ * Conversion rates, absolute lift and its 95% interval. The interval is
+ * Newcombe's hybrid score interval (1998, method 10): a Wilson score
+ * interval for each rate, combined as
+ *   [d - sqrt((p1 - l1)^2 + (u2 - p2)^2), d + sqrt((u1 - p1)^2 + (p2 - l2)^2)].
+ * It keeps close to its nominal 95 % where Wald's (p ± z·se) does not: with
+ * a small holdout group or rates near 0 or 1 (48 treated against 4 held
+ * out, Wald's covers the true lift about 40 % of the time), and it needs no
+ * special case when a group never or always converted. With no exposures
+ * in a group there is no rate and no lift (nulls).
  */
 export function liftEstimate(counts: LiftCounts): LiftEstimate {
   const { treated: n1, treatedConverted: x1, control: n2, controlConverted: x2 } = counts;
@@ -55,27 +62,30 @@ export function liftEstimate(counts: LiftCounts): LiftEstimate {
   if (x1 > n1 || x2 > n2) throw new RangeError(`more conversions than exposures (treated ${x1}/${n1}, control ${x2}/${n2})`);
   const treatedRate = n1 > 0 ? x1 / n1 : null;
   const controlRate = n2 > 0 ? x2 / n2 : null;
+  const enoughData = n1 >= MIN_EXPOSURES_PER_GROUP && n2 >= MIN_EXPOSURES_PER_GROUP;
   if (treatedRate === null || controlRate === null) {
-    return { treatedRate, controlRate, lift: null, relativeLift: null, standardError: null, ci95: null, method: null, significant: false };
+    return { treatedRate, controlRate, lift: null, relativeLift: null, ci95: null, enoughData, significant: false };
   }
   const lift = treatedRate - controlRate;
   const relativeLift = controlRate > 0 ? lift / controlRate : null;
-  const degenerate = (r: number): boolean => r === 0 || r === 1;
-  let centre: number;
-  let standardError: number;
-  let method: 'wald' | 'agresti-caffo';
-  if (degenerate(treatedRate) || degenerate(controlRate)) {
-    const p1 = (x1 + 1) / (n1 + 2);
-    const p2 = (x2 + 1) / (n2 + 2);
-    centre = p1 - p2;
-    standardError = Math.sqrt((p1 * (1 - p1)) / (n1 + 2) + (p2 * (1 - p2)) / (n2 + 2));
-    method = 'agresti-caffo';
-  } else {
-    centre = lift;
-    standardError = Math.sqrt((treatedRate * (1 - treatedRate)) / n1 + (controlRate * (1 - controlRate)) / n2);
-    method = 'wald';
-  }
-  const low = Math.max(-1, centre - Z95 * standardError);
-  const high = Math.min(1, centre + Z95 * standardError);
-  return { treatedRate, controlRate, lift, relativeLift, standardError, ci95: [low, high], method, significant: low > 0 || high < 0 };
+  const ci95 = newcombeInterval(x1, n1, x2, n2);
+  return { treatedRate, controlRate, lift, relativeLift, ci95, enoughData, significant: enoughData && (ci95[0] > 0 || ci95[1] < 0) };
+}
+
+/** Newcombe's hybrid score interval for p1 - p2 (both groups non-empty). */
+export function newcombeInterval(x1: number, n1: number, x2: number, n2: number, z = Z95): [number, number] {
+  const p1 = x1 / n1;
+  const p2 = x2 / n2;
+  const [l1, u1] = wilsonInterval(x1, n1, z);
+  const [l2, u2] = wilsonInterval(x2, n2, z);
+  const d = p1 - p2;
+  return [Math.max(-1, d - Math.hypot(p1 - l1, u2 - p2)), Math.min(1, d + Math.hypot(u1 - p1, p2 - l2))];
+}
+
+/** Wilson's score interval for a proportion x / n (n > 0). */
+export function wilsonInterval(x: number, n: number, z = Z95): [number, number] {
+  const z2 = z * z;
+  const centre = (x + z2 / 2) / (n + z2);
+  const half = (z / (n + z2)) * Math.sqrt((x * (n - x)) / n + z2 / 4);
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
 }

@@ -1,4 +1,4 @@
-import { liftEstimate } from '../../../processors/outcomes/lift';
+import { liftEstimate, MIN_EXPOSURES_PER_GROUP, newcombeInterval, wilsonInterval, Z95 } from '../../../processors/outcomes/lift';
 import { combineLift } from '../../../processors/outcomes/merge';
 import type { TriggerSpec } from '../../../processors/triggers/config';
 import { holdoutGroup } from '../../../processors/triggers/eligibility';
@@ -8,23 +8,61 @@ const consenting = (id: string): TestInput => grant(id, `${id}-consent`, T0 - HO
 const outcome = (profileId: string, eventId: string, at: number, eventType: string, commandId: string | null, extra = {}): TestInput =>
   touch(profileId, eventId, at, eventType, { outcome: { commandId, triggerId: null }, ...extra });
 
-describe('liftEstimate', () => {
-  it('gives rates, absolute and relative lift and a Wald 95% interval on known numbers', () => {
-    const e = liftEstimate({ treated: 1000, treatedConverted: 120, control: 1000, controlConverted: 100 });
-    expect(e.method).toBe('wald');
-    expect(e.treatedRate).toBeCloseTo(0.12, 12);
-    expect(e.controlRate).toBeCloseTo(0.1, 12);
-    expect(e.lift).toBeCloseTo(0.02, 12);
-    expect(e.relativeLift).toBeCloseTo(0.2, 12);
-    expect(e.standardError).toBeCloseTo(0.013985706989637671, 12);
-    expect(e.ci95![0]).toBeCloseTo(-0.0074114819980199455, 12);
-    expect(e.ci95![1]).toBeCloseTo(0.04741148199801992, 12);
-    expect(e.significant).toBe(false);
+/** Binomial probabilities of 0..n successes (by recurrence, exact to rounding). */
+function binomial(n: number, p: number): number[] {
+  const probabilities = [(1 - p) ** n];
+  for (let k = 1; k <= n; k++) probabilities.push((probabilities[k - 1]! * (n - k + 1) * p) / (k * (1 - p)));
+  return probabilities;
+}
 
-    const strong = liftEstimate({ treated: 2000, treatedConverted: 300, control: 2000, controlConverted: 200 });
-    expect(strong.ci95![0]).toBeCloseTo(0.029560855038664492, 12);
-    expect(strong.ci95![1]).toBeCloseTo(0.07043914496133549, 12);
-    expect(strong.significant).toBe(true);
+/** The probability that an interval method covers p1 - p2, over every outcome of the two groups (exact, not sampled). */
+function coverage(n1: number, p1: number, n2: number, p2: number, interval: (x1: number, x2: number) => [number, number]): number {
+  const [b1, b2] = [binomial(n1, p1), binomial(n2, p2)];
+  let covered = 0;
+  for (let x1 = 0; x1 <= n1; x1++) {
+    for (let x2 = 0; x2 <= n2; x2++) {
+      const [low, high] = interval(x1, x2);
+      if (low <= p1 - p2 && p1 - p2 <= high) covered += b1[x1]! * b2[x2]!;
+    }
+  }
+  return covered;
+}
+
+function wald(x1: number, n1: number, x2: number, n2: number): [number, number] {
+  const [p1, p2] = [x1 / n1, x2 / n2];
+  const se = Math.sqrt((p1 * (1 - p1)) / n1 + (p2 * (1 - p2)) / n2);
+  return [p1 - p2 - Z95 * se, p1 - p2 + Z95 * se];
+}
+
+describe('liftEstimate', () => {
+  it("gives rates, absolute and relative lift, and Newcombe's interval as published (1998, method 10)", () => {
+    // Newcombe, Statistics in Medicine 17:873-890, Table II: 56/70 - 48/80 -> 0.0524 to 0.3339; 9/10 - 3/10 -> 0.1705 to 0.8090
+    const a = liftEstimate({ treated: 70, treatedConverted: 56, control: 80, controlConverted: 48 });
+    expect([a.treatedRate, a.controlRate]).toEqual([0.8, 0.6]);
+    expect(a.lift).toBeCloseTo(0.2, 12);
+    expect(a.relativeLift).toBeCloseTo(1 / 3, 12);
+    expect(a.ci95!.map((x) => x.toFixed(4))).toEqual(['0.0524', '0.3339']);
+    expect([a.enoughData, a.significant]).toEqual([true, true]);
+    const b = liftEstimate({ treated: 10, treatedConverted: 9, control: 10, controlConverted: 3 });
+    expect(b.ci95!.map((x) => x.toFixed(4))).toEqual(['0.1705', '0.8090']);
+    // excludes 0, but 10 people a side is not enough to call it
+    expect([b.enoughData, b.significant]).toEqual([false, false]);
+  });
+
+  it('keeps close to 95 % coverage where Wald does not: a small holdout, rates near 0', () => {
+    for (const [n1, p1, n2, p2] of [
+      [48, 0.2, 4, 0.1],
+      [48, 0.3, 4, 0.2],
+      [200, 0.05, 20, 0.02],
+      [1000, 0.12, 100, 0.1],
+    ] as const) {
+      const newcombe = coverage(n1, p1, n2, p2, (x1, x2) => newcombeInterval(x1, n1, x2, n2));
+      const naive = coverage(n1, p1, n2, p2, (x1, x2) => wald(x1, n1, x2, n2));
+      expect({ n1, p1, n2, p2, newcombe: newcombe > 0.93 }).toEqual({ n1, p1, n2, p2, newcombe: true });
+      expect(newcombe).toBeGreaterThan(naive);
+    }
+    // 48 treated against 4 held out, 30 % against 20 %: Wald's "95 %" interval covers about 61 % of the time
+    expect(coverage(48, 0.3, 4, 0.2, (x1, x2) => wald(x1, 48, x2, 4))).toBeLessThan(0.7);
   });
 
   it('has no rate or lift for a group without exposures', () => {
@@ -33,27 +71,37 @@ describe('liftEstimate', () => {
       controlRate: null,
       lift: null,
       relativeLift: null,
-      standardError: null,
       ci95: null,
-      method: null,
+      enoughData: false,
       significant: false,
     });
     const noControl = liftEstimate({ treated: 10, treatedConverted: 3, control: 0, controlConverted: 0 });
     expect([noControl.treatedRate, noControl.controlRate, noControl.lift, noControl.ci95]).toEqual([0.3, null, null, null]);
   });
 
-  it('uses the Agresti-Caffo interval when a group never (or always) converted, where Wald would claim certainty', () => {
+  it('gives an interval of real width when a group never (or always) converted', () => {
     const e = liftEstimate({ treated: 50, treatedConverted: 5, control: 50, controlConverted: 0 });
-    expect(e.method).toBe('agresti-caffo');
     expect(e.lift).toBeCloseTo(0.1, 12);
     expect(e.relativeLift).toBeNull();
-    expect(e.standardError).toBeCloseTo(0.04822462518551195, 12);
-    expect(e.ci95![0]).toBeCloseTo(0.0016353176222995147, 12);
-    expect(e.ci95![1]).toBeCloseTo(0.1906723746853928, 12);
+    const [wilsonLow, wilsonHigh] = wilsonInterval(0, 50);
+    expect(wilsonLow).toBe(0);
+    expect(wilsonHigh).toBeGreaterThan(0.05);
+    expect(e.ci95![1] - e.ci95![0]).toBeGreaterThan(0.1);
     const none = liftEstimate({ treated: 20, treatedConverted: 0, control: 20, controlConverted: 0 });
     expect(none.lift).toBe(0);
     expect(none.ci95![0]).toBeLessThan(0);
     expect(none.ci95![1]).toBeGreaterThan(0);
+    const always = liftEstimate({ treated: 30, treatedConverted: 30, control: 30, controlConverted: 30 });
+    expect(always.ci95![0]).toBeLessThan(0);
+    expect(always.ci95![1]).toBeGreaterThan(0);
+  });
+
+  it('calls nothing significant below the stated minimum of exposures per group', () => {
+    const few = liftEstimate({ treated: MIN_EXPOSURES_PER_GROUP - 1, treatedConverted: MIN_EXPOSURES_PER_GROUP - 1, control: 200, controlConverted: 0 });
+    expect(few.ci95![0]).toBeGreaterThan(0);
+    expect([few.enoughData, few.significant]).toEqual([false, false]);
+    const enough = liftEstimate({ treated: MIN_EXPOSURES_PER_GROUP, treatedConverted: MIN_EXPOSURES_PER_GROUP, control: 200, controlConverted: 0 });
+    expect([enough.enoughData, enough.significant]).toEqual([true, true]);
   });
 
   it('refuses impossible counts', () => {
