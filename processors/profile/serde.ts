@@ -107,7 +107,14 @@ const fieldsV1 = [
     { name: 'engagement', type: 'string' },
 ];
 
-const stateTypeV1 = avro.Type.forSchema({ type: 'record', name: 'ProfileStateV1', namespace: 'dev.listeningpost.store', fields: fieldsV1 } as avro.Schema);
+/**
+ * Records read back without avsc's convenience methods on their prototype: those are enumerable, so
+ * a `for…in` over a record read from RocksDB would see `clone`, `toBuffer`… where the same record
+ * built in memory has only its fields.
+ */
+const plainRecords = () => ({ omitRecordMethods: true }); // a new object each time: avsc keeps its registry of names in it
+
+const stateTypeV1 = avro.Type.forSchema({ type: 'record', name: 'ProfileStateV1', namespace: 'dev.listeningpost.store', fields: fieldsV1 } as avro.Schema, plainRecords());
 
 const stateType = avro.Type.forSchema({
   type: 'record',
@@ -115,7 +122,7 @@ const stateType = avro.Type.forSchema({
   namespace: 'dev.listeningpost.store',
   aliases: ['ProfileStateV1'],
   fields: [...fieldsV1, { name: 'viewedAt', type: optional('long'), default: null }],
-} as avro.Schema);
+} as avro.Schema, plainRecords());
 
 /** Reads a version 1 state as version 2 (no view emitted yet). */
 const fromV1 = stateType.createResolver(stateTypeV1);
@@ -128,7 +135,7 @@ const pointerType = avro.Type.forSchema({
     { name: 'mergedInto', type: 'string' },
     { name: 'at', type: 'long' },
   ],
-} as avro.Schema);
+} as avro.Schema, plainRecords());
 
 export const profileEntrySerde: Serde<ProfileEntry> = {
   name: 'profile-entry',

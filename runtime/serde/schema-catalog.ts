@@ -40,7 +40,7 @@ export class SchemaCatalog {
       }
       for (const ref of f.references) visit(byName.get(ref)!, [...path, f.fullName]);
       try {
-        catalog.types.set(f.fullName, avro.Type.forSchema(f.json as avro.Schema, { registry }));
+        catalog.types.set(f.fullName, avro.Type.forSchema(f.json as avro.Schema, { registry, omitRecordMethods: true }));
       } catch (error) {
         throw new SchemaError(`${join(dir, f.file)}: not a valid Avro schema: ${(error as Error).message}`);
       }

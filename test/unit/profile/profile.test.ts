@@ -238,6 +238,19 @@ describe('unified profile', () => {
     expect(profileEntrySerde.deserialize(PROFILES, profileEntrySerde.serialize(PROFILES, profile))).toEqual(profile);
   });
 
+  it('reads records back with their fields alone, so a for…in sees what it saw before the profile was stored', async () => {
+    const h = await ProfileHarness.create(shippedRules());
+    h.touch('p', tp(T0, 'web', 'page_view', { sessionId: 's1', page: page('/mortgages', 'mortgages') }));
+    await h.run();
+    const stored = profileEntrySerde.deserialize(PROFILES, profileEntrySerde.serialize(PROFILES, await h.profile('p'))) as ProfileState;
+    const enumerated = (value: object) => {
+      const keys: string[] = [];
+      for (const key in value) keys.push(key);
+      return keys;
+    };
+    for (const record of [stored.channels.web!, stored.channels.web!.session!, stored.journey[0]!]) expect(enumerated(record)).toEqual(Object.keys(record));
+  });
+
   it('reads a profile stored by format version 1 (before viewedAt) as one without a view yet', () => {
     const profile = { ...emptyProfile('p', T0), viewedAt: null };
     const v2 = profileEntrySerde.serialize(PROFILES, profile);
