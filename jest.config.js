@@ -5,6 +5,12 @@
  */
 // Transpile only (types are checked by `npm run typecheck`), so tests start fast.
 const transform = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
+// kafkajs's modules that runtime/kafka/kafkajs-patch.ts replaces through require.cache, which jest's
+// own module registry never consults: map kafkajs's requires of them to the patched functions.
+const moduleNameMapper = {
+  '^(\\./|kafkajs/src/consumer/)filterAbortedMessages$': '<rootDir>/test/support/kafkajs-patch/filterAbortedMessages.js',
+  '^(\\./|kafkajs/src/producer/)groupMessagesPerPartition$': '<rootDir>/test/support/kafkajs-patch/groupMessagesPerPartition.js',
+};
 
 module.exports = {
   projects: [
@@ -12,12 +18,14 @@ module.exports = {
       displayName: 'unit',
       testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
       transform,
+      moduleNameMapper,
       testEnvironment: 'node',
     },
     {
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       transform,
+      moduleNameMapper,
       testEnvironment: 'node',
       globalSetup: '<rootDir>/test/integration/global-setup.ts',
     },

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { filterAbortedMessages, groupMessagesPerPartition } from '../../../runtime/kafka/kafkajs-patch';
+import { fetchedRecords } from '../../../runtime/kafka/partition-reader';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -39,4 +40,38 @@ describe('kafkajs patch', () => {
     const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, encoding: 'utf8' });
     expect(JSON.parse(out)).toEqual({ applied: true, same: true, kafka: 'function' });
   });
+});
+
+describe('PartitionReader: committed records of a fetch', () => {
+  it('drops aborted transactions with the patched filter even where the patch cannot reach kafkajs (jest)', () => {
+    const record = (offset: number, producerId: string, control?: 'abort' | 'commit') => ({
+      offset: String(offset),
+      key: control === undefined ? Buffer.from(`k${offset}`) : Buffer.from([0, 0, 0, control === 'abort' ? 0 : 1]),
+      value: control === undefined ? Buffer.from(`v${offset}`) : null,
+      timestamp: '0',
+      headers: {},
+      isControlRecord: control !== undefined,
+      batchContext: { producerId, inTransaction: true },
+    });
+    const messages = [record(5, 'b'), record(6, 'b', 'abort'), record(7, 'c'), record(8, 'c', 'commit'), record(10, 'a'), record(11, 'a', 'abort'), record(12, 'c')];
+    // kafkajs's own filter (which jest loads) assumes this list sorted and would keep offset 5
+    const abortedTransactions = [{ producerId: 'a', firstOffset: '10' }, { producerId: 'b', firstOffset: '5' }];
+    const { records } = fetchedRecords('t', 5n, { partition: 0, highWatermark: '13', abortedTransactions, messages } as Parameters<typeof fetchedRecords>[2]);
+    expect(records.map((r) => r.offset)).toEqual(['7', '12']);
+  });
+});
+
+it('is what kafkajs uses under jest too, so engines run inside a test read like production (jest.config.js maps it)', () => {
+  const Batch = require('kafkajs/src/consumer/batch') as new (topic: string, offset: string, data: unknown) => { messages: { offset: string }[] };
+  const message = (offset: number, producerId: string, abort = false) => ({
+    offset: String(offset),
+    key: abort ? Buffer.from([0, 0, 0, 0]) : Buffer.from('k'),
+    value: abort ? null : Buffer.from('v'),
+    isControlRecord: abort,
+    batchContext: { producerId, inTransaction: true },
+  });
+  const messages = [message(5, 'b'), message(6, 'b', true), message(7, 'c'), message(10, 'a'), message(11, 'a', true), message(12, 'c')];
+  const batch = new Batch('t', '5', { partition: 0, highWatermark: '13', abortedTransactions: [{ producerId: 'a', firstOffset: '10' }, { producerId: 'b', firstOffset: '5' }], messages });
+  expect(batch.messages.map((m) => m.offset)).toEqual(['7', '12']);
+  expect(require('kafkajs/src/producer/groupMessagesPerPartition')).toBe(groupMessagesPerPartition);
 });
