@@ -396,11 +396,12 @@ export class Engine {
     const pending = task.prepareCommit();
     const started = process.hrtime.bigint();
     try {
-      const checkpoint = await active.producer!.commit({ records: [...pending.outputs, ...pending.changelog], partition: task.partition, offsets: pending.offsets });
+      const records = [...pending.outputs, ...pending.changelog];
+      const checkpoint = await active.producer!.commit({ records, partition: task.partition, offsets: pending.offsets });
       await task.committed(pending, checkpoint);
       active.lastCommit = Date.now();
       this.metrics.commits.inc({ outcome: 'committed' });
-      for (const [topic, count] of countByTopic([...pending.outputs, ...pending.changelog])) this.metrics.recordsOut.inc({ topic }, count);
+      for (const [topic, count] of countByTopic(records)) this.metrics.recordsOut.inc({ topic }, count);
     } catch (error) {
       this.metrics.commits.inc({ outcome: 'aborted' });
       await this.recoverFailedCommit(active, pending, error);

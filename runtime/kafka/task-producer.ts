@@ -77,8 +77,8 @@ class TransactionalTaskProducer implements TaskProducer {
     private readonly groupId: string,
   ) {}
 
-  async commit({ records, partition, offsets }: TaskCommit): Promise<Map<string, bigint>> {
-    try {
+  commit({ records, partition, offsets }: TaskCommit): Promise<Map<string, bigint>> {
+    return withKafkaErrors(async () => {
       const transaction = await this.producer.transaction();
       try {
         const checkpoint = await sendInChunks(records, (topicMessages) => transaction.sendBatch({ topicMessages }));
@@ -92,9 +92,7 @@ class TransactionalTaskProducer implements TaskProducer {
         await transaction.abort().catch(() => undefined);
         throw error;
       }
-    } catch (error) {
-      throw kafkaError(error);
-    }
+    });
   }
 
   close(): Promise<void> {
@@ -108,18 +106,25 @@ class IdempotentTaskProducer implements TaskProducer {
     private readonly commitOffsets: (offsets: { topic: string; partition: number; offset: string }[]) => Promise<void>,
   ) {}
 
-  async commit({ records, partition, offsets }: TaskCommit): Promise<Map<string, bigint>> {
-    try {
+  commit({ records, partition, offsets }: TaskCommit): Promise<Map<string, bigint>> {
+    return withKafkaErrors(async () => {
       const checkpoint = await sendInChunks(records, (topicMessages) => this.producer.sendBatch({ topicMessages, acks: -1 }));
       await this.commitOffsets([...offsets].map(([topic, offset]) => ({ topic, partition, offset: offset.toString() })));
       return checkpoint;
-    } catch (error) {
-      throw kafkaError(error);
-    }
+    });
   }
 
   close(): Promise<void> {
     return this.producer.disconnect();
+  }
+}
+
+/** Runs a Kafka operation, throwing the runtime's error (`kafkaError`) for the client's. */
+async function withKafkaErrors<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw kafkaError(error);
   }
 }
 

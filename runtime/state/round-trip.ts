@@ -9,7 +9,8 @@
  */
 export function roundTripDifference(before: unknown, after: unknown, path = ''): string | undefined {
   if (typeof before !== 'object' || before === null || typeof after !== 'object' || after === null) {
-    if (before === after || (typeof before === 'number' && typeof after === 'number' && (before === after || (Number.isNaN(before) && Number.isNaN(after))))) return undefined;
+    // === takes 0 for -0; Object.is takes NaN for NaN
+    if (before === after || Object.is(before, after)) return undefined;
     return `${path || '(the value)'}: ${describe(before)} reads back as ${describe(after)}`;
   }
   if (ArrayBuffer.isView(before) || ArrayBuffer.isView(after)) {
