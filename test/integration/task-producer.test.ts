@@ -2,6 +2,7 @@ import { KafkaError } from '../../runtime/kafka/kafka-errors';
 import { connectTaskProducer } from '../../runtime/kafka/task-producer';
 import type { OutputRecord } from '../../runtime/records';
 import { connectedAdmin, createTopics, readToEnd, uniqueName } from '../support/kafka';
+import { eventually } from '../support/processes';
 
 /**
  * A task's producer on the real broker. A new owner of a task must settle
@@ -16,6 +17,15 @@ const { kafka, admin } = connectedAdmin();
 
 function record(topic: string, value: string): OutputRecord {
   return { topic, partition: 0, key: Buffer.from('k'), value: Buffer.from(value), headers: {}, timestamp: Date.now() };
+}
+
+/**
+ * EndTxn returns once the coordinator has logged the outcome; the markers
+ * reach the partitions after it. A read-committed reader sees the
+ * transaction only once the last stable offset has passed it.
+ */
+async function stableThrough(topic: string, offset: bigint): Promise<void> {
+  await eventually(async () => BigInt((await admin.fetchTopicOffsets(topic))[0]!.high) > offset, `${topic}'s last stable offset past ${offset}`);
 }
 
 async function committedOffset(groupId: string, topic: string): Promise<string | undefined> {
@@ -37,6 +47,7 @@ test('connecting fences the previous owner and aborts its open transaction; a co
   try {
     await expect(open.commit()).rejects.toMatchObject({ type: expect.stringMatching(/PRODUCER_FENCED|INVALID_PRODUCER_EPOCH/) });
     const checkpoint = await next.commit({ records: [record(output, 'written by the new owner')], partition: 0, offsets: new Map([[input, 42n]]) });
+    await stableThrough(output, 2n);
     expect((await readToEnd(kafka, output)).map((m) => m.value!.toString())).toEqual(['written by the new owner']);
     expect(checkpoint.get(output)).toBe(3n); // the aborted record, its abort marker, then ours at offset 2
     expect(await committedOffset(groupId, input)).toBe('42');
