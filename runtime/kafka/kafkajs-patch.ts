@@ -1,9 +1,11 @@
 import Module from 'node:module';
+import { encodeProduceRequestBody, type ProduceRequestBody } from './produce-request';
 
 /**
  * Two kafkajs 2.2.4 modules, replaced before kafkajs loads them (kafkajs is
- * frozen). This file must be imported before anything imports kafkajs;
- * `applied` says whether it was in time.
+ * frozen), and its Produce request's encoder. This file must be imported
+ * before anything imports kafkajs; `applied` says whether the module
+ * replacements were in time.
  *
  * - groupMessagesPerPartition grouped a send's messages with
  *   `[...current, message]` per message: quadratic in the messages per
@@ -79,3 +81,44 @@ if (applied) {
   replace('kafkajs/src/producer/groupMessagesPerPartition', groupMessagesPerPartition);
   replace('kafkajs/src/consumer/filterAbortedMessages', filterAbortedMessages);
 }
+
+interface KafkajsEncoder {
+  buf: Buffer;
+  offset: number;
+}
+type ProduceProtocol = (options: { version: number | string }) => (body: ProduceRequestBody & { compression?: number }) => {
+  request: { encode(): Promise<KafkajsEncoder> };
+  response: unknown;
+};
+
+/**
+ * Produce requests of version 3 and later (every broker since 0.11) without
+ * compression are encoded by `encodeProduceRequestBody`. The broker looks a
+ * request's definition up through this exported object at each call, so
+ * changing its `protocol` reaches kafkajs whatever module registry loaded it
+ * (a `require.cache` replacement does not reach jest's).
+ */
+function encodeProduceRequests(): void {
+  const produce = require('kafkajs/src/protocol/requests/produce') as { protocol: ProduceProtocol; encodedByListeningPost?: true };
+  const Encoder = require('kafkajs/src/protocol/encoder') as new (initialSize?: number) => KafkajsEncoder;
+  if (produce.encodedByListeningPost) return;
+  const original = produce.protocol;
+  produce.protocol = ({ version }) => {
+    const versionOf = original({ version });
+    if (Number(version) < 3) return versionOf;
+    return (body) => {
+      const definition = versionOf(body);
+      if (body.compression) return definition;
+      const encode = async () => {
+        const encoder = new Encoder(1);
+        encoder.buf = encodeProduceRequestBody(body);
+        encoder.offset = encoder.buf.length;
+        return encoder;
+      };
+      return { ...definition, request: { ...definition.request, encode } };
+    };
+  };
+  produce.encodedByListeningPost = true;
+}
+
+encodeProduceRequests();
