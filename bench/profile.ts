@@ -26,7 +26,7 @@ import { loadScoringModel } from '../processors/scoring/config';
 import { ScoringProcessor } from '../processors/scoring/scoring-processor';
 import { loadSegmentRules } from '../processors/segmentation/config';
 import { SegmentationProcessor } from '../processors/segmentation/segmentation-processor';
-import { TopologyTestDriver } from '../runtime/driver';
+import { InProcessEngine } from '../runtime/in-process-engine';
 import { AvroSerde } from '../runtime/serde/avro-serde';
 import { InMemoryRegistry } from '../runtime/serde/registry';
 import { SchemaCatalog } from '../runtime/serde/schema-catalog';
@@ -97,8 +97,8 @@ function topology(run: Run) {
     .build();
 }
 
-async function timeBatches(events: ProfileEvent[], run: Run): Promise<{ perTouchpoint: number[]; driver: TopologyTestDriver }> {
-  const driver = await TopologyTestDriver.create(topology(run), { cacheEntries: 1_000_000, checkValues: false });
+async function timeBatches(events: ProfileEvent[], run: Run): Promise<{ perTouchpoint: number[]; driver: InProcessEngine }> {
+  const driver = await InProcessEngine.create(topology(run), { cacheEntries: 1_000_000, checkValues: false });
   const perTouchpoint: number[] = [];
   const progress = new Progress(run, events.length);
   for (let i = 0; i < events.length; i += BATCH) {

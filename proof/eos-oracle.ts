@@ -1,6 +1,6 @@
 import type { ProfileEvent } from '../processors/model/profile-event';
 import type { Touchpoint } from '../processors/model/touchpoint';
-import { TopologyTestDriver } from '../runtime/driver';
+import { InProcessEngine } from '../runtime/in-process-engine';
 import { DLQ_HEADERS, type OutputRecord } from '../runtime/records';
 import type { Serde } from '../runtime/serde/serde';
 import type { Topology } from '../runtime/topology';
@@ -41,7 +41,7 @@ function finding(check: string, problems: readonly string[], detail: string): Fi
 export async function checkExactlyOnce(topology: Topology, live: ReadonlyMap<string, readonly LiveRecord[]>, prefix: string): Promise<Finding[]> {
   const topic = topicNames(prefix);
   const produced: OutputRecord[] = [];
-  const driver = await TopologyTestDriver.create(topology, { feedback: false, onOutput: (r) => produced.push(r) });
+  const driver = await InProcessEngine.create(topology, { feedback: false, onOutput: (r) => produced.push(r) });
   const records = (name: string) => live.get(name) ?? [];
   for (const name of [topic.links, topic.resolved]) {
     for (const r of records(name)) driver.pipeRaw(name, r.key, r.value, { partition: r.partition, headers: r.headers, timestamp: Number(r.timestamp) });

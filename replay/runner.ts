@@ -1,7 +1,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Touchpoint } from '../processors/model/touchpoint';
-import { TopologyTestDriver, type DriverOptions } from '../runtime/driver';
+import { InProcessEngine, type InProcessEngineOptions } from '../runtime/in-process-engine';
 import { textHeaders, type OutputRecord } from '../runtime/records';
 import { AvroSerde } from '../runtime/serde/avro-serde';
 import { InMemoryRegistry, type SchemaRegistryClient } from '../runtime/serde/registry';
@@ -102,7 +102,7 @@ const DEFAULT_TICK_MS = 1000;
 
 /** One variant's topology on its own driver, with what it produced flowing to its collector and sink. */
 class VariantRun {
-  driver!: TopologyTestDriver;
+  driver!: InProcessEngine;
   readonly backings: TaskBacking[] = [];
   private pendingOut: OutputRecord[] = [];
 
@@ -117,7 +117,7 @@ class VariantRun {
   ) {}
 
   async start(topology: Topology, state: 'rocksdb' | 'memory', stateDir: string, options: Pick<ReplayOptions, 'cacheEntries' | 'checkValues'>): Promise<void> {
-    const driverOptions: DriverOptions = {
+    const driverOptions: InProcessEngineOptions = {
       cacheEntries: options.cacheEntries,
       checkValues: options.checkValues === true,
       backing: async (taskId) => {
@@ -127,7 +127,7 @@ class VariantRun {
       },
       onOutput: (record) => this.handle(record),
     };
-    this.driver = await TopologyTestDriver.create(topology, driverOptions);
+    this.driver = await InProcessEngine.create(topology, driverOptions);
     await this.encoder.init(this.rawTopic);
   }
 

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { loadProductConfig } from '../../config/product';
 import { IdentifierHasher, identitySecret } from '../../processors/identity/identifiers';
 import { touchpoint, type Identifier, type Touchpoint } from '../../processors/model/touchpoint';
-import { TopologyTestDriver, type DriverOptions } from '../../runtime/driver';
+import { InProcessEngine, type InProcessEngineOptions } from '../../runtime/in-process-engine';
 import { InMemoryRegistry } from '../../runtime/serde/registry';
 import { buildTopology, type ProductConfig } from '../../topology';
 
@@ -13,8 +13,8 @@ export function productConfig(): ProductConfig {
 }
 
 /** The product topology on the in-process driver, with an in-memory registry. */
-export async function productDriver(partitions = 4, config = productConfig(), options: DriverOptions = {}): Promise<TopologyTestDriver> {
-  return TopologyTestDriver.create(buildTopology({ appId: 'lp-test', partitions, config, registry: new InMemoryRegistry() }), options);
+export async function productDriver(partitions = 4, config = productConfig(), options: InProcessEngineOptions = {}): Promise<InProcessEngine> {
+  return InProcessEngine.create(buildTopology({ appId: 'lp-test', partitions, config, registry: new InMemoryRegistry() }), options);
 }
 
 /** The key an identifier has after ingest, as tests need to look it up. */

@@ -2,22 +2,22 @@ import { parseIdentityConfig } from '../../../processors/identity/config';
 import type { IdentityAudit } from '../../../processors/identity/audit';
 import { profileIdFor } from '../../../processors/identity/identifiers';
 import type { ProfileEvent } from '../../../processors/model/profile-event';
-import type { TopologyTestDriver } from '../../../runtime/driver';
+import type { InProcessEngine } from '../../../runtime/in-process-engine';
 import { DLQ_HEADERS } from '../../../runtime/records';
 import { DAY, HOUR, MINUTE, T0, identifierKey, productDriver, tp } from '../../support/product';
 
 /** The canonical profile of an identifier according to the identity graph every instance reads. */
-async function profileOf(driver: TopologyTestDriver, type: string, raw: string): Promise<string> {
+async function profileOf(driver: InProcessEngine, type: string, raw: string): Promise<string> {
   const key = identifierKey(type, raw);
   return (await driver.globalTable<string>('identity-graph').get(key)) ?? profileIdFor(key);
 }
 
-function resolved(driver: TopologyTestDriver): ProfileEvent[] {
+function resolved(driver: InProcessEngine): ProfileEvent[] {
   return driver.output<string, ProfileEvent>('touchpoints.resolved').map((o) => o.value!);
 }
 
 /** Where a profile's state ends up: follows merge instructions to the winner. */
-function finalProfile(driver: TopologyTestDriver, profile: string): string {
+function finalProfile(driver: InProcessEngine, profile: string): string {
   const merges = new Map(
     resolved(driver)
       .filter((e) => e.body.kind === 'merge')
@@ -28,7 +28,7 @@ function finalProfile(driver: TopologyTestDriver, profile: string): string {
   return current;
 }
 
-function pipe(driver: TopologyTestDriver, t: ReturnType<typeof tp>, partition?: number): void {
+function pipe(driver: InProcessEngine, t: ReturnType<typeof tp>, partition?: number): void {
   driver.pipe('touchpoints.raw', Buffer.from(t.identifiers[0]?.value ?? 'none'), t, { timestamp: t.occurredAt, partition });
 }
 

@@ -14,7 +14,7 @@ import { ScoringProcessor } from '../../../processors/scoring/scoring-processor'
 import { loadSegmentRules } from '../../../processors/segmentation/config';
 import type { SegmentRules } from '../../../processors/segmentation/rules';
 import { SegmentationProcessor, type SegmentMembership } from '../../../processors/segmentation/segmentation-processor';
-import { TopologyTestDriver } from '../../../runtime/driver';
+import { InProcessEngine } from '../../../runtime/in-process-engine';
 import { AvroSerde } from '../../../runtime/serde/avro-serde';
 import { InMemoryRegistry } from '../../../runtime/serde/registry';
 import { SchemaCatalog } from '../../../runtime/serde/schema-catalog';
@@ -73,7 +73,7 @@ export function shippedRules(): Rules {
  * here, so tests can read the updates the triggers node would get.
  */
 export class ProfileHarness {
-  private constructor(readonly driver: TopologyTestDriver) {}
+  private constructor(readonly driver: InProcessEngine) {}
 
   static async create(rules: Rules, partitions = 1): Promise<ProfileHarness> {
     const registry = new InMemoryRegistry();
@@ -97,7 +97,7 @@ export class ProfileHarness {
       .processor('profile-view', () => new ViewProcessor(rules.profile, rules.scoring), { from: ['segmentation', 'profile'], stores: [PROFILES] })
       .sink('views', { topic: TOPIC.views, key: stringSerde, value: avro<ProfileView>('ProfileView'), from: 'profile-view' })
       .build();
-    return new ProfileHarness(await TopologyTestDriver.create(topology));
+    return new ProfileHarness(await InProcessEngine.create(topology));
   }
 
   touch(profileId: string, touchpoint: Touchpoint): this {

@@ -5,7 +5,7 @@ import { touchpoint, type Touchpoint } from '../../../processors/model/touchpoin
 import type { SegmentMembership } from '../../../processors/segmentation/segmentation-processor';
 import { HOSTILE_KINDS, hostileRecords, type HostileOptions, type HostileRecord } from '../../../proof/hostile';
 import { accountHostile, type SentRecord } from '../../../proof/hostile-check';
-import { TopologyTestDriver } from '../../../runtime/driver';
+import { InProcessEngine } from '../../../runtime/in-process-engine';
 import { partitionForKey } from '../../../runtime/kafka/partitioner';
 import { AvroSerde } from '../../../runtime/serde/avro-serde';
 import { InMemoryRegistry } from '../../../runtime/serde/registry';
@@ -25,9 +25,9 @@ const catalog = SchemaCatalog.load(SCHEMAS_DIR);
  * touchpoints must carry the id the engine registered, and the other schema
  * must be one the registry knows.
  */
-async function setup(): Promise<{ driver: TopologyTestDriver; registry: InMemoryRegistry; encoders: Pick<HostileOptions, 'encode' | 'encodeOther' | 'unknownSchemaId'> }> {
+async function setup(): Promise<{ driver: InProcessEngine; registry: InMemoryRegistry; encoders: Pick<HostileOptions, 'encode' | 'encodeOther' | 'unknownSchemaId'> }> {
   const registry = new InMemoryRegistry();
-  const driver = await TopologyTestDriver.create(buildTopology({ appId: 'lp-test', partitions: PARTITIONS, config: productConfig(), registry }));
+  const driver = await InProcessEngine.create(buildTopology({ appId: 'lp-test', partitions: PARTITIONS, config: productConfig(), registry }));
   const touchpoints = new AvroSerde<Touchpoint>(registry, catalog.type('Touchpoint'));
   await touchpoints.init(topics.raw);
   const memberships = new AvroSerde<SegmentMembership>(registry, catalog.type('SegmentMembership'));

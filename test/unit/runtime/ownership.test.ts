@@ -1,4 +1,4 @@
-import { TopologyTestDriver } from '../../../runtime/driver';
+import { InProcessEngine } from '../../../runtime/in-process-engine';
 import type { Processor, ProcessorContext, StreamRecord } from '../../../runtime/processor';
 import { DLQ_HEADERS } from '../../../runtime/records';
 import { jsonSerde, stringSerde } from '../../../runtime/serde/serde';
@@ -55,7 +55,7 @@ function tallyTopology() {
 }
 
 async function run(kinds: Event['kind'][], options: { checkValues?: boolean } = {}) {
-  const driver = await TopologyTestDriver.create(tallyTopology(), options);
+  const driver = await InProcessEngine.create(tallyTopology(), options);
   kinds.forEach((kind, i) => driver.pipe('events', 'k', { kind, at: i + 1 }, { timestamp: i + 1 }));
   // One commit after the first record, so the later ones read a committed (frozen) value.
   await driver.run();

@@ -1,4 +1,4 @@
-import { TopologyTestDriver } from '../../../runtime/driver';
+import { InProcessEngine } from '../../../runtime/in-process-engine';
 import type { Processor, ProcessorContext, StreamRecord } from '../../../runtime/processor';
 import { jsonSerde, stringSerde } from '../../../runtime/serde/serde';
 import { roundTripDifference } from '../../../runtime/state/round-trip';
@@ -33,7 +33,7 @@ it('the test driver fails a commit whose store value would read back differently
     .store('since', { value: jsonSerde<{ first: number; last: number }>() })
     .processor('since', () => new SinceProcessor(), { from: 'in', stores: ['since'] })
     .build();
-  const driver = await TopologyTestDriver.create(topology);
+  const driver = await InProcessEngine.create(topology);
   driver.pipe('in', 'k', { at: 1 }, { timestamp: 1 });
   await expect(driver.run()).rejects.toThrow("store 'since', key 'k': the value does not read back from its bytes as written: first: Infinity reads back as null");
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { RocksBacking } from '../../../runtime/state/rocks-backing';
-import { TopologyTestDriver } from '../../../runtime/driver';
+import { InProcessEngine } from '../../../runtime/in-process-engine';
 import { RuntimeMetrics } from '../../../runtime/metrics';
 import type { Processor, ProcessorContext, StreamRecord, Timer } from '../../../runtime/processor';
 import type { InputRecord, OutputRecord } from '../../../runtime/records';
@@ -177,7 +177,7 @@ describe('timers of a task', () => {
 
   it('are not reloaded when a commit aborts: a record that throws costs a read of the head, not of every timer', async () => {
     const backing = new CountingBacking();
-    const driver = await TopologyTestDriver.create(reminderTopology(), { backing: async () => backing });
+    const driver = await InProcessEngine.create(reminderTopology(), { backing: async () => backing });
     for (const key of keys) driver.pipe('in', key, 'x', { timestamp: 1 });
     await driver.run();
     backing.rangeEntries = 0;

@@ -12,7 +12,7 @@ import { mergeEngagement } from '../../../processors/triggers/merge';
 import type { EngagementCommand, EngagementDecision } from '../../../processors/triggers/records';
 import { PROFILES_STORE, TriggerProcessor } from '../../../processors/triggers/trigger-processor';
 import { valueAt } from '../../../processors/scoring/state';
-import { TopologyTestDriver } from '../../../runtime/driver';
+import { InProcessEngine } from '../../../runtime/in-process-engine';
 import type { Processor, ProcessorContext, StreamRecord } from '../../../runtime/processor';
 import { SchemaCatalog } from '../../../runtime/serde/schema-catalog';
 import { jsonSerde, stringSerde, type Serde } from '../../../runtime/serde/serde';
@@ -255,10 +255,10 @@ export function engagementTopology(setup: Setup) {
 
 /** A driver over the engagement topology with helpers to feed it and read what it decided. */
 export class Harness {
-  private constructor(readonly driver: TopologyTestDriver) {}
+  private constructor(readonly driver: InProcessEngine) {}
 
   static async create(setup: Setup): Promise<Harness> {
-    return new Harness(await TopologyTestDriver.create(engagementTopology(setup)));
+    return new Harness(await InProcessEngine.create(engagementTopology(setup)));
   }
 
   /** Pipes inputs in this order and processes them; fails the test if anything reached the dead-letter topic. */

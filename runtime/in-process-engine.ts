@@ -11,7 +11,7 @@ import type { Serde } from './serde/serde';
 import { StreamTask } from './task';
 import type { SubTopology, Topology } from './topology';
 
-export interface DriverOptions {
+export interface InProcessEngineOptions {
   log?: Logger;
   /** Entries per store cache (small values exercise the RocksDB/backing path). */
   cacheEntries?: number;
@@ -74,8 +74,12 @@ export interface DriverOutput<K = unknown, V = unknown> {
  * steps as the Kafka engine. Records produced to a topic that another
  * sub-topology reads are delivered to it, as Kafka would. Processing order
  * is deterministic: the same input gives the same output, byte for byte.
+ *
+ * It has two roles, hence its name: the test driver of processors and of
+ * the runtime (value checks on), and replay's engine in production
+ * (RocksDB state, outputs streamed to files or topics).
  */
-export class TopologyTestDriver {
+export class InProcessEngine {
   readonly metrics = new RuntimeMetrics();
   private readonly tasks = new Map<string, StreamTask>();
   private readonly pending = new Map<string, InputRecord[]>();
@@ -93,13 +97,13 @@ export class TopologyTestDriver {
 
   private constructor(
     readonly topology: Topology,
-    private readonly options: DriverOptions,
+    private readonly options: InProcessEngineOptions,
   ) {
     this.log = options.log ?? pino({ level: 'silent' });
   }
 
-  static async create(topology: Topology, options: DriverOptions = {}): Promise<TopologyTestDriver> {
-    const driver = new TopologyTestDriver(topology, options);
+  static async create(topology: Topology, options: InProcessEngineOptions = {}): Promise<InProcessEngine> {
+    const driver = new InProcessEngine(topology, options);
     await driver.init();
     return driver;
   }

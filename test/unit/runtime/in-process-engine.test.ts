@@ -1,4 +1,4 @@
-import { TopologyTestDriver } from '../../../runtime/driver';
+import { InProcessEngine } from '../../../runtime/in-process-engine';
 import type { Processor } from '../../../runtime/processor';
 import { DLQ_HEADERS } from '../../../runtime/records';
 import { jsonSerde, stringSerde } from '../../../runtime/serde/serde';
@@ -42,7 +42,7 @@ function countingTopology(partitions = 2) {
 
 describe('in-process test driver', () => {
   it('keeps state per key in a store and forwards to a sink', async () => {
-    const driver = await TopologyTestDriver.create(countingTopology());
+    const driver = await InProcessEngine.create(countingTopology());
     for (const [key, at] of [['a', 1], ['b', 2], ['a', 3]] as const) driver.pipe('events', key, { kind: 'count', at }, { timestamp: at });
     await driver.run();
     expect(driver.output('counts').map((o) => o.value)).toEqual(
@@ -53,7 +53,7 @@ describe('in-process test driver', () => {
   });
 
   it('sends the input of an output record larger than the broker accepts to the dead-letter topic, and goes on', async () => {
-    const driver = await TopologyTestDriver.create(countingTopology(1), { maxRecordBytes: 1000 });
+    const driver = await InProcessEngine.create(countingTopology(1), { maxRecordBytes: 1000 });
     for (const [kind, at] of [['count', 1], ['huge', 2], ['count', 3]] as const) driver.pipe('events', 'a', { kind, at }, { timestamp: at });
     await driver.run();
     expect(driver.output('counts').map((o) => o.value)).toEqual([{ key: 'a', count: 1 }, { key: 'a', count: 2 }]);
@@ -66,7 +66,7 @@ describe('in-process test driver', () => {
 
   it('writes every store change to the changelog of the task partition', async () => {
     const topology = countingTopology(4);
-    const driver = await TopologyTestDriver.create(topology);
+    const driver = await InProcessEngine.create(topology);
     driver.pipe('events', 'k1', { kind: 'count', at: 5 });
     driver.pipe('events', 'k1', { kind: 'count', at: 6 });
     await driver.run();
@@ -78,7 +78,7 @@ describe('in-process test driver', () => {
   });
 
   it('fires event-time timers when stream time passes them, not before', async () => {
-    const driver = await TopologyTestDriver.create(countingTopology(1));
+    const driver = await InProcessEngine.create(countingTopology(1));
     driver.pipe('events', 'r', { kind: 'remind', at: 100 });
     await driver.run();
     driver.pipe('events', 'other', { kind: 'count', at: 109 });
@@ -92,14 +92,14 @@ describe('in-process test driver', () => {
   });
 
   it('fires a timer due exactly at the stream time reached by advanceTime', async () => {
-    const driver = await TopologyTestDriver.create(countingTopology(1));
+    const driver = await InProcessEngine.create(countingTopology(1));
     driver.pipe('events', 'r', { kind: 'remind', at: 100 });
     await driver.advanceTime(110);
     expect(driver.output('counts').filter((o) => (o.value as { reminder?: number }).reminder)).toHaveLength(1);
   });
 
   it('routes an undecodable record to the DLQ with its bytes and a reason, and keeps going', async () => {
-    const driver = await TopologyTestDriver.create(countingTopology(1));
+    const driver = await InProcessEngine.create(countingTopology(1));
     driver.pipeRaw('events', Buffer.from('bad'), Buffer.from('{not json'), { headers: { trace: 't1' } });
     driver.pipe('events', 'good', { kind: 'count', at: 1 });
     await driver.run();
@@ -114,7 +114,7 @@ describe('in-process test driver', () => {
   });
 
   it('sends a record on which a processor throws to the DLQ and leaves no trace of it in state', async () => {
-    const driver = await TopologyTestDriver.create(countingTopology(1));
+    const driver = await InProcessEngine.create(countingTopology(1));
     driver.pipe('events', 'x', { kind: 'count', at: 1 });
     driver.pipe('events', 'x', { kind: 'boom', at: 2 });
     driver.pipe('events', 'x', { kind: 'count', at: 3 });
@@ -130,7 +130,7 @@ describe('in-process test driver', () => {
 
   it('gives byte-identical output for the same input', async () => {
     const runOnce = async () => {
-      const driver = await TopologyTestDriver.create(countingTopology(3));
+      const driver = await InProcessEngine.create(countingTopology(3));
       for (let i = 0; i < 200; i++) driver.pipe('events', `k${i % 17}`, { kind: i % 5 === 0 ? 'remind' : 'count', at: i * 3 });
       await driver.advanceTime(10_000);
       return Buffer.concat(driver.producedRecords.filter((r) => !r.topic.endsWith('.dlq')).flatMap((r) => [r.key ?? Buffer.alloc(0), r.value ?? Buffer.alloc(0)]));
@@ -144,7 +144,7 @@ describe('in-process test driver', () => {
       .source('in', { topic: 'in', key: stringSerde, value: stringSerde })
       .processor('p', () => ({ process: (r, ctx) => ctx.forward('nowhere', r.key, r.value) }), { from: 'in' })
       .build();
-    const driver = await TopologyTestDriver.create(topology);
+    const driver = await InProcessEngine.create(topology);
     driver.pipe('in', 'k', 'v');
     await driver.run();
     expect(driver.output('in.dlq')[0]!.headers[DLQ_HEADERS.message]).toMatch(/'p' forwarded to 'nowhere'/);
