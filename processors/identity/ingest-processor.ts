@@ -88,22 +88,43 @@ export function validate(t: Touchpoint, limits: IdentityConfig['input']): string
   const attributes = Object.keys(t.attributes).length;
   if (attributes > limits.maxAttributes) return `attributes has ${attributes} entries, more than input.maxAttributes (${limits.maxAttributes})`;
   // Identifier values are checked one by one by the hasher, which drops a bad one and keeps the rest.
-  const { identifiers: _identifiers, ...rest } = t;
-  return badString(rest, '', limits.maxStringLength);
+  const found = badStringIn(t, limits.maxStringLength, 'identifiers');
+  return found && found.problem(found.path.join('.'));
 }
 
-/** The first string (or map key) under `value` that is too long or was not valid UTF-8, named by its path. */
-function badString(value: unknown, path: string, max: number): string | undefined {
-  if (typeof value === 'string') {
-    if (value.length > max) return `${path} is ${value.length} characters, more than input.maxStringLength (${max})`;
-    if (value.includes('\uFFFD')) return `${path} is not valid UTF-8`;
-    return undefined;
+interface BadString {
+  /** Field names from the outside in (a map key is named `<key> (key)`). */
+  path: string[];
+  problem(path: string): string;
+}
+
+/**
+ * The first string (or map key) under `value` that is too long or was not
+ * valid UTF-8. Every touchpoint goes through here: the path is put
+ * together only for the one that fails (it was 3 % of ingest's CPU).
+ */
+function badStringIn(value: object, max: number, skip?: string): BadString | undefined {
+  for (const key in value) {
+    if (key === skip) continue;
+    const keyProblem = badText(key, max);
+    if (keyProblem) return { path: [`${key} (key)`], problem: keyProblem };
+    const inner = (value as Record<string, unknown>)[key];
+    const found = typeof inner === 'string' ? textProblem(inner, max) : inner !== null && typeof inner === 'object' && !Buffer.isBuffer(inner) ? badStringIn(inner, max) : undefined;
+    if (found) {
+      found.path.unshift(key);
+      return found;
+    }
   }
-  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return undefined;
-  for (const [key, inner] of Object.entries(value)) {
-    const at = path ? `${path}.${key}` : key;
-    const problem = badString(key, `${at} (key)`, max) ?? badString(inner, at, max);
-    if (problem) return problem;
-  }
+  return undefined;
+}
+
+function textProblem(text: string, max: number): BadString | undefined {
+  const problem = badText(text, max);
+  return problem && { path: [], problem };
+}
+
+function badText(text: string, max: number): BadString['problem'] | undefined {
+  if (text.length > max) return (path) => `${path} is ${text.length} characters, more than input.maxStringLength (${max})`;
+  if (text.includes('\uFFFD')) return (path) => `${path} is not valid UTF-8`;
   return undefined;
 }

@@ -204,11 +204,14 @@ describe('identity resolution', () => {
     pipe(driver, tp(T0, 'web', 'search', { anonymous_id: 'c-1' }, { searchTerms: 's'.repeat(200_000) }));
     pipe(driver, tp(T0, 'web', 'page_view', { anonymous_id: 'c-2' }, { attributes: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`a${i}`, 'v'])) }));
     pipe(driver, tp(T0, 'web', 'page_view', { anonymous_id: 'c-3' }, { attributes: { campaign: 'spring\uFFFD' } }));
+    pipe(driver, tp(T0, 'web', 'page_view', { anonymous_id: 'c-4' }, { attributes: { ['c'.repeat(5000)]: 'v' } }));
     await driver.run();
     const dlq = driver.output('touchpoints.raw.dlq');
     expect(dlq.map((d) => d.headers[DLQ_HEADERS.message]).sort()).toEqual([
       'attributes has 65 entries, more than input.maxAttributes (64)',
       'attributes.campaign is not valid UTF-8',
+      // the reason header is cut at 2,000 characters, here inside the key it names
+      `attributes.${'c'.repeat(5000)} (key) is 5000 characters, more than input.maxStringLength (4096)`.slice(0, 2000),
       'searchTerms is 200000 characters, more than input.maxStringLength (4096)',
     ]);
     expect(resolved(driver)).toHaveLength(0);
