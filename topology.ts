@@ -3,8 +3,8 @@
  * touchpoint from the topic a channel writes it to, through identity
  * resolution, to the profile task and the engagement commands.
  *
- *   touchpoints.raw ─► [ingest] ─┬─► [resolve] ─────────────────────┐
- *                                └─► identity.links ─► [link] ──────┤ (merges, erasures)
+ *   touchpoints.raw ─► [ingest] ─► [resolve] ───────────────────────┐
+ *                          └──────────┴─► identity.links ─► [link] ─┤ (new links, merges, erasures)
  *                                                                   ▼
  *   touchpoints.resolved ─► [profile] ─► [scoring] ─► [segmentation] ─► [triggers] ─► [eligibility]
  *        ▲ (reroute)            │                         │  └─► [profile-view]        │  └─► engagement.decisions
@@ -100,8 +100,8 @@ export function buildTopology(options: TopologyOptions): Topology {
       // [A] ingest and resolve, on every partition of touchpoints.raw
       .source('touchpoints', { topic: topic.raw, key: bufferSerde, value: touchpointSerde, eventTime: (t) => t.occurredAt })
       .processor('ingest', () => new IngestProcessor(config.identity, hasher), { from: 'touchpoints' })
-      .sink('to-links', { topic: topic.links, key: stringSerde, value: touchpointSerde, partition: () => 0, from: 'ingest' })
       .processor('resolve', () => new ResolveProcessor(), { from: 'ingest', globalStores: [IDENTITY_GRAPH] })
+      .sink('to-links', { topic: topic.links, key: stringSerde, value: touchpointSerde, partition: () => 0, from: ['ingest', 'resolve'] })
       .sink('to-profiles', { topic: topic.resolved, key: stringSerde, value: profileEventSerde, from: ['resolve', 'link'] })
       .sink('audit', { topic: topic.audit, key: stringSerde, value: auditSerde, from: ['ingest', 'resolve', 'link'] })
 

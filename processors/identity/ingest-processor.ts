@@ -3,6 +3,7 @@ import { EVENT, type Touchpoint } from '../model/touchpoint';
 import type { IdentityAudit } from './audit';
 import type { IdentityConfig } from './config';
 import type { IdentifierHasher } from './identifiers';
+import type { IngestedTouchpoint } from './resolve-processor';
 
 const TOKEN = /^[a-z][a-z0-9_]{0,63}$/;
 /** Event times outside this range are typos or unit mistakes (seconds instead of ms). */
@@ -11,10 +12,10 @@ const LATEST = Date.UTC(2100, 0, 1);
 
 /**
  * The door of the engine: validates a channel's touchpoint, normalises and
- * hashes its identifiers (raw PII goes no further), and routes it. Events
- * that may change the identity graph (trusted links, erasure requests) go
- * to the single-writer link log; everything else is resolved right here
- * against the identity graph every instance holds.
+ * hashes its identifiers (raw PII goes no further), and routes it. Erasure
+ * requests go to the single-writer link log; everything else to `resolve`,
+ * marked when it is trusted to link identifiers (resolve sends it on to the
+ * link log if it could change the identity graph).
  */
 export class IngestProcessor implements Processor<unknown, Touchpoint> {
   private readonly linkTypes: Set<string>;
@@ -43,10 +44,11 @@ export class IngestProcessor implements Processor<unknown, Touchpoint> {
     }
     if (rejected.length > 0) this.auditRejected(raw, rejected, ctx);
     const touchpoint: Touchpoint = { ...raw, identifiers: accepted };
-    if (raw.eventType === EVENT.erasureRequested || (accepted.length > 1 && this.mayLink(raw))) {
+    if (raw.eventType === EVENT.erasureRequested) {
       ctx.forward('to-links', raw.eventId, touchpoint);
     } else {
-      ctx.forward('resolve', raw.eventId, touchpoint);
+      const ingested: IngestedTouchpoint = { touchpoint, mayLink: accepted.length > 1 && this.mayLink(raw) };
+      ctx.forward('resolve', raw.eventId, ingested);
     }
   }
 

@@ -6,25 +6,49 @@ import { profileIdFor } from './identifiers';
 
 export const IDENTITY_GRAPH = 'identity-graph';
 
+/** A touchpoint from ingest, its identifiers hashed; `mayLink`: it carries several and is trusted to link them. */
+export interface IngestedTouchpoint {
+  touchpoint: Touchpoint;
+  mayLink: boolean;
+}
+
 /**
- * Resolves a touchpoint that links nothing: its profile is the one the
- * strongest known identifier points to in the identity graph (a table
- * every instance holds), or the profile derived from its strongest
- * identifier. If the graph is a moment behind a merge, the touchpoint goes
- * to the merged-away profile, which forwards it: nothing is lost.
+ * Resolves a touchpoint: its profile is the one the strongest known
+ * identifier points to in the identity graph (a table every instance
+ * holds), or the profile derived from its strongest identifier. If the
+ * graph is a moment behind a merge, the touchpoint goes to the merged-away
+ * profile, which forwards it: nothing is lost.
+ *
+ * A touchpoint trusted to link goes to the link log ('to-links') only if
+ * it could change the graph: an identifier the graph does not hold, or
+ * identifiers of two profiles. A returning person's login, whose
+ * identifiers all point to one profile already, is resolved here: the link
+ * task would change nothing and forward it to that same profile, a record
+ * and a hop later. (Merges only join profiles, so a graph that lags can
+ * only send here what the link task would also find joined; what it does
+ * not know yet goes to the link log.)
  */
-export class ResolveProcessor implements Processor<string, Touchpoint> {
-  prefetch(record: StreamRecord<string, Touchpoint>): Iterable<[string, string]> {
-    return record.value.identifiers.map((id) => [IDENTITY_GRAPH, id.value] as [string, string]);
+export class ResolveProcessor implements Processor<string, IngestedTouchpoint> {
+  prefetch(record: StreamRecord<string, IngestedTouchpoint>): Iterable<[string, string]> {
+    return record.value.touchpoint.identifiers.map((id) => [IDENTITY_GRAPH, id.value] as [string, string]);
   }
 
-  async process(record: StreamRecord<string, Touchpoint>, ctx: ProcessorContext): Promise<void> {
-    const touchpoint = record.value;
+  async process(record: StreamRecord<string, IngestedTouchpoint>, ctx: ProcessorContext): Promise<void> {
+    const { touchpoint, mayLink } = record.value;
     const graph = ctx.globalStore<string>(IDENTITY_GRAPH);
     const profiles: string[] = [];
+    let unknown = false;
     for (const id of touchpoint.identifiers) {
       const profile = await graph.get(id.value);
-      if (profile !== undefined && !profiles.includes(profile)) profiles.push(profile);
+      if (profile === undefined) unknown = true;
+      else if (!profiles.includes(profile)) profiles.push(profile);
+    }
+    if (mayLink) {
+      if (unknown || profiles.length > 1) {
+        ctx.forward('to-links', touchpoint.eventId, touchpoint);
+        return;
+      }
+      ctx.count('link-known');
     }
     const profileId = profiles[0] ?? profileIdFor(touchpoint.identifiers[0]!.value);
     if (profiles.length > 1) {

@@ -88,6 +88,25 @@ describe('identity resolution', () => {
     expect(await profileOf(driver, 'device_id', 'tablet-7')).toBe(await profileOf(driver, 'customer_id', 'C-7'));
   });
 
+  it('sends a trusted login to the link log only if it could change the graph: a returning person\'s is resolved at ingest', async () => {
+    const driver = await productDriver();
+    const login = (at: number, device: string) => tp(at, 'app', 'login', { customer_id: 'C-8', device_id: device }, { authenticated: true });
+    const linkLog = () => driver.producedRecords.filter((r) => r.topic === 'identity.links').length;
+    pipe(driver, login(T0, 'phone-8'));
+    await driver.run();
+    expect(linkLog()).toBe(1);
+    pipe(driver, login(T0 + DAY, 'phone-8'));
+    await driver.run();
+    expect(linkLog()).toBe(1); // all known, one profile: nothing for the link task to do
+    pipe(driver, login(T0 + 2 * DAY, 'tablet-8'));
+    pipe(driver, tp(T0 + 3 * DAY, 'web', 'login', { customer_id: 'C-9', anonymous_id: 'cookie-9' }, { authenticated: true }));
+    await driver.run();
+    expect(linkLog()).toBe(3); // a new identifier, a new person
+    const profile = await profileOf(driver, 'customer_id', 'C-8');
+    const touchpoints = resolved(driver).filter((e) => e.body.kind === 'touchpoint' && e.profileId === profile);
+    expect(touchpoints).toHaveLength(3);
+  });
+
   it('converges to the same graph whatever order the links arrive in', async () => {
     const links = [
       tp(T0, 'app', 'login', { customer_id: 'C-1', device_id: 'd-1' }, { authenticated: true }),
