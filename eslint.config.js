@@ -2,7 +2,7 @@ const js = require('@eslint/js');
 const tseslint = require('typescript-eslint');
 
 module.exports = tseslint.config(
-  { ignores: ['node_modules/**', 'reports/**', 'state/**'] },
+  { ignores: ['node_modules/**', 'reports/**', 'state/**', 'dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

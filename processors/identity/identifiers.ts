@@ -1,5 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import { ConfigError } from '../../runtime/errors';
 import type { Identifier } from '../model/touchpoint';
 import type { IdentityConfig } from './config';
 
@@ -99,7 +100,7 @@ export function identitySecret(config: IdentityConfig, env: NodeJS.ProcessEnv = 
   const secret = env[config.hashing.secretEnv];
   if (secret) return secret;
   if (env.NODE_ENV === 'production') {
-    throw new Error(`${config.hashing.secretEnv} is not set: identifiers cannot be hashed without a secret in production`);
+    throw new ConfigError('environment', config.hashing.secretEnv, 'not set: identifiers cannot be hashed without a secret in production (identity.yaml, hashing.secretEnv names the variable)');
   }
   return config.hashing.developmentSecret;
 }

@@ -7,12 +7,17 @@ const ROOT = join(__dirname, '..', '..');
 const running = new Set<ChildProcess>();
 
 /** Starts a TypeScript entry point as its own Node process; its output goes to `logFile`. */
-export async function startProcess(entry: string, env: Record<string, string>, logFile: string): Promise<ChildProcess> {
-  await mkdir(join(logFile, '..'), { recursive: true });
-  const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, entry)], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
+export function startProcess(entry: string, env: Record<string, string>, logFile: string): Promise<ChildProcess> {
+  return startCommand([process.execPath, '--import', 'tsx', join(ROOT, entry)], { cwd: ROOT, env, logFile });
+}
+
+/** Starts a command (the program, then its arguments) with `env` on top of this process's; its output goes to `logFile`. */
+export async function startCommand(command: readonly string[], options: { cwd: string; env: Record<string, string>; logFile: string }): Promise<ChildProcess> {
+  await mkdir(join(options.logFile, '..'), { recursive: true });
+  const log = createWriteStream(options.logFile, { flags: 'a' });
+  const child = spawn(command[0]!, command.slice(1), {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.pipe(log);

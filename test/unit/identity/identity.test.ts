@@ -1,10 +1,11 @@
 import { parseIdentityConfig } from '../../../processors/identity/config';
 import type { IdentityAudit } from '../../../processors/identity/audit';
-import { profileIdFor } from '../../../processors/identity/identifiers';
+import { identitySecret, profileIdFor } from '../../../processors/identity/identifiers';
 import type { ProfileEvent } from '../../../processors/model/profile-event';
 import type { InProcessEngine } from '../../../runtime/in-process-engine';
+import { ConfigError } from '../../../runtime/errors';
 import { DLQ_HEADERS } from '../../../runtime/records';
-import { DAY, HOUR, MINUTE, T0, identifierKey, productDriver, tp } from '../../support/product';
+import { DAY, HOUR, MINUTE, T0, identifierKey, productConfig, productDriver, tp } from '../../support/product';
 
 /** The canonical profile of an identifier according to the identity graph every instance reads. */
 async function profileOf(driver: InProcessEngine, type: string, raw: string): Promise<string> {
@@ -290,5 +291,14 @@ describe('identity resolution', () => {
     expect(() => parseIdentityConfig('identity.yaml', text.replace('requireAuthenticated: true', 'requireAuthenticated: yes please'))).toThrow(
       /identity\.yaml: trust\.requireAuthenticated \(line 12\): must be boolean/,
     );
+  });
+
+  it('refuses to hash without a secret in production, naming the variable (a config error: one line, no stack)', () => {
+    const identity = productConfig().identity;
+    const refusal = () => identitySecret(identity, { NODE_ENV: 'production' });
+    expect(refusal).toThrow(ConfigError);
+    expect(refusal).toThrow(`environment: ${identity.hashing.secretEnv}: not set`);
+    expect(identitySecret(identity, { NODE_ENV: 'production', [identity.hashing.secretEnv]: 's3cret' })).toBe('s3cret');
+    expect(identitySecret(identity, {})).toBe(identity.hashing.developmentSecret);
   });
 });
