@@ -307,7 +307,7 @@ async function main(): Promise<void> {
 
   const b = await app('b', 'exactly_once');
   const c = await app('c', 'at_least_once');
-  const kafka = new Kafka({ clientId: `e2e-${stamp}`, brokers: b.brokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ clientId: `e2e-${stamp}`, ...b.kafka, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   const partitions = b.settings.partitions;

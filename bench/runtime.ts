@@ -68,7 +68,7 @@ async function runtime(admin: Admin, guarantee: ProcessingGuarantee, input: stri
   const topology = countingTopology(appId, input, output, PARTITIONS);
   await createTopics(admin, topology);
   const engine = new Engine(topology, {
-    brokers: stackEndpoints().brokers,
+    kafka: { brokers: stackEndpoints().brokers },
     stateDir: await mkdtemp(join(tmpdir(), 'lp-bench-')),
     guarantee,
     commitIntervalMs: 100,

@@ -5,10 +5,11 @@ import { loadEngineSettings, type EngineSettings } from '../config/engine';
 import { loadProductConfig } from '../config/product';
 import { stackEndpoints } from '../local-stack/settings';
 import { HttpServer } from '../runtime/http';
+import { kafkaConnection, refusedCredentials, type KafkaConnection } from '../runtime/kafka/connection';
 import { Engine } from '../runtime/kafka/engine';
 import { RuntimeMetrics } from '../runtime/metrics';
 import { createTopics, type TopicOptions, type TopicReport } from '../runtime/kafka/topics';
-import { ConfluentRegistry } from '../runtime/serde/registry';
+import { ConfluentRegistry, registryAuth } from '../runtime/serde/registry';
 import type { CachedStore } from '../runtime/state/cached-store';
 import { SchemaCatalog } from '../runtime/serde/schema-catalog';
 import type { Topology } from '../runtime/topology';
@@ -33,7 +34,7 @@ export interface App {
   config: ProductConfig;
   topology: Topology;
   registry: ConfluentRegistry;
-  brokers: string[];
+  kafka: KafkaConnection;
   env: NodeJS.ProcessEnv;
 }
 
@@ -44,16 +45,18 @@ export function assemble(options: AppOptions): App {
   const settings = loadEngineSettings(join(configDir, 'engine.yaml'), env);
   const config = loadProductConfig(configDir);
   const endpoints = stackEndpoints(env);
-  const registry = new ConfluentRegistry(endpoints.registryUrl);
+  const registry = new ConfluentRegistry(endpoints.registryUrl, registryAuth(env));
   const topology = buildTopology({ appId: settings.appId, partitions: settings.partitions, config, registry, topicPrefix: settings.topicPrefix });
-  return { settings, config, topology, registry, brokers: endpoints.brokers, env };
+  return { settings, config, topology, registry, kafka: kafkaConnection(endpoints.brokers, env), env };
 }
 
 /** Creates the topology's topics (idempotent) and registers the value schemas. */
 export async function provisionTopics(app: App, options: TopicOptions = {}): Promise<TopicReport> {
-  const kafka = new Kafka({ clientId: `${app.settings.appId}-admin`, brokers: app.brokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ clientId: `${app.settings.appId}-admin`, ...app.kafka, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
-  await admin.connect();
+  await admin.connect().catch((error: unknown) => {
+    throw refusedCredentials(error, app.kafka) ?? error;
+  });
   try {
     return await createTopics(admin, app.topology, { registry: app.registry, catalog: SchemaCatalog.load(SCHEMAS_DIR) }, options);
   } finally {
@@ -78,7 +81,7 @@ export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine
     throw new Error(`cannot listen on ${settings.http.host}:${settings.http.port} (${(error as Error).message}): set LP_HTTP_PORT to a free port`);
   });
   const engine = new Engine(app.topology, {
-    brokers: app.brokers,
+    kafka: app.kafka,
     stateDir: resolve(settings.stateDir),
     guarantee: settings.guarantee,
     commitIntervalMs: settings.commitIntervalMs,

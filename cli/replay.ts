@@ -12,7 +12,8 @@ import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from '../runtime/kafka/client';
 import { loadEngineSettings } from '../config/engine';
 import { stackEndpoints } from '../local-stack/settings';
-import { ConfluentRegistry } from '../runtime/serde/registry';
+import { ConfluentRegistry, registryAuth } from '../runtime/serde/registry';
+import { kafkaConnection } from '../runtime/kafka/connection';
 import { SchemaCatalog } from '../runtime/serde/schema-catalog';
 import { ListeningPostError } from '../runtime/errors';
 import { buildTopology, SCHEMAS_DIR, topicNames } from '../topology';
@@ -140,8 +141,8 @@ async function main(argv: string[]): Promise<number> {
   if (values.rules !== undefined) variants.push({ name: 'variant', rules: loadRuleSet('variant', values.rules, baselineDir) });
 
   const needsKafka = byTopic || outputPrefix !== undefined;
-  const kafka = needsKafka ? new Kafka({ clientId: 'listening-post-replay', brokers, logLevel: logLevel.NOTHING }) : undefined;
-  const registry = needsKafka ? new ConfluentRegistry(registryUrl) : undefined;
+  const kafka = needsKafka ? new Kafka({ clientId: 'listening-post-replay', ...kafkaConnection(brokers, process.env), logLevel: logLevel.NOTHING }) : undefined;
+  const registry = needsKafka ? new ConfluentRegistry(registryUrl, registryAuth(process.env)) : undefined;
 
   let reportFrom: number | undefined;
   const source = byTopic

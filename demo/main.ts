@@ -140,7 +140,7 @@ export async function main(argv: string[]): Promise<number> {
   const report = await provisionTopics(app, { keepForever: true });
   say(`created ${report.created.length} topics, registered ${report.schemas.length} schemas`);
 
-  const kafka = new Kafka({ clientId: `${runId}-demo`, brokers: app.brokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ clientId: `${runId}-demo`, ...app.kafka, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   const catalog = SchemaCatalog.load(SCHEMAS_DIR);

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 export interface StackSettings {
   kafkaPort: number;
   controllerPort: number;
+  /** The secured listener: TLS with a certificate the stack makes, SASL (PLAIN, SCRAM-SHA-256/512). */
+  securePort: number;
   registryPort: number;
   /** Downloads and installed artifacts; survives `stack:down`. */
   cacheDir: string;
@@ -31,9 +33,11 @@ function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
 export function stackSettings(env: NodeJS.ProcessEnv = process.env): StackSettings {
   const cacheRoot = env.XDG_CACHE_HOME || join(homedir(), '.cache');
   const stateRoot = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  const kafkaPort = port(env, 'LP_KAFKA_PORT', 19092);
   return {
-    kafkaPort: port(env, 'LP_KAFKA_PORT', 19092),
+    kafkaPort,
     controllerPort: port(env, 'LP_KAFKA_CONTROLLER_PORT', 19093),
+    securePort: port(env, 'LP_KAFKA_SECURE_PORT', kafkaPort + 2),
     registryPort: port(env, 'LP_REGISTRY_PORT', 18081),
     cacheDir: env.LP_CACHE_DIR || join(cacheRoot, 'listening-post'),
     stateDir: env.LP_STACK_DIR || join(stateRoot, 'listening-post', 'stack'),
@@ -54,4 +58,16 @@ export function stackEndpoints(env: NodeJS.ProcessEnv = process.env): StackEndpo
     brokers: (env.LP_KAFKA_BROKERS || `127.0.0.1:${settings.kafkaPort}`).split(','),
     registryUrl: env.LP_REGISTRY_URL || `http://127.0.0.1:${settings.registryPort}/apis/ccompat/v7`,
   };
+}
+
+/**
+ * The local stack's secured listener and the one user it knows (for every
+ * mechanism): a development credential, like the development HMAC key.
+ * The CA file is the broker's self-signed certificate, made with the JDK's
+ * keytool when the stack first starts.
+ */
+export const LOCAL_KAFKA_USER = { username: 'lp', password: 'lp-local-secret' } as const;
+
+export function securedEndpoint(settings: StackSettings = stackSettings()): { brokers: string[]; caFile: string } {
+  return { brokers: [`127.0.0.1:${settings.securePort}`], caFile: join(settings.stateDir, 'tls', 'ca.pem') };
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Kafka, logLevel } from '../runtime/kafka/client';
 import { checkJava, installKafka, installRegistry, javaCommand, REGISTRY, StackError } from './install';
-import { StackSettings, stackSettings } from './settings';
+import { LOCAL_KAFKA_USER, securedEndpoint, StackSettings, stackSettings } from './settings';
 
 /**
  * The local stack: one Kafka broker (KRaft, combined mode) and one Apicurio
@@ -55,7 +55,7 @@ function services(settings: StackSettings): Service[] {
   return [
     {
       name: 'kafka',
-      ports: [settings.kafkaPort, settings.controllerPort],
+      ports: [settings.kafkaPort, settings.controllerPort, settings.securePort],
       pidFile: join(settings.stateDir, 'kafka.pid'),
       logFile: join(logs, 'kafka.log'),
       start: startKafka,
@@ -93,21 +93,58 @@ function clusterId(): string {
   }
 }
 
+/** The JDK's keytool, next to the java the stack runs. */
+function keytoolCommand(): string {
+  return process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'keytool') : 'keytool';
+}
+
+/**
+ * The secured listener's key pair, self-signed for 127.0.0.1 and localhost,
+ * made once per stack directory; its certificate (PEM) is what clients
+ * trust (securedEndpoint().caFile).
+ */
+async function tlsMaterial(settings: StackSettings): Promise<{ keystore: string; password: string }> {
+  const dir = join(settings.stateDir, 'tls');
+  const keystore = join(dir, 'broker.p12');
+  const password = 'lp-local-keystore';
+  if (existsSync(keystore) && existsSync(securedEndpoint(settings).caFile)) return { keystore, password };
+  await mkdir(dir, { recursive: true });
+  await rm(keystore, { force: true });
+  const steps = [
+    ['-genkeypair', '-alias', 'broker', '-keyalg', 'RSA', '-keysize', '2048', '-validity', '3650', '-dname', 'CN=localhost',
+      '-ext', 'SAN=dns:localhost,ip:127.0.0.1', '-keystore', keystore, '-storetype', 'PKCS12', '-storepass', password, '-keypass', password],
+    ['-exportcert', '-rfc', '-alias', 'broker', '-keystore', keystore, '-storepass', password, '-file', securedEndpoint(settings).caFile],
+  ];
+  for (const args of steps) {
+    const step = spawnSync(keytoolCommand(), args);
+    if ((await step.exit) !== 0) throw new StackError(`keytool ${args[0]} failed: ${step.output().trim().split('\n').pop()}`);
+  }
+  return { keystore, password };
+}
+
 async function startKafka(settings: StackSettings, say: (line: string) => void): Promise<void> {
   const libs = await installKafka(settings, say);
   const dataDir = join(settings.stateDir, 'kafka-data');
   const config = join(settings.stateDir, 'kafka.properties');
+  const tls = await tlsMaterial(settings);
   await writeFile(
     config,
     await render('kafka.properties', {
       KAFKA_PORT: settings.kafkaPort,
       CONTROLLER_PORT: settings.controllerPort,
+      SECURE_PORT: settings.securePort,
       DATA_DIR: dataDir,
+      KEYSTORE: tls.keystore,
+      KEYSTORE_PASSWORD: tls.password,
+      SASL_USER: LOCAL_KAFKA_USER.username,
+      SASL_PASSWORD: LOCAL_KAFKA_USER.password,
     }),
   );
   const classpath = ['-cp', join(libs, '*'), `-Dlog4j2.configurationFile=${join(__dirname, 'log4j2.properties')}`];
   if (!existsSync(join(dataDir, 'meta.properties'))) {
-    const format = spawnSync(javaCommand(), [...classpath, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId(), '-c', config]);
+    // The SCRAM user of the secured listener is created with the cluster (PLAIN's is in kafka.properties).
+    const scram = ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((m) => ['--add-scram', `${m}=[name=${LOCAL_KAFKA_USER.username},password=${LOCAL_KAFKA_USER.password}]`]);
+    const format = spawnSync(javaCommand(), [...classpath, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId(), '-c', config, ...scram]);
     const code = await format.exit;
     if (code !== 0) throw new StackError(`formatting Kafka storage in ${dataDir} failed: ${format.output().trim().split('\n').pop()}`);
   }

@@ -18,7 +18,8 @@ import { positiveNumber, usageFailure, UsageError, wholeNumber } from '../cli/ar
 import { stackEndpoints } from '../local-stack/settings';
 import type { Touchpoint } from '../processors/model/touchpoint';
 import { AvroSerde } from '../runtime/serde/avro-serde';
-import { ConfluentRegistry } from '../runtime/serde/registry';
+import { ConfluentRegistry, registryAuth } from '../runtime/serde/registry';
+import { kafkaConnection } from '../runtime/kafka/connection';
 import { SchemaCatalog } from '../runtime/serde/schema-catalog';
 import { DEFAULT_PERSONAS_FILE, loadSimulatorConfig } from './config';
 import { TouchpointGenerator } from './generator';
@@ -238,10 +239,10 @@ async function dryRun(run: Run, type: avro.Type): Promise<void> {
 
 async function produce(run: Run, catalog: SchemaCatalog): Promise<void> {
   const { options, population } = run;
-  const registry = new ConfluentRegistry(options.registry);
+  const registry = new ConfluentRegistry(options.registry, registryAuth(process.env));
   const serde = new AvroSerde<Touchpoint>(registry, catalog.type('Touchpoint'));
   await serde.init(options.topic);
-  const kafka = new Kafka({ clientId: 'listening-post-simulator', brokers: options.brokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ clientId: 'listening-post-simulator', ...kafkaConnection(options.brokers, process.env), logLevel: logLevel.NOTHING });
   await ensureTopic(kafka, options);
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();

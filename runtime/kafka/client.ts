@@ -3,6 +3,7 @@
 import './kafkajs-patch';
 import type { Logger } from 'pino';
 import { Kafka, logLevel } from 'kafkajs';
+import type { KafkaConnection } from './connection';
 
 export * from 'kafkajs';
 
@@ -10,10 +11,10 @@ export * from 'kafkajs';
 const KAFKAJS_LEVELS: Record<string, logLevel> = { error: logLevel.ERROR, warn: logLevel.WARN, info: logLevel.INFO, debug: logLevel.DEBUG };
 
 /** A client whose own log lines go to `log` (pino), at LP_KAFKAJS_LOG_LEVEL and above. */
-export function loggingKafka(clientId: string, brokers: string[], log: Logger): Kafka {
+export function loggingKafka(clientId: string, connection: KafkaConnection, log: Logger): Kafka {
   return new Kafka({
     clientId,
-    brokers,
+    ...connection,
     logLevel: KAFKAJS_LEVELS[process.env.LP_KAFKAJS_LOG_LEVEL ?? 'warn'] ?? logLevel.WARN,
     logCreator: () => (entry) => {
       const level = entry.level <= logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : entry.level === logLevel.INFO ? 'info' : 'debug';

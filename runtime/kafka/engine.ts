@@ -16,6 +16,7 @@ import { GlobalTable } from '../state/global-table';
 import { RocksBacking } from '../state/rocks-backing';
 import { StreamTask, type PendingCommit } from '../task';
 import type { SubTopology, Topology } from '../topology';
+import { refusedCredentials, type KafkaConnection } from './connection';
 import { kafkaError } from './kafka-errors';
 import { GlobalTables } from './global-tables';
 import { PartitionReader } from './partition-reader';
@@ -28,7 +29,7 @@ import { verifyTopics } from './topics';
 export type ProcessingGuarantee = 'exactly_once' | 'at_least_once';
 
 export interface EngineConfig {
-  brokers: string[];
+  kafka: KafkaConnection;
   /** Root of the local state; each task has its own RocksDB below it. */
   stateDir: string;
   guarantee: ProcessingGuarantee;
@@ -129,7 +130,7 @@ export class Engine {
   ) {
     this.metrics = config.metrics ?? new RuntimeMetrics({ defaultMetrics: true });
     this.log = config.log.child({ app: topology.appId });
-    this.kafka = loggingKafka(`${topology.appId}-${process.pid}`, config.brokers, this.log);
+    this.kafka = loggingKafka(`${topology.appId}-${process.pid}`, config.kafka, this.log);
     for (const sub of topology.subTopologies) for (const s of sub.sources) this.subByTopic.set(s.options.topic, sub);
     for (const t of topology.topics) this.partitionCounts.set(t.name, t.partitions!);
     this.globals = new GlobalTables(this.kafka, topology, config.stateDir, this.log);
@@ -203,6 +204,8 @@ export class Engine {
         return;
       } catch (error) {
         if ((error instanceof ListeningPostError && !error.retriable) || this.stopping) throw error;
+        const refused = refusedCredentials(error, this.config.kafka);
+        if (refused) throw refused;
         this.waitingFor = { what, reason: (error as Error).message, since: this.waitingFor?.since ?? Date.now() };
         this.log.warn({ err: error, attempt }, `waiting for ${what}`);
         await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_STALL_BACKOFF_MS, 250 * attempt)));

@@ -1,6 +1,6 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import * as avro from 'avsc';
-import { DeserializationError, SchemaError, UnavailableError } from '../errors';
+import { ConfigError, DeserializationError, SchemaError, UnavailableError } from '../errors';
 
 /**
  * What the runtime needs from a schema registry. Production uses a server
@@ -15,11 +15,32 @@ export interface SchemaRegistryClient {
   schemaById(id: number): Promise<avro.Type>;
 }
 
+/** Basic-auth credentials of a schema registry. */
+export interface RegistryAuth {
+  username: string;
+  password: string;
+}
+
+/** LP_REGISTRY_USERNAME and LP_REGISTRY_PASSWORD, when the registry wants basic auth. */
+export function registryAuth(env: NodeJS.ProcessEnv): RegistryAuth | undefined {
+  const username = env.LP_REGISTRY_USERNAME;
+  const password = env.LP_REGISTRY_PASSWORD;
+  if (!username && !password) return undefined;
+  if (!username) throw new ConfigError('environment', 'LP_REGISTRY_USERNAME', 'not set, and LP_REGISTRY_PASSWORD is');
+  if (!password) throw new ConfigError('environment', 'LP_REGISTRY_PASSWORD', 'not set, and LP_REGISTRY_USERNAME is');
+  return { username, password };
+}
+
 export class ConfluentRegistry implements SchemaRegistryClient {
   private readonly client: SchemaRegistry;
+  private readonly headers: Record<string, string>;
 
-  constructor(private readonly url: string) {
-    this.client = new SchemaRegistry({ host: url, clientId: 'listening-post' });
+  constructor(
+    private readonly url: string,
+    auth?: RegistryAuth,
+  ) {
+    this.client = new SchemaRegistry({ host: url, clientId: 'listening-post', ...(auth ? { auth: { ...auth } } : {}) });
+    this.headers = auth ? { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` } : {};
   }
 
   async register(subject: string, schemaText: string): Promise<number> {
@@ -42,16 +63,18 @@ export class ConfluentRegistry implements SchemaRegistryClient {
   /**
    * A missing id, or a schema that is not Avro, is the record's fault (it
    * goes to the dead-letter topic); a registry that cannot answer (no
-   * connection, 5xx, 429) is not, and the record waits for it. Read with
+   * connection, 5xx, 429, or one that refuses our credentials) is not, and
+   * the record waits for it. Read with
    * fetch, not the client library, which reports a refused connection as
    * HTTP 400.
    */
   async schemaById(id: number): Promise<avro.Type> {
     const unavailable = (why: string) => new UnavailableError('registry-unavailable', `the schema registry at ${this.url} did not answer for schema id ${id}: ${why}`);
-    const response = await fetch(`${this.url}/schemas/ids/${id}`, { signal: AbortSignal.timeout(10_000) }).catch((error: unknown) => {
+    const response = await fetch(`${this.url}/schemas/ids/${id}`, { headers: this.headers, signal: AbortSignal.timeout(10_000) }).catch((error: unknown) => {
       throw unavailable(String((error as Error).cause ?? error));
     });
     if (response.status >= 500 || response.status === 429) throw unavailable(`HTTP ${response.status}`);
+    if (response.status === 401 || response.status === 403) throw unavailable(`HTTP ${response.status}: it refuses the credentials (LP_REGISTRY_USERNAME, LP_REGISTRY_PASSWORD)`);
     if (!response.ok) throw new DeserializationError('unknown-schema', `schema id ${id} is not in the registry at ${this.url} (HTTP ${response.status})`);
     const body = (await response.json()) as { schema?: string; schemaType?: string };
     if (body.schemaType !== undefined && body.schemaType !== 'AVRO') {
@@ -67,7 +90,7 @@ export class ConfluentRegistry implements SchemaRegistryClient {
   private async setCompatibility(subject: string): Promise<void> {
     const response = await fetch(`${this.url}/config/${encodeURIComponent(subject)}`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+      headers: { ...this.headers, 'content-type': 'application/vnd.schemaregistry.v1+json' },
       body: JSON.stringify({ compatibility: 'BACKWARD' }),
     }).catch((error: unknown) => {
       throw new UnavailableError('registry-unavailable', `the schema registry at ${this.url} cannot be reached (${String(error)}): is the stack up? (npm run stack:up)`);

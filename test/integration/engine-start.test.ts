@@ -31,7 +31,7 @@ describe('engine start-up', () => {
     await proxy.pause();
     const log = testLog(appId);
     const engine = new Engine(topology, {
-      brokers: [`127.0.0.1:${proxy.port}`],
+      kafka: { brokers: [`127.0.0.1:${proxy.port}`] },
       stateDir: await mkdtemp(join(tmpdir(), 'lp-start-')),
       guarantee: 'exactly_once',
       commitIntervalMs: 100,

@@ -56,7 +56,7 @@ describe('identity resolution on Kafka', () => {
     await producer.disconnect();
 
     const engine = new Engine(topology, {
-      brokers: stackEndpoints().brokers,
+      kafka: { brokers: stackEndpoints().brokers },
       stateDir: await mkdtemp(join(tmpdir(), 'lp-identity-')),
       guarantee: 'exactly_once',
       commitIntervalMs: 100,

@@ -57,7 +57,7 @@ describe('wall-clock punctuation', () => {
       .build();
     await createTopics(admin, topology, undefined, { keepForever: true });
     const engine = new Engine(topology, {
-      brokers: stackEndpoints().brokers,
+      kafka: { brokers: stackEndpoints().brokers },
       stateDir: await mkdtemp(join(tmpdir(), 'lp-clock-')),
       guarantee: 'exactly_once',
       commitIntervalMs: 100,

@@ -141,7 +141,7 @@ describe('replay of a recorded range against the live engine', () => {
 
     // --- the live engine, phase by phase ----------------------------------------------------------
     const engine = new Engine(topology, {
-      brokers: stackEndpoints().brokers,
+      kafka: { brokers: stackEndpoints().brokers },
       stateDir: await mkdtemp(join(tmpdir(), 'lp-replay-live-')),
       guarantee: 'exactly_once',
       commitIntervalMs: 100,

@@ -146,7 +146,7 @@ describe('the runtime on Kafka', () => {
     tuning: { commitIntervalMs: number; maxUncommittedRecords: number; partitionsConsumedConcurrently: number },
   ): Promise<Engine> {
     return new Engine(countingTopology(s.appId, s.input, s.output, PARTITIONS), {
-      brokers: stackEndpoints().brokers,
+      kafka: { brokers: stackEndpoints().brokers },
       stateDir: await mkdtemp(join(tmpdir(), 'lp-engine-')),
       guarantee,
       ...tuning,

@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const log = createLogger('counting-app', process.env.LOG_LEVEL ?? 'warn');
   const topology = countingTopology(env('COUNT_APP_ID'), env('COUNT_INPUT'), env('COUNT_OUTPUT'), Number(env('COUNT_PARTITIONS')));
   const engine = new Engine(topology, {
-    brokers: stackEndpoints().brokers,
+    kafka: { brokers: stackEndpoints().brokers },
     stateDir: env('COUNT_STATE_DIR'),
     guarantee: (process.env.COUNT_GUARANTEE as 'exactly_once' | 'at_least_once') ?? 'exactly_once',
     commitIntervalMs: 100,
