@@ -69,12 +69,15 @@ export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine
   const { settings } = app;
   const started: { engine?: Engine } = {};
   const metrics = new RuntimeMetrics({ defaultMetrics: true });
+  const healthy = () => started.engine?.healthy() ?? { healthy: true, detail: { starting: true } };
+  const ready = () => started.engine?.readiness() ?? { ready: false, detail: { starting: true } };
+  metrics.reportHealth({ ready: () => ready().ready, healthy: () => healthy().healthy });
   const http = new HttpServer({
     host: settings.http.host,
     port: settings.http.port,
     registry: metrics.registry,
-    healthy: () => started.engine?.healthy() ?? { healthy: true, detail: { starting: true } },
-    ready: () => started.engine?.readiness() ?? { ready: false, detail: { starting: true } },
+    healthy,
+    ready,
     routes: { '/profiles': (request, response, url) => profiles(request, response, url) },
   });
   const address = await http.start().catch((error: unknown) => {

@@ -92,6 +92,27 @@ export class RuntimeMetrics {
     registers: [this.registry],
   });
 
+  /** What /readyz and /healthz say, read at each scrape (set by `reportHealth`). */
+  private health?: { ready(): boolean; healthy(): boolean };
+
+  readonly ready = new Gauge({
+    name: 'lp_ready',
+    help: 'Whether /readyz says ready (1) or not (0): every assigned task restored, global tables caught up, nothing stalled',
+    registers: [this.registry],
+    collect: () => {
+      if (this.health) this.ready.set(this.health.ready() ? 1 : 0);
+    },
+  });
+
+  readonly healthy = new Gauge({
+    name: 'lp_healthy',
+    help: 'Whether /healthz says healthy (1) or not (0)',
+    registers: [this.registry],
+    collect: () => {
+      if (this.health) this.healthy.set(this.health.healthy() ? 1 : 0);
+    },
+  });
+
   readonly timersFired = new Counter({
     name: 'lp_timers_fired_total',
     help: 'Event-time timers fired, by processor',
@@ -120,7 +141,12 @@ export class RuntimeMetrics {
     registers: [this.registry],
   });
 
+  /** Where `lp_ready` and `lp_healthy` read their value at each scrape. */
+  reportHealth(source: { ready(): boolean; healthy(): boolean }): void {
+    this.health = source;
+  }
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
-    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'lp_process_' });
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'lp_' });
   }
 }
