@@ -93,7 +93,7 @@ export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine
     maxUncommittedRecords: 20_000,
     cacheEntriesPerStore: settings.cacheEntriesPerStore,
     partitionsConsumedConcurrently: Math.max(2, settings.partitions),
-    advertisedEndpoint: `${address.address}:${address.port}`,
+    advertisedEndpoint: `${settings.http.advertisedHost ?? address.address}:${address.port}`,
     log,
     metrics,
   });

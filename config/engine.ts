@@ -13,7 +13,8 @@ export interface EngineSettings {
   wallClockPunctuation: boolean;
   cacheEntriesPerStore: number;
   stateDir: string;
-  http: { host: string; port: number };
+  /** `advertisedHost`: where other instances reach this one (default: the address it listens on; in Kubernetes, the pod's IP). */
+  http: { host: string; port: number; advertisedHost?: string };
   profileApiTokenEnv: string;
 }
 
@@ -35,7 +36,7 @@ const schema = {
       type: 'object',
       additionalProperties: false,
       required: ['host', 'port'],
-      properties: { host: { type: 'string' }, port: { type: 'integer', minimum: 0, maximum: 65535 } },
+      properties: { host: { type: 'string' }, port: { type: 'integer', minimum: 0, maximum: 65535 }, advertisedHost: { type: 'string', minLength: 1 } },
     },
     profileApiTokenEnv: { type: 'string', minLength: 1 },
   },
@@ -53,6 +54,7 @@ const OVERRIDES: [keyof NodeJS.ProcessEnv, (s: EngineSettings, v: string) => voi
   ['LP_STATE_DIR', (s, v) => (s.stateDir = v)],
   ['LP_HTTP_HOST', (s, v) => (s.http.host = v)],
   ['LP_HTTP_PORT', (s, v) => (s.http.port = Number(v))],
+  ['LP_HTTP_ADVERTISED_HOST', (s, v) => (s.http.advertisedHost = v)],
 ];
 
 /** Reads the file, applies environment overrides, and validates the result (so a bad override is named too). */

@@ -1,10 +1,12 @@
 /**
  * `npm test` runs this first (the `pretest` script): it installs what the
  * tests need beyond node_modules and the local stack, from the project's own
- * files, so a fresh machine needs no manual step. Today that is Debian's
- * chromium, for the browser test of the replay report.
+ * files, so a fresh machine needs no manual step: Debian's chromium, for
+ * the browser test of the replay report, and the tools that check the
+ * Kubernetes manifests (deploy/tools.ts).
  */
 import { execFileSync } from 'node:child_process';
+import { ensureDeployTools } from '../../deploy/tools';
 import { CHROMIUM_INSTALL, findChromium } from './chromium';
 
 function hasChromium(): boolean {
@@ -24,3 +26,6 @@ if (!hasChromium()) {
     execFileSync('sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive ${CHROMIUM_INSTALL}`], { stdio: 'inherit' });
   }
 }
+
+// kustomize and kubernetes-validate, for the test of deploy/k8s (deploy/tools.ts pins them).
+ensureDeployTools((line) => console.error(`[prepare] ${line}`));
