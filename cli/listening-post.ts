@@ -7,14 +7,20 @@ import { loadProductConfig } from '../config/product';
 import { ListeningPostError } from '../runtime/errors';
 import { createLogger } from '../runtime/logger';
 import { InMemoryRegistry } from '../runtime/serde/registry';
-import { buildTopology } from '../topology';
+import { stringify } from 'yaml';
+import { asyncApiDocument } from '../runtime/asyncapi';
+import { SchemaCatalog } from '../runtime/serde/schema-catalog';
+import { buildTopology, SCHEMAS_DIR } from '../topology';
 import { assemble, provisionTopics, runEngine } from './app';
+
+const PACKAGE_VERSION = (require('../package.json') as { version: string }).version;
 
 const USAGE = `usage: listening-post <command>
 
   run                 run an engine instance (config/engine.yaml, overridden by LP_* variables)
   topics create       create the topology's topics and register their schemas (idempotent)
   topology            print the dataflow
+  asyncapi            print the AsyncAPI 3 document of every topic (YAML): what channels code against
   rules check <dir>   validate a directory of rule and config files (identity, profile, scoring,
                       segments, triggers, engagement) as start-up would, without a broker;
                       exit 1 with the file, path and line of the first problem
@@ -45,6 +51,17 @@ async function main(args: string[]): Promise<number> {
   const app = () => assemble({ log, configDir: process.env.LP_CONFIG_DIR || undefined });
   if (command === 'topology') {
     console.log(app().topology.describe());
+    return 0;
+  }
+  if (command === 'asyncapi') {
+    const { topology, kafka } = app();
+    const document = asyncApiDocument(topology, SchemaCatalog.load(SCHEMAS_DIR), {
+      title: 'Listening Post',
+      version: PACKAGE_VERSION,
+      description: 'The topics of one Listening Post application: touchpoints in, engagement commands and decisions out, and the engine\'s own.',
+      servers: { kafka: { host: kafka.brokers.join(','), description: 'the brokers this instance is configured for (LP_KAFKA_BROKERS)' } },
+    });
+    process.stdout.write(stringify(document, { lineWidth: 0 }));
     return 0;
   }
   if (command === 'topics' && sub === 'create') {
