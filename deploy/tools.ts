@@ -44,12 +44,19 @@ export function ensureDeployTools(log: (line: string) => void = () => undefined)
     log(`installing ${KUSTOMIZE_MODULE} (go install)`);
     execFileSync(program('go', ['/usr/local/go/bin/go', '/usr/lib/go/bin/go']), ['install', KUSTOMIZE_MODULE], { env: { ...process.env, GOBIN: join(dir, 'bin') }, stdio: 'pipe' });
   }
-  if (!existsSync(kubernetesValidate)) {
-    log(`installing ${KUBERNETES_VALIDATE} (pip, in ${venv})`);
-    execFileSync(program('python3', ['/usr/bin/python3']), ['-m', 'venv', venv], { stdio: 'pipe' });
-    execFileSync(join(venv, 'bin', 'pip'), ['install', '--quiet', KUBERNETES_VALIDATE], { stdio: 'pipe' });
-  }
+  if (!existsSync(kubernetesValidate)) pythonVenv(venv, KUBERNETES_VALIDATE, log);
   return { kustomize, kubernetesValidate };
+}
+
+/** A Python virtual environment at `dir` with `requirement` installed from PyPI (once); returns its python. */
+export function pythonVenv(dir: string, requirement: string, log: (line: string) => void = () => undefined): string {
+  const python = join(dir, 'bin', 'python');
+  if (existsSync(join(dir, '.installed'))) return python;
+  log(`installing ${requirement} (pip, in ${dir})`);
+  execFileSync(program('python3', ['/usr/bin/python3']), ['-m', 'venv', dir], { stdio: 'pipe' });
+  execFileSync(join(dir, 'bin', 'pip'), ['install', '--quiet', requirement], { stdio: 'pipe' });
+  writeFileSync(join(dir, '.installed'), `${requirement}\n`);
+  return python;
 }
 
 /** The manifests as `kubectl apply -k deploy/k8s` would send them. */
