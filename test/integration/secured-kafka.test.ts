@@ -128,6 +128,12 @@ test('topics, a simulated population and the engine go through TLS, SCRAM and an
   for (const [variable, secret] of Object.entries(SECRETS)) expect({ variable, found: written.includes(secret) }).toEqual({ variable, found: false });
 });
 
+test.each(['plain', 'scram-sha-256'])('%s works as well (topics created through the secured listener)', async (mechanism) => {
+  const name = uniqueName(`secured-${mechanism}`);
+  const { stdout } = await cli(['topics', 'create'], securedEnv(name, { LP_KAFKA_SASL_MECHANISM: mechanism }));
+  expect(stdout).toMatch(new RegExp(`created\\s+${name.replace(/[.-]/g, '\\$&')}\\.touchpoints\\.raw`));
+});
+
 test('wrong Kafka credentials end start-up with one clear error line, without retrying or printing the password', async () => {
   const name = uniqueName('secured-wrong');
   const wrong = 'not-the-password-51c2';
