@@ -13,7 +13,8 @@ import { SchemaCatalog } from '../runtime/serde/schema-catalog';
 import { buildTopology, SCHEMAS_DIR } from '../topology';
 import { assemble, provisionTopics, runEngine } from './app';
 
-const PACKAGE_VERSION = (require('../package.json') as { version: string }).version;
+// Through the package's own name, so that it resolves from cli/ and from dist/cli/ alike.
+const PACKAGE_VERSION = (require('listening-post/package.json') as { version: string }).version;
 
 const USAGE = `usage: listening-post <command>
 
