@@ -86,7 +86,7 @@ test('the image\'s install and start steps give a working engine on plain node, 
 
   const entrypoint = runtime!.entrypoint;
   expect(execFileSync(entrypoint[0]!, [...entrypoint.slice(1), '--help'], { cwd: app, encoding: 'utf8' })).toMatch(/rules check <dir>/);
-  expect(execFileSync(entrypoint[0]!, [...entrypoint.slice(1), 'asyncapi'], { cwd: app, encoding: 'utf8' })).toMatch(/^asyncapi: 3\.0\.0\ninfo:\n  title: Listening Post\n  version: \d+\.\d+\.\d+/);
+  expect(execFileSync(entrypoint[0]!, [...entrypoint.slice(1), 'asyncapi'], { cwd: app, encoding: 'utf8' })).toMatch(/^asyncapi: 3\.0\.0\ninfo:\n {2}title: Listening Post\n {2}version: \d+\.\d+\.\d+/);
   expect(execFileSync(entrypoint[0]!, [...entrypoint.slice(1), 'rules', 'check', 'dist/config'], { cwd: app, encoding: 'utf8' })).toMatch(/^ok: .*dist\/config \(\d+ scores, \d+ segments, \d+ triggers\)/);
   const badRules = mkdtempSync(join(tmpdir(), 'lp-rules-'));
   cpSync(join(app, 'dist', 'config'), badRules, { recursive: true, filter: (source) => !source.endsWith('.js') && !source.endsWith('.map') });
