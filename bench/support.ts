@@ -4,10 +4,15 @@ export function option(name: string, fallback: string): string {
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
 }
 
-/** A one-line progress bar on stderr with rate and ETA; silent when stderr is not a terminal except at the end. */
+/**
+ * A one-line progress bar on stderr with rate and ETA; when stderr is not a
+ * terminal (a log file, CI), a plain line every 10 s instead, so a long run
+ * shows it is moving.
+ */
 export class Progress {
   private readonly started = Date.now();
   private last = 0;
+  private lastLine = Date.now();
 
   constructor(
     private readonly label: string,
@@ -18,10 +23,15 @@ export class Progress {
     const now = Date.now();
     if (now - this.last < 200 && done < this.total) return;
     this.last = now;
-    if (!process.stderr.isTTY) return;
     const seconds = (now - this.started) / 1000;
     const rate = done / Math.max(seconds, 0.001);
     const eta = rate > 0 ? (this.total - done) / rate : Infinity;
+    if (!process.stderr.isTTY) {
+      if (now - this.lastLine < 10_000) return;
+      this.lastLine = now;
+      process.stderr.write(`${this.label}: ${done}/${this.total} in ${seconds.toFixed(0)} s (${Math.round(rate)}/s, ETA ${Number.isFinite(eta) ? eta.toFixed(0) : '?'} s)\n`);
+      return;
+    }
     const width = 30;
     const filled = Math.round((done / this.total) * width);
     process.stderr.write(

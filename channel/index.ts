@@ -21,7 +21,8 @@
 import { stackEndpoints } from '../local-stack/settings';
 import { touchpoint, type Identifier, type OutcomeEvent, type Touchpoint } from '../processors/model/touchpoint';
 import type { EngagementCommand } from '../processors/triggers/records';
-import { Kafka, logLevel, Partitioners, type Consumer, type Producer } from '../runtime/kafka/client';
+import pino, { type Logger } from 'pino';
+import { loggingKafka, Partitioners, type Consumer, type Kafka, type Producer } from '../runtime/kafka/client';
 import { kafkaConnection } from '../runtime/kafka/connection';
 import { AvroSerde } from '../runtime/serde/avro-serde';
 import { ConfluentRegistry, registryAuth } from '../runtime/serde/registry';
@@ -40,6 +41,8 @@ export interface ChannelClientOptions {
   env?: NodeJS.ProcessEnv;
   /** The clock expiry is judged by (default Date.now). */
   now?: () => number;
+  /** Where the Kafka client's own warnings and errors go (default: pino on stdout, warn and above). */
+  log?: Logger;
 }
 
 export interface ChannelStats {
@@ -65,7 +68,7 @@ export class ChannelClient {
   static async connect(options: ChannelClientOptions): Promise<ChannelClient> {
     const env = options.env ?? process.env;
     const endpoints = stackEndpoints(env);
-    const kafka = new Kafka({ clientId: `listening-post-channel-${options.channel}`, ...kafkaConnection(endpoints.brokers, env), logLevel: logLevel.ERROR });
+    const kafka = loggingKafka(`listening-post-channel-${options.channel}`, kafkaConnection(endpoints.brokers, env), options.log ?? pino({ level: 'warn' }));
     const registry = new ConfluentRegistry(endpoints.registryUrl, registryAuth(env));
     const catalog = SchemaCatalog.load(SCHEMAS_DIR);
     const topics = topicNames(env.LP_TOPIC_PREFIX ?? '');

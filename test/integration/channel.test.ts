@@ -10,6 +10,7 @@ import { ConfluentRegistry } from '../../runtime/serde/registry';
 import { SchemaCatalog } from '../../runtime/serde/schema-catalog';
 import { SCHEMAS_DIR, topicNames } from '../../topology';
 import { readToEnd, testKafka, testProducer, uniqueName } from '../support/kafka';
+import { testLog } from '../support/logs';
 import { eventually } from '../support/processes';
 import { pythonWithKafka, READ_COMMANDS_PY } from '../support/python-kafka';
 
@@ -59,7 +60,7 @@ beforeAll(async () => {
 });
 
 test('the channel library hands over its live commands and reports outcomes with an event id per command and outcome', async () => {
-  const client = await ChannelClient.connect({ channel: 'web', groupId: uniqueName('channel-web'), env: { ...process.env, LP_TOPIC_PREFIX: prefix } });
+  const client = await ChannelClient.connect({ channel: 'web', groupId: uniqueName('channel-web'), env: { ...process.env, LP_TOPIC_PREFIX: prefix }, log: testLog('channel-web') });
   const handled: EngagementCommand[] = [];
   try {
     await client.subscribe(async (c) => void handled.push(c));
