@@ -92,22 +92,31 @@ export class ChannelClient {
     await consumer.subscribe({ topic: this.topics.commands, fromBeginning: true });
     const now = this.options.now ?? Date.now;
     await consumer.run({
-      eachMessage: async ({ message }) => {
-        if (message.value === null) return;
-        await this.commands.prepare(this.topics.commands, [message.value]);
-        const command = this.commands.deserialize(this.topics.commands, message.value);
-        if (command.channel !== this.options.channel) {
-          this.stats.skippedOtherChannel++;
-          return;
+      // Writer schemas are looked up once per batch; offsets advance command by command, so a
+      // handler that throws gets its command again, not the batch.
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        await this.commands.prepare(this.topics.commands, batch.messages.map((m) => m.value));
+        for (const message of batch.messages) {
+          if (!isRunning() || isStale()) return;
+          if (message.value !== null) await this.take(this.commands.deserialize(this.topics.commands, message.value), handle, now);
+          resolveOffset(message.offset);
+          await heartbeat();
         }
-        if (command.expiresAt < now()) {
-          this.stats.skippedExpired++;
-          return;
-        }
-        await handle(command);
-        this.stats.handled++;
       },
     });
+  }
+
+  private async take(command: EngagementCommand, handle: (command: EngagementCommand) => Promise<void>, now: () => number): Promise<void> {
+    if (command.channel !== this.options.channel) {
+      this.stats.skippedOtherChannel++;
+      return;
+    }
+    if (command.expiresAt < now()) {
+      this.stats.skippedExpired++;
+      return;
+    }
+    await handle(command);
+    this.stats.handled++;
   }
 
   /**

@@ -1,5 +1,11 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** What /readyz and /healthz say. */
+interface HealthSource {
+  ready(): boolean;
+  healthy(): boolean;
+}
+
 /**
  * Every metric the runtime exports, named in one place. Each engine (and
  * each test driver) owns its own registry, so several can live in one
@@ -93,25 +99,11 @@ export class RuntimeMetrics {
   });
 
   /** What /readyz and /healthz say, read at each scrape (set by `reportHealth`). */
-  private health?: { ready(): boolean; healthy(): boolean };
+  private health?: HealthSource;
 
-  readonly ready = new Gauge({
-    name: 'lp_ready',
-    help: 'Whether /readyz says ready (1) or not (0): every assigned task restored, global tables caught up, nothing stalled',
-    registers: [this.registry],
-    collect: () => {
-      if (this.health) this.ready.set(this.health.ready() ? 1 : 0);
-    },
-  });
+  readonly ready = this.healthGauge('lp_ready', 'Whether /readyz says ready (1) or not (0): every assigned task restored, global tables caught up, nothing stalled', (h) => h.ready());
 
-  readonly healthy = new Gauge({
-    name: 'lp_healthy',
-    help: 'Whether /healthz says healthy (1) or not (0)',
-    registers: [this.registry],
-    collect: () => {
-      if (this.health) this.healthy.set(this.health.healthy() ? 1 : 0);
-    },
-  });
+  readonly healthy = this.healthGauge('lp_healthy', 'Whether /healthz says healthy (1) or not (0)', (h) => h.healthy());
 
   readonly timersFired = new Counter({
     name: 'lp_timers_fired_total',
@@ -141,8 +133,21 @@ export class RuntimeMetrics {
     registers: [this.registry],
   });
 
+  /** A 0/1 gauge read from the reported health at each scrape (unset until `reportHealth`). */
+  private healthGauge(name: string, help: string, read: (health: HealthSource) => boolean): Gauge {
+    const gauge: Gauge = new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect: () => {
+        if (this.health) gauge.set(read(this.health) ? 1 : 0);
+      },
+    });
+    return gauge;
+  }
+
   /** Where `lp_ready` and `lp_healthy` read their value at each scrape. */
-  reportHealth(source: { ready(): boolean; healthy(): boolean }): void {
+  reportHealth(source: HealthSource): void {
     this.health = source;
   }
 
