@@ -10,28 +10,33 @@
  *        ▲ (reroute)            │                         │  └─► [profile-view]        │  └─► engagement.decisions
  *        └──────────────────────┤                         └─► segments.membership     └─► engagement.commands
  *                               └─► [outcomes] ◄── exposures ─┘ ─► engagement.lift        profiles.view
+ *
+ * Each processor's module exports the outputs it forwards to (e.g.
+ * PROFILE_OUTPUTS); build() refuses wiring that does not match them. A
+ * sink is named after the topic it writes: `to-<topic>`.
  */
 import { join } from 'node:path';
 import type { IdentityConfig } from './processors/identity/config';
-import type { OutcomesConfig } from './processors/outcomes/config';
-import { LIFT_STORE, OutcomesProcessor } from './processors/outcomes/outcomes-processor';
-import type { ProfileConfig } from './processors/profile/config';
-import { PROFILES, ProfileProcessor } from './processors/profile/profile-processor';
-import { profileEntrySerde } from './processors/profile/serde';
-import { ViewProcessor } from './processors/profile/view-processor';
-import type { ScoringModel } from './processors/scoring/model';
-import { ScoringProcessor } from './processors/scoring/scoring-processor';
-import type { SegmentRules } from './processors/segmentation/rules';
-import { SegmentationProcessor } from './processors/segmentation/segmentation-processor';
-import type { EligibilityConfig, TriggerRules } from './processors/triggers/config';
-import { EligibilityProcessor } from './processors/triggers/eligibility-processor';
-import { TriggerProcessor } from './processors/triggers/trigger-processor';
 import { IdentifierHasher, identitySecret } from './processors/identity/identifiers';
-import { IngestProcessor } from './processors/identity/ingest-processor';
-import { DIRECTORY, IDENTIFIERS, LinkProcessor } from './processors/identity/link-processor';
-import { IDENTITY_GRAPH, ResolveProcessor } from './processors/identity/resolve-processor';
+import { INGEST_OUTPUTS, IngestProcessor } from './processors/identity/ingest-processor';
+import { LINK_OUTPUTS, LinkProcessor } from './processors/identity/link-processor';
+import { RESOLVE_OUTPUTS, ResolveProcessor } from './processors/identity/resolve-processor';
 import { profileEventFromWire, profileEventToWire, type ProfileEvent, type ProfileEventWire } from './processors/model/profile-event';
 import type { Touchpoint } from './processors/model/touchpoint';
+import type { OutcomesConfig } from './processors/outcomes/config';
+import { OUTCOMES_OUTPUTS, OutcomesProcessor } from './processors/outcomes/outcomes-processor';
+import type { ProfileConfig } from './processors/profile/config';
+import { PROFILE_OUTPUTS, ProfileProcessor } from './processors/profile/profile-processor';
+import { profileEntrySerde } from './processors/profile/serde';
+import { VIEW_OUTPUTS, ViewProcessor } from './processors/profile/view-processor';
+import type { ScoringModel } from './processors/scoring/model';
+import { SCORING_OUTPUTS, ScoringProcessor } from './processors/scoring/scoring-processor';
+import type { SegmentRules } from './processors/segmentation/rules';
+import { SEGMENTATION_OUTPUTS, SegmentationProcessor } from './processors/segmentation/segmentation-processor';
+import { DIRECTORY_STORE, IDENTIFIERS_STORE, IDENTITY_GRAPH_STORE, LIFT_STORE, PROFILES_STORE } from './processors/stores';
+import type { EligibilityConfig, TriggerRules } from './processors/triggers/config';
+import { ELIGIBILITY_OUTPUTS, EligibilityProcessor } from './processors/triggers/eligibility-processor';
+import { TRIGGER_OUTPUTS, TriggerProcessor } from './processors/triggers/trigger-processor';
 import { AvroSerde } from './runtime/serde/avro-serde';
 import type { SchemaRegistryClient } from './runtime/serde/registry';
 import { SchemaCatalog } from './runtime/serde/schema-catalog';
@@ -95,39 +100,39 @@ export function buildTopology(options: TopologyOptions): Topology {
       .topic({ name: topic.membership, schema: 'SegmentMembership', doc: 'segment enter and exit events' })
       .topic({ name: topic.views, schema: 'ProfileView', compacted: true, doc: 'the unified view of each profile (one voice)' })
       .topic({ name: topic.lift, schema: 'TriggerLift', compacted: true, doc: 'treatment and control counts per trigger, per partition' })
-      .globalStore(IDENTITY_GRAPH, { fromStore: IDENTIFIERS, value: stringSerde })
+      .globalStore(IDENTITY_GRAPH_STORE, { fromStore: IDENTIFIERS_STORE, value: stringSerde })
 
       // [A] ingest and resolve, on every partition of touchpoints.raw
       .source('touchpoints', { topic: topic.raw, key: bufferSerde, value: touchpointSerde, eventTime: (t) => t.occurredAt })
-      .processor('ingest', () => new IngestProcessor(config.identity, hasher), { from: 'touchpoints' })
-      .processor('resolve', () => new ResolveProcessor(), { from: 'ingest', globalStores: [IDENTITY_GRAPH] })
+      .processor('ingest', () => new IngestProcessor(config.identity, hasher), { from: 'touchpoints', outputs: INGEST_OUTPUTS })
+      .processor('resolve', () => new ResolveProcessor(), { from: 'ingest', outputs: RESOLVE_OUTPUTS, globalStores: [IDENTITY_GRAPH_STORE] })
       .sink('to-links', { topic: topic.links, key: stringSerde, value: touchpointSerde, partition: () => 0, from: ['ingest', 'resolve'] })
-      .sink('to-profiles', { topic: topic.resolved, key: stringSerde, value: profileEventSerde, from: ['resolve', 'link'] })
-      .sink('audit', { topic: topic.audit, key: stringSerde, value: auditSerde, from: ['ingest', 'resolve', 'link'] })
+      // also the profile task's reroute: state and records of a merged-away profile go to the winner, in order with its own
+      .sink('to-resolved', { topic: topic.resolved, key: stringSerde, value: profileEventSerde, from: ['resolve', 'link', 'profile'] })
+      .sink('to-audit', { topic: topic.audit, key: stringSerde, value: auditSerde, from: ['ingest', 'resolve', 'link'] })
 
       // [L] the identity graph's single writer, on the one partition of identity.links
       .source('links', { topic: topic.links, key: stringSerde, value: touchpointSerde, eventTime: (t) => t.occurredAt })
-      .store(IDENTIFIERS, { value: stringSerde })
-      .store(DIRECTORY, { value: jsonSerde() })
-      .processor('link', () => new LinkProcessor(config.identity), { from: 'links', stores: [IDENTIFIERS, DIRECTORY] })
+      .store(IDENTIFIERS_STORE, { value: stringSerde })
+      .store(DIRECTORY_STORE, { value: jsonSerde() })
+      .processor('link', () => new LinkProcessor(config.identity), { from: 'links', outputs: LINK_OUTPUTS, stores: [IDENTIFIERS_STORE, DIRECTORY_STORE] })
 
       // [B] the profile task, fused, on every partition of touchpoints.resolved
       .source('resolved', { topic: topic.resolved, key: stringSerde, value: profileEventSerde, eventTime: (e) => e.at })
-      .store(PROFILES, { value: profileEntrySerde })
+      .store(PROFILES_STORE, { value: profileEntrySerde })
       .store(LIFT_STORE, { value: jsonSerde() })
-      .processor('profile', () => new ProfileProcessor(config.profile), { from: 'resolved', stores: [PROFILES] })
-      .sink('reroute', { topic: topic.resolved, key: stringSerde, value: profileEventSerde, from: 'profile' })
-      .processor('outcomes', () => new OutcomesProcessor(config.outcomes, config.triggers), { from: ['profile', 'eligibility'], stores: [PROFILES, LIFT_STORE] })
-      .sink('lift', { topic: topic.lift, key: stringSerde, value: avro('TriggerLift'), from: 'outcomes' })
-      .processor('scoring', () => new ScoringProcessor(config.scoring), { from: 'profile' })
-      .processor('segmentation', () => new SegmentationProcessor(config.segments), { from: 'scoring', stores: [PROFILES] })
-      .sink('segment-changes', { topic: topic.membership, key: stringSerde, value: avro('SegmentMembership'), from: ['segmentation', 'profile'] })
-      .processor('profile-view', () => new ViewProcessor(config.profile, config.scoring), { from: ['segmentation', 'profile'], stores: [PROFILES] })
-      .sink('views', { topic: topic.views, key: stringSerde, value: avro('ProfileView'), from: 'profile-view' })
-      .processor('triggers', () => new TriggerProcessor(config.triggers), { from: 'segmentation', stores: [PROFILES] })
-      .processor('eligibility', () => new EligibilityProcessor(config.eligibility, config.triggers), { from: 'triggers', stores: [PROFILES] })
-      .sink('commands', { topic: topic.commands, key: stringSerde, value: avro('EngagementCommand'), from: 'eligibility' })
-      .sink('decisions', { topic: topic.decisions, key: stringSerde, value: avro('EngagementDecision'), from: 'eligibility' })
+      .processor('profile', () => new ProfileProcessor(config.profile), { from: 'resolved', outputs: PROFILE_OUTPUTS, stores: [PROFILES_STORE] })
+      .processor('outcomes', () => new OutcomesProcessor(config.outcomes, config.triggers), { from: ['profile', 'eligibility'], outputs: OUTCOMES_OUTPUTS, stores: [PROFILES_STORE, LIFT_STORE] })
+      .sink('to-lift', { topic: topic.lift, key: stringSerde, value: avro('TriggerLift'), from: 'outcomes' })
+      .processor('scoring', () => new ScoringProcessor(config.scoring), { from: 'profile', outputs: SCORING_OUTPUTS })
+      .processor('segmentation', () => new SegmentationProcessor(config.segments), { from: 'scoring', outputs: SEGMENTATION_OUTPUTS, stores: [PROFILES_STORE] })
+      .sink('to-membership', { topic: topic.membership, key: stringSerde, value: avro('SegmentMembership'), from: ['segmentation', 'profile'] })
+      .processor('profile-view', () => new ViewProcessor(config.profile, config.scoring), { from: ['segmentation', 'profile'], outputs: VIEW_OUTPUTS, stores: [PROFILES_STORE] })
+      .sink('to-view', { topic: topic.views, key: stringSerde, value: avro('ProfileView'), from: 'profile-view' })
+      .processor('triggers', () => new TriggerProcessor(config.triggers), { from: 'segmentation', outputs: TRIGGER_OUTPUTS, stores: [PROFILES_STORE] })
+      .processor('eligibility', () => new EligibilityProcessor(config.eligibility, config.triggers), { from: 'triggers', outputs: ELIGIBILITY_OUTPUTS, stores: [PROFILES_STORE] })
+      .sink('to-commands', { topic: topic.commands, key: stringSerde, value: avro('EngagementCommand'), from: 'eligibility' })
+      .sink('to-decisions', { topic: topic.decisions, key: stringSerde, value: avro('EngagementDecision'), from: 'eligibility' })
       .build()
   );
 }

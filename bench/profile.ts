@@ -20,12 +20,13 @@ import { parseEventId, createPopulation, TouchpointGenerator } from '../simulato
 import { profileEventFromWire, profileEventToWire, type ProfileEvent, type ProfileEventWire } from '../processors/model/profile-event';
 import type { ProfileEntry } from '../processors/model/profile-state';
 import { loadProfileConfig } from '../processors/profile/config';
-import { PROFILES, ProfileProcessor } from '../processors/profile/profile-processor';
+import { PROFILE_OUTPUTS, ProfileProcessor } from '../processors/profile/profile-processor';
+import { PROFILES_STORE } from '../processors/stores';
 import { profileEntrySerde } from '../processors/profile/serde';
 import { loadScoringModel } from '../processors/scoring/config';
-import { ScoringProcessor } from '../processors/scoring/scoring-processor';
+import { SCORING_OUTPUTS, ScoringProcessor } from '../processors/scoring/scoring-processor';
 import { loadSegmentRules } from '../processors/segmentation/config';
-import { SegmentationProcessor } from '../processors/segmentation/segmentation-processor';
+import { SEGMENTATION_OUTPUTS, SegmentationProcessor } from '../processors/segmentation/segmentation-processor';
 import { InProcessEngine } from '../runtime/in-process-engine';
 import { AvroSerde } from '../runtime/serde/avro-serde';
 import { InMemoryRegistry } from '../runtime/serde/registry';
@@ -81,18 +82,18 @@ function topology(run: Run) {
     .topic({ name: 'resolved', doc: 'input' })
     .topic({ name: 'out', doc: 'discarded' })
     .source('resolved', { topic: 'resolved', key: stringSerde, value: events, eventTime: (e) => e.at })
-    .store(PROFILES, { value: run === 'chain' ? profileEntrySerde : unserialised, cacheEntries: 1_000_000 });
+    .store(PROFILES_STORE, { value: run === 'chain' ? profileEntrySerde : unserialised, cacheEntries: 1_000_000 });
   if (run === 'driver only') {
-    return builder.processor('nothing', () => ({ prefetch: (r) => [[PROFILES, r.key as string]], process: () => undefined }), { from: 'resolved', stores: [PROFILES] }).build();
+    return builder.processor('nothing', () => ({ prefetch: (r) => [[PROFILES_STORE, r.key as string]], process: () => undefined }), { from: 'resolved', outputs: [], stores: [PROFILES_STORE] }).build();
   }
   return builder
-    .processor('profile', () => new ProfileProcessor(loadProfileConfig(join(CONFIG, 'profile.yaml'))), { from: 'resolved', stores: [PROFILES] })
-    .sink('reroute', { topic: 'out', key: stringSerde, value: discard, from: 'profile' })
+    .processor('profile', () => new ProfileProcessor(loadProfileConfig(join(CONFIG, 'profile.yaml'))), { from: 'resolved', outputs: PROFILE_OUTPUTS, stores: [PROFILES_STORE] })
+    .sink('to-resolved', { topic: 'out', key: stringSerde, value: discard, from: 'profile' })
     .sink('outcomes', { topic: 'out', key: stringSerde, value: discard, from: 'profile' })
-    .processor('scoring', () => new ScoringProcessor(scoring), { from: 'profile' })
-    .processor('segmentation', () => new SegmentationProcessor(segments), { from: 'scoring', stores: [PROFILES] })
-    .sink('segment-changes', { topic: 'out', key: stringSerde, value: discard, from: 'segmentation' })
-    .sink('profile-view', { topic: 'out', key: stringSerde, value: discard, from: 'segmentation' })
+    .processor('scoring', () => new ScoringProcessor(scoring), { from: 'profile', outputs: SCORING_OUTPUTS })
+    .processor('segmentation', () => new SegmentationProcessor(segments), { from: 'scoring', outputs: SEGMENTATION_OUTPUTS, stores: [PROFILES_STORE] })
+    .sink('to-membership', { topic: 'out', key: stringSerde, value: discard, from: ['segmentation', 'profile'] })
+    .sink('profile-view', { topic: 'out', key: stringSerde, value: discard, from: ['segmentation', 'profile'] })
     .sink('triggers', { topic: 'out', key: stringSerde, value: discard, from: 'segmentation' })
     .build();
 }
@@ -134,9 +135,9 @@ async function main(): Promise<void> {
   const sizes: number[] = [];
   const jsonSizes: number[] = [];
   for (let p = 0; p < people; p++) {
-    const entry = await full.driver.storeValue<ProfileEntry>(PROFILES, `p-${p}`);
+    const entry = await full.driver.storeValue<ProfileEntry>(PROFILES_STORE, `p-${p}`);
     if (!entry) continue;
-    sizes.push(profileEntrySerde.serialize(PROFILES, entry).length + `p-${p}`.length);
+    sizes.push(profileEntrySerde.serialize(PROFILES_STORE, entry).length + `p-${p}`.length);
     jsonSizes.push(Buffer.byteLength(JSON.stringify(entry)));
   }
   const cost = median(logic.perTouchpoint) - median(baseline.perTouchpoint);

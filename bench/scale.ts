@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { touchpoint, type Touchpoint } from '../processors/model/touchpoint';
 import { loadRuleSet, runReplay, type ReplayRecord, type ReplaySource } from '../replay';
 import { partitionForKey } from '../runtime/kafka/partitioner';
-import { PROFILES } from '../processors/profile/profile-processor';
+import { PROFILES_STORE } from '../processors/stores';
 import { RocksBacking } from '../runtime/state/rocks-backing';
 import type { StoreWrite } from '../runtime/state/backing';
 import { option, Progress } from './support';
@@ -118,7 +118,7 @@ async function restoreSpeed(stateDir: string): Promise<void> {
   for (const task of await readdir(variantDir)) {
     if (!task.endsWith('_0')) continue;
     const backing = await RocksBacking.open(join(variantDir, task));
-    for await (const [key, value] of backing.range(PROFILES, '', '\uffff')) entries.push({ store: PROFILES, key, value });
+    for await (const [key, value] of backing.range(PROFILES_STORE, '', '\uffff')) entries.push({ store: PROFILES_STORE, key, value });
     await backing.close();
     if (entries.length > 0) break;
     entries = [];
@@ -126,7 +126,7 @@ async function restoreSpeed(stateDir: string): Promise<void> {
   const cold = await RocksBacking.open(join(stateDir, 'restore-cold'));
   const started = performance.now();
   const BATCH = 10_000;
-  for (let i = 0; i < entries.length; i += BATCH) await cold.apply(entries.slice(i, i + BATCH), new Map([[`${PROFILES}-changelog`, BigInt(i + BATCH)]]));
+  for (let i = 0; i < entries.length; i += BATCH) await cold.apply(entries.slice(i, i + BATCH), new Map([[`${PROFILES_STORE}-changelog`, BigInt(i + BATCH)]]));
   const seconds = (performance.now() - started) / 1000;
   await cold.close();
   console.log(`restore of one profile task (partition 0): ${entries.length} changelog records in ${seconds.toFixed(2)} s = ${Math.round(entries.length / seconds)} records/s into a cold RocksDB (without the Kafka fetch)`);

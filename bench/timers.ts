@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   const topology = new TopologyBuilder('bench-timers', 1)
     .topic({ name: 'in', doc: 'timers to schedule' })
     .source('in', { topic: 'in', key: stringSerde, value: stringSerde })
-    .processor('schedule', () => new Scheduler(check), { from: 'in' })
+    .processor('schedule', () => new Scheduler(check), { from: 'in', outputs: [] })
     .build();
   const dir = mkdtempSync(join(tmpdir(), 'lp-bench-timers-'));
   const task = new StreamTask({

@@ -15,10 +15,9 @@ import { SchemaCatalog } from '../runtime/serde/schema-catalog';
 import type { Topology } from '../runtime/topology';
 import { profileApi, type ProfileLocator } from '../api/profile-api';
 import { IdentifierHasher, identitySecret } from '../processors/identity/identifiers';
-import { IDENTITY_GRAPH } from '../processors/identity/resolve-processor';
 import type { ProfileEntry } from '../processors/model/profile-state';
-import { PROFILES } from '../processors/profile/profile-processor';
 import { profileView } from '../processors/profile/view';
+import { IDENTITY_GRAPH_STORE, PROFILES_STORE } from '../processors/stores';
 import { buildTopology, SCHEMAS_DIR, topicNames, type ProductConfig } from '../topology';
 
 export const DEFAULT_CONFIG_DIR = join(__dirname, '..', 'config');
@@ -124,10 +123,10 @@ function engineLocator(engine: Engine, topic: string, partitions: number): Profi
     topic,
     partitions,
     localStore: (partition) => {
-      const store = engine.activeTask(sub.id, partition)?.store(PROFILES) as CachedStore<ProfileEntry> | undefined;
+      const store = engine.activeTask(sub.id, partition)?.store(PROFILES_STORE) as CachedStore<ProfileEntry> | undefined;
       return store && { get: (key: string) => store.committed(key) };
     },
-    identityGraph: () => engine.globalTable<string>(IDENTITY_GRAPH),
+    identityGraph: () => engine.globalTable<string>(IDENTITY_GRAPH_STORE),
     owner: async (partition) => {
       if (!members || Date.now() - members.at > 2_000) {
         const owners = new Map<number, string>();

@@ -10,6 +10,7 @@ import { InMemoryRegistry } from '../runtime/serde/registry';
 import { stringify } from 'yaml';
 import { asyncApiDocument } from '../runtime/asyncapi';
 import { SchemaCatalog } from '../runtime/serde/schema-catalog';
+import { formatTopology } from '../runtime/topology';
 import { buildTopology, SCHEMAS_DIR } from '../topology';
 import { assemble, provisionTopics, runEngine } from './app';
 
@@ -20,7 +21,7 @@ const USAGE = `usage: listening-post <command>
 
   run                 run an engine instance (config/engine.yaml, overridden by LP_* variables)
   topics create       create the topology's topics and register their schemas (idempotent)
-  topology            print the dataflow
+  topology [--json]   print the dataflow (--json: as data, sub-topologies, nodes, stores and topics)
   asyncapi            print the AsyncAPI 3 document of every topic (YAML): what channels code against
   rules check <dir>   validate a directory of rule and config files (identity, profile, scoring,
                       segments, triggers, engagement) as start-up would, without a broker;
@@ -51,7 +52,8 @@ async function main(args: string[]): Promise<number> {
   const log = createLogger('listening-post');
   const app = () => assemble({ log, configDir: process.env.LP_CONFIG_DIR || undefined });
   if (command === 'topology') {
-    console.log(app().topology.describe());
+    const description = app().topology.describe();
+    console.log(sub === '--json' ? JSON.stringify(description, null, 2) : formatTopology(description));
     return 0;
   }
   if (command === 'asyncapi') {

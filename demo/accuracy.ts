@@ -1,6 +1,6 @@
 import type { Admin, Kafka } from '../runtime/kafka/client';
 import { IdentifierHasher, profileIdFor } from '../processors/identity/identifiers';
-import { IDENTIFIERS } from '../processors/identity/link-processor';
+import { IDENTIFIERS_STORE } from '../processors/stores';
 import { pairwisePrecisionRecall, type GroundTruth, type PairwiseScore } from '../simulator/truth';
 import { readTopicToEnd } from './kafka';
 import type { LiftSummary } from './tally';
@@ -14,7 +14,7 @@ import type { LiftSummary } from './tally';
 /** The identity graph as every instance holds it: the link task's identifier store changelog (key `type:hash`, value profile id). */
 export async function readIdentityGraph(kafka: Kafka, admin: Admin, appId: string, groupId: string): Promise<Map<string, string>> {
   const graph = new Map<string, string>();
-  await readTopicToEnd(kafka, admin, `${appId}-${IDENTIFIERS}-changelog`, groupId, (messages) => {
+  await readTopicToEnd(kafka, admin, `${appId}-${IDENTIFIERS_STORE}-changelog`, groupId, (messages) => {
     for (const m of messages) {
       const key = m.key!.toString('utf8');
       if (m.value === null) graph.delete(key);

@@ -68,7 +68,7 @@ interface TopicRole {
   kind?: 'dead-letter' | 'changelog';
 }
 
-/** Who writes and who reads each topic of the topology, in words, and whether the engine does. */
+/** Who writes and who reads each topic of the topology, in words, and whether the engine does: from its description. */
 function topicRoles(topology: Topology): Map<string, TopicRole> {
   const roles = new Map<string, TopicRole>();
   const role = (topic: string) => {
@@ -76,23 +76,23 @@ function topicRoles(topology: Topology): Map<string, TopicRole> {
     if (!r) roles.set(topic, (r = { writers: [], readers: [], engineReads: false, engineWrites: false }));
     return r;
   };
-  for (const sub of topology.subTopologies) {
-    for (const source of sub.sources) {
-      const r = role(source.options.topic);
-      r.key ??= keyKind(source.options.key.name);
-      r.readers.push(`sub-topology ${sub.id} (source '${source.name}' -> ${source.children.join(', ')})`);
+  const description = topology.describe();
+  for (const sub of description.subTopologies) {
+    for (const node of sub.nodes) {
+      if (node.kind === 'processor') continue;
+      const r = role(node.topic);
+      r.key ??= keyKind(node.key);
+      if (node.kind === 'sink') {
+        r.writers.push(`sub-topology ${sub.id} (sink '${node.name}' <- ${node.parents.join(', ')})`);
+        r.engineWrites = true;
+        continue;
+      }
+      r.readers.push(`sub-topology ${sub.id} (source '${node.name}' -> ${node.children.join(', ')})`);
       r.engineReads = true;
-      const dlq = role(topology.deadLetterTopic(source.options.topic));
-      dlq.writers.push(`the engine, for records of ${source.options.topic} it cannot process (original bytes; the reason in headers)`);
+      const dlq = role(topology.deadLetterTopic(node.topic));
+      dlq.writers.push(`the engine, for records of ${node.topic} it cannot process (original bytes; the reason in headers)`);
       dlq.engineWrites = true;
       dlq.kind = 'dead-letter';
-    }
-    for (const node of sub.nodes.values()) {
-      if (node.kind !== 'sink') continue;
-      const r = role(node.options.topic);
-      r.key ??= keyKind(node.options.key.name);
-      r.writers.push(`sub-topology ${sub.id} (sink '${node.name}' <- ${node.parents.join(', ')})`);
-      r.engineWrites = true;
     }
     for (const store of sub.stores) {
       if (!store.changelog) continue;
@@ -103,8 +103,8 @@ function topicRoles(topology: Topology): Map<string, TopicRole> {
       r.kind = 'changelog';
     }
   }
-  for (const global of topology.globalStores) {
-    const r = role(global.options.topic);
+  for (const global of description.globalStores) {
+    const r = role(global.topic);
     r.readers.push(`every instance: global table '${global.name}'`);
     r.engineReads = true;
   }

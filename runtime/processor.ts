@@ -58,8 +58,13 @@ export interface ForwardOptions {
   timestamp?: number;
 }
 
-/** What a processor may do while it handles one record or timer. */
-export interface ProcessorContext {
+/**
+ * What a processor may do while it handles one record or timer. `Out` are
+ * the names of the nodes it forwards to, as it declares them in its
+ * outputs: a forward to any other name does not compile, and `build()`
+ * refuses a topology whose nodes do not match the declaration.
+ */
+export interface ProcessorContext<Out extends string = string> {
   readonly taskId: string;
   readonly partition: number;
   /**
@@ -74,8 +79,8 @@ export interface ProcessorContext {
   readonly log: Logger;
   store<V>(name: string): KeyValueStore<V>;
   globalStore<V>(name: string): ReadOnlyStore<V>;
-  /** Sends a record to a child processor or a sink declared for this node. */
-  forward<K, V>(to: string, key: K, value: V, options?: ForwardOptions): void;
+  /** Sends a record to one of this processor's declared outputs: a child processor or a sink. */
+  forward<K, V>(to: Out, key: K, value: V, options?: ForwardOptions): void;
   /** Fires `onTimer` once stream time reaches `at`; one timer per key per node (a new time replaces the old). */
   schedule(at: number, key: string): void;
   cancel(key: string): void;
@@ -94,11 +99,20 @@ export interface ProcessorContext {
  * Kafka, RocksDB or the network: the runtime does, in production, in the
  * test driver and in replay alike.
  */
-export interface Processor<K = unknown, V = unknown> {
+export interface Processor<K = unknown, V = unknown, Out extends string = string> {
   /** Store keys this record will read, so the runtime can fetch a whole batch's keys at once. */
   prefetch?(record: StreamRecord<K, V>): Iterable<[store: string, key: string]>;
-  process(record: StreamRecord<K, V>, context: ProcessorContext): void | Promise<void>;
+  process(record: StreamRecord<K, V>, context: ProcessorContext<Out>): void | Promise<void>;
   /** Store keys a due timer will read (see `prefetch`). */
   prefetchTimer?(timer: Timer): Iterable<[store: string, key: string]>;
-  onTimer?(timer: Timer, context: ProcessorContext): void | Promise<void>;
+  onTimer?(timer: Timer, context: ProcessorContext<Out>): void | Promise<void>;
+}
+
+/**
+ * The names of the nodes a processor forwards to, exported by its module
+ * next to the processor and given to `TopologyBuilder.processor`, e.g.
+ * `export const SCORING_OUTPUTS = outputs('segmentation')`.
+ */
+export function outputs<const Out extends string>(...names: Out[]): readonly Out[] {
+  return Object.freeze(names);
 }

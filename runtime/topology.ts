@@ -50,8 +50,10 @@ export interface GlobalStoreOptions<V> {
 /** How a topology declares a global table: from a compacted topic, or from another store's changelog (named for you). */
 export type GlobalStoreSource<V> = { value: Serde<V> } & ({ topic: string } | { fromStore: string });
 
-export interface ProcessorOptions {
+export interface ProcessorOptions<Out extends string = string> {
   from: string | string[];
+  /** The nodes the processor forwards to: its module's exported outputs, each of them a node with `from` this processor. */
+  outputs: readonly Out[];
   stores?: string[];
   globalStores?: string[];
 }
@@ -68,6 +70,7 @@ export interface ProcessorNode {
   name: string;
   supplier: () => Processor<unknown, unknown>;
   parents: string[];
+  outputs: readonly string[];
   stores: string[];
   globalStores: string[];
   children: string[];
@@ -110,8 +113,32 @@ export interface Topology {
   globalStores: GlobalStoreDefinition[];
   /** Where each source topic's bad records go. */
   deadLetterTopic(sourceTopic: string): string;
-  describe(): string;
+  /** The topology as data, like Kafka Streams' TopologyDescription; `formatTopology` prints it. */
+  describe(): TopologyDescription;
 }
+
+export interface TopologyDescription {
+  appId: string;
+  subTopologies: SubTopologyDescription[];
+  globalStores: { name: string; topic: string }[];
+  /** Every topic, with its partition count resolved: declared ones, changelogs and dead-letter topics. */
+  topics: (TopicSpec & { partitions: number })[];
+}
+
+export interface SubTopologyDescription {
+  id: number;
+  /** One task per partition. */
+  partitions: number;
+  /** In the order they were declared, which is the order a reader follows the data. */
+  nodes: NodeDescription[];
+  stores: { name: string; changelog?: string }[];
+}
+
+/** `key` is the key serde's name (`string`, `bytes`, ...): what a topic's keys are. */
+export type NodeDescription =
+  | { kind: 'source'; name: string; topic: string; key: string; children: string[] }
+  | { kind: 'processor'; name: string; parents: string[]; children: string[]; stores: string[]; globalStores: string[] }
+  | { kind: 'sink'; name: string; topic: string; key: string; parents: string[] };
 
 const asList = (value: string | string[]): string[] => (Array.isArray(value) ? value : [value]);
 
@@ -143,12 +170,14 @@ export class TopologyBuilder {
     return this;
   }
 
-  processor<K, V>(name: string, supplier: () => Processor<K, V>, options: ProcessorOptions): this {
+  /** `Out` comes from the processor, so `outputs` can only name nodes its `forward` calls can reach. */
+  processor<K, V, Out extends string>(name: string, supplier: () => Processor<K, V, Out>, options: ProcessorOptions<NoInfer<Out>>): this {
     this.addNode({
       kind: 'processor',
       name,
       supplier: supplier as () => Processor<unknown, unknown>,
       parents: asList(options.from),
+      outputs: options.outputs,
       stores: options.stores ?? [],
       globalStores: options.globalStores ?? [],
       children: [],
@@ -217,7 +246,7 @@ export class TopologyBuilder {
       subTopologies,
       globalStores,
       deadLetterTopic,
-      describe: () => describe(this.appId, subTopologies, globalStores, topics),
+      describe: () => describe(this.appId, subTopologies, globalStores, topicList),
     };
   }
 
@@ -253,6 +282,9 @@ export class TopologyBuilder {
           if (!this.globals.has(store)) throw new TopologyError(`processor '${node.name}' uses global store '${store}', which is not declared`);
         }
       }
+    }
+    for (const node of this.nodes.values()) {
+      if (node.kind === 'processor') checkOutputs(node, this.nodes);
     }
   }
 
@@ -294,7 +326,10 @@ export class TopologyBuilder {
           );
         }
       }
-      subTopologies.push({ id, sources, nodes: members, stores: [], partitions });
+      // Sources first, then the order of declaration, which is the order topology.ts tells the dataflow in.
+      const declared = [...this.nodes].filter(([name]) => members.has(name));
+      const nodes = new Map([...declared.filter(([, n]) => n.kind === 'source'), ...declared.filter(([, n]) => n.kind !== 'source')]);
+      subTopologies.push({ id, sources, nodes, stores: [], partitions });
     }
     const orphan = [...this.nodes.keys()].find((name) => !component.has(name));
     if (orphan) throw new TopologyError(`node '${orphan}' is not reachable from any source`);
@@ -340,26 +375,73 @@ export function deadLetterTopic(sourceTopic: string): string {
   return `${sourceTopic}.dlq`;
 }
 
+/**
+ * A processor's declared outputs and the nodes that read from it must be
+ * the same names: an output nothing reads would fail at its first
+ * forward, and a node no output names would never receive a record.
+ */
+function checkOutputs(node: ProcessorNode, nodes: Map<string, Node>): void {
+  const outputs = new Set(node.outputs);
+  for (const output of outputs) {
+    if (node.children.includes(output)) continue;
+    const existing = nodes.get(output);
+    const hint = existing ? `'${output}' is a ${existing.kind} that does not read from it: add '${node.name}' to its from` : `declare a processor or sink '${output}' with from: '${node.name}'`;
+    throw new TopologyError(`processor '${node.name}' forwards to output '${output}', which is not wired: ${hint}`);
+  }
+  const stray = node.children.find((child) => !outputs.has(child));
+  if (stray) {
+    throw new TopologyError(
+      `${nodes.get(stray)!.kind} '${stray}' reads from processor '${node.name}', which never forwards to it (outputs of '${node.name}': ${[...outputs].join(', ') || 'none'})`,
+    );
+  }
+}
+
 function describe(
   appId: string,
   subTopologies: SubTopology[],
   globalStores: GlobalStoreDefinition[],
-  topics: Map<string, TopicSpec>,
-): string {
-  const lines = [`Topology ${appId}`];
-  for (const sub of subTopologies) {
-    lines.push(`  Sub-topology ${sub.id} (${sub.partitions} tasks)`);
-    for (const node of sub.nodes.values()) {
-      if (node.kind === 'source') lines.push(`    source ${node.name} <- ${node.options.topic} -> ${node.children.join(', ')}`);
+  topics: (TopicSpec & { partitions: number })[],
+): TopologyDescription {
+  return {
+    appId,
+    subTopologies: subTopologies.map((sub) => ({
+      id: sub.id,
+      partitions: sub.partitions,
+      nodes: [...sub.nodes.values()].map(describeNode),
+      stores: sub.stores.filter((s) => s.name !== TIMER_INDEX_STORE).map((s) => ({ name: s.name, ...(s.changelog ? { changelog: s.changelog } : {}) })),
+    })),
+    globalStores: globalStores.map((g) => ({ name: g.name, topic: g.options.topic })),
+    topics: topics.map((t) => ({ ...t })),
+  };
+}
+
+function describeNode(node: Node): NodeDescription {
+  switch (node.kind) {
+    case 'source':
+      return { kind: 'source', name: node.name, topic: node.options.topic, key: node.options.key.name, children: [...node.children] };
+    case 'processor':
+      return { kind: 'processor', name: node.name, parents: [...node.parents], children: [...node.children], stores: [...node.stores], globalStores: [...node.globalStores] };
+    case 'sink':
+      return { kind: 'sink', name: node.name, topic: node.options.topic, key: node.options.key.name, parents: [...node.parents] };
+  }
+}
+
+/** The description as text, one line a node, for `listening-post topology`. */
+export function formatTopology(description: TopologyDescription): string {
+  const lines = [`Topology ${description.appId}`];
+  for (const sub of description.subTopologies) {
+    lines.push(`  Sub-topology ${sub.id} (${sub.partitions} ${sub.partitions === 1 ? 'task' : 'tasks'})`);
+    for (const node of sub.nodes) {
+      if (node.kind === 'source') lines.push(`    source ${node.name} <- ${node.topic} -> ${node.children.join(', ')}`);
       if (node.kind === 'processor') {
-        const stores = node.stores.length ? ` [stores: ${node.stores.join(', ')}]` : '';
-        lines.push(`    processor ${node.name}${stores} -> ${node.children.join(', ') || '(none)'}`);
+        const stores = [...node.stores, ...node.globalStores.map((g) => `${g} (global)`)];
+        lines.push(`    processor ${node.name}${stores.length ? ` [stores: ${stores.join(', ')}]` : ''} -> ${node.children.join(', ') || '(none)'}`);
       }
-      if (node.kind === 'sink') lines.push(`    sink ${node.name} -> ${node.options.topic}`);
+      if (node.kind === 'sink') lines.push(`    sink ${node.name} -> ${node.topic}`);
     }
   }
-  for (const g of globalStores) lines.push(`  Global store ${g.name} <- ${g.options.topic}`);
+  for (const g of description.globalStores) lines.push(`  Global store ${g.name} <- ${g.topic}`);
   lines.push('  Topics');
-  for (const t of topics.values()) lines.push(`    ${t.name}${t.compacted ? ' (compacted)' : ''}: ${t.doc}`);
+  for (const t of description.topics) lines.push(`    ${t.name} (${t.partitions} partitions${t.compacted ? ', compacted' : ''}): ${t.doc}`);
   return lines.join('\n');
 }

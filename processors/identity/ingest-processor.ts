@@ -1,4 +1,4 @@
-import type { Processor, ProcessorContext, StreamRecord } from '../../runtime/processor';
+import { outputs, type Processor, type ProcessorContext, type StreamRecord } from '../../runtime/processor';
 import { EVENT, type Touchpoint } from '../model/touchpoint';
 import type { IdentityAudit } from './audit';
 import type { IdentityConfig } from './config';
@@ -17,7 +17,10 @@ const LATEST = Date.UTC(2100, 0, 1);
  * marked when it is trusted to link identifiers (resolve sends it on to the
  * link log if it could change the identity graph).
  */
-export class IngestProcessor implements Processor<unknown, Touchpoint> {
+export const INGEST_OUTPUTS = outputs('resolve', 'to-links', 'to-audit');
+type Out = (typeof INGEST_OUTPUTS)[number];
+
+export class IngestProcessor implements Processor<unknown, Touchpoint, Out> {
   private readonly linkTypes: Set<string>;
   private readonly linkChannels: Set<string>;
 
@@ -29,7 +32,7 @@ export class IngestProcessor implements Processor<unknown, Touchpoint> {
     this.linkChannels = new Set(config.trust.linkChannels);
   }
 
-  process(record: StreamRecord<unknown, Touchpoint>, ctx: ProcessorContext): void {
+  process(record: StreamRecord<unknown, Touchpoint>, ctx: ProcessorContext<Out>): void {
     const raw = record.value;
     const problem = validate(raw, this.config.input);
     if (problem) {
@@ -53,7 +56,7 @@ export class IngestProcessor implements Processor<unknown, Touchpoint> {
   }
 
   /** A dropped identifier is a channel's data-quality problem worth a record, not only a count (never its value). */
-  private auditRejected(raw: Touchpoint, rejected: readonly { type: string; reason: string }[], ctx: ProcessorContext): void {
+  private auditRejected(raw: Touchpoint, rejected: readonly { type: string; reason: string }[], ctx: ProcessorContext<Out>): void {
     ctx.count('identifier-rejected', rejected.length);
     for (const { type, reason } of rejected) {
       const audit: IdentityAudit = {
@@ -65,7 +68,7 @@ export class IngestProcessor implements Processor<unknown, Touchpoint> {
         identifierType: type,
         detail: `${type} dropped: ${reason}; the touchpoint went on with its other identifiers`,
       };
-      ctx.forward('audit', raw.eventId, audit);
+      ctx.forward('to-audit', raw.eventId, audit);
     }
   }
 

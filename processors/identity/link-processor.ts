@@ -1,4 +1,5 @@
-import type { KeyValueStore, Processor, ProcessorContext, StreamRecord } from '../../runtime/processor';
+import { outputs, type KeyValueStore, type Processor, type ProcessorContext, type StreamRecord } from '../../runtime/processor';
+import { DIRECTORY_STORE, IDENTIFIERS_STORE } from '../stores';
 import type { ProfileEvent } from '../model/profile-event';
 import { EVENT, type Identifier, type Touchpoint } from '../model/touchpoint';
 import type { IdentityAudit } from './audit';
@@ -14,9 +15,6 @@ export interface DirectoryEntry {
   /** Profiles merged into this one, so that an erasure also reaches what they left behind. */
   absorbed: string[];
 }
-
-export const IDENTIFIERS = 'identifiers';
-export const DIRECTORY = 'profile-directory';
 
 interface Candidate {
   id: string;
@@ -35,7 +33,10 @@ interface Candidate {
  * the limit (a shared device). A refused identifier is dropped for linking;
  * the touchpoint still counts for the profile of its strongest identifier.
  */
-export class LinkProcessor implements Processor<string, Touchpoint> {
+export const LINK_OUTPUTS = outputs('to-resolved', 'to-audit');
+type Out = (typeof LINK_OUTPUTS)[number];
+
+export class LinkProcessor implements Processor<string, Touchpoint, Out> {
   constructor(private readonly config: IdentityConfig) {}
 
   /**
@@ -45,16 +46,16 @@ export class LinkProcessor implements Processor<string, Touchpoint> {
    */
   *prefetch(record: StreamRecord<string, Touchpoint>): Iterable<[string, string]> {
     for (const id of record.value.identifiers) {
-      yield [IDENTIFIERS, id.value];
-      yield [DIRECTORY, profileIdFor(id.value)];
+      yield [IDENTIFIERS_STORE, id.value];
+      yield [DIRECTORY_STORE, profileIdFor(id.value)];
     }
   }
 
-  async process(record: StreamRecord<string, Touchpoint>, ctx: ProcessorContext): Promise<void> {
+  async process(record: StreamRecord<string, Touchpoint>, ctx: ProcessorContext<Out>): Promise<void> {
     const touchpoint = record.value;
     if (touchpoint.eventType === EVENT.erasureRequested) return this.erase(touchpoint, ctx);
-    const identifiers = ctx.store<string>(IDENTIFIERS);
-    const directory = ctx.store<DirectoryEntry>(DIRECTORY);
+    const identifiers = ctx.store<string>(IDENTIFIERS_STORE);
+    const directory = ctx.store<DirectoryEntry>(DIRECTORY_STORE);
     const at = touchpoint.occurredAt;
 
     let winner = await this.profileOf(touchpoint.identifiers[0]!, identifiers, directory, at);
@@ -75,7 +76,7 @@ export class LinkProcessor implements Processor<string, Touchpoint> {
       for (const keys of Object.values(winner.entry.identifiers)) for (const key of keys) identifiers.put(key, winner.id);
     }
     const event: ProfileEvent = { profileId: winner.id, at, body: { kind: 'touchpoint', touchpoint } };
-    ctx.forward('to-profiles', winner.id, event);
+    ctx.forward('to-resolved', winner.id, event);
   }
 
   /** The profile an identifier belongs to now, with its directory entry (new ones start at `at`). */
@@ -107,7 +108,7 @@ export class LinkProcessor implements Processor<string, Touchpoint> {
     return undefined;
   }
 
-  private merge(a: Candidate, b: Candidate, touchpoint: Touchpoint, ctx: ProcessorContext): Candidate {
+  private merge(a: Candidate, b: Candidate, touchpoint: Touchpoint, ctx: ProcessorContext<Out>): Candidate {
     const [winner, loser] = older(a, b) ? [a, b] : [b, a];
     const identifiers: Record<string, string[]> = {};
     for (const entry of [winner.entry, loser.entry]) {
@@ -122,17 +123,17 @@ export class LinkProcessor implements Processor<string, Touchpoint> {
         absorbed: [...new Set([...winner.entry.absorbed, ...loser.entry.absorbed, loser.id])],
       },
     };
-    ctx.store<DirectoryEntry>(DIRECTORY).delete(loser.id);
+    ctx.store<DirectoryEntry>(DIRECTORY_STORE).delete(loser.id);
     // Re-point now, not at the end of the event: a later identifier of the same event that belonged
     // to the loser must find the winner, or it would merge the two again, the other way round.
-    const identifierStore = ctx.store<string>(IDENTIFIERS);
+    const identifierStore = ctx.store<string>(IDENTIFIERS_STORE);
     for (const keys of Object.values(loser.entry.identifiers)) for (const key of keys) identifierStore.put(key, winner.id);
     const instruction: ProfileEvent = {
       profileId: loser.id,
       at: touchpoint.occurredAt,
       body: { kind: 'merge', loser: loser.id, winner: winner.id, causeEventId: touchpoint.eventId },
     };
-    ctx.forward('to-profiles', loser.id, instruction);
+    ctx.forward('to-resolved', loser.id, instruction);
     ctx.count('merge');
     this.audit(ctx, {
       kind: 'merge',
@@ -147,9 +148,9 @@ export class LinkProcessor implements Processor<string, Touchpoint> {
   }
 
   /** Right to erasure: forget every identifier of the person's profile and tell the profile task to delete it. */
-  private async erase(touchpoint: Touchpoint, ctx: ProcessorContext): Promise<void> {
-    const identifiers = ctx.store<string>(IDENTIFIERS);
-    const directory = ctx.store<DirectoryEntry>(DIRECTORY);
+  private async erase(touchpoint: Touchpoint, ctx: ProcessorContext<Out>): Promise<void> {
+    const identifiers = ctx.store<string>(IDENTIFIERS_STORE);
+    const directory = ctx.store<DirectoryEntry>(DIRECTORY_STORE);
     const profiles = new Set<string>();
     for (const id of touchpoint.identifiers) profiles.add((await identifiers.get(id.value)) ?? profileIdFor(id.value));
     for (const profile of profiles) {
@@ -159,7 +160,7 @@ export class LinkProcessor implements Processor<string, Touchpoint> {
       directory.delete(profile);
       for (const target of targets) {
         const event: ProfileEvent = { profileId: target, at: touchpoint.occurredAt, body: { kind: 'erase', causeEventId: touchpoint.eventId } };
-        ctx.forward('to-profiles', target, event);
+        ctx.forward('to-resolved', target, event);
       }
       ctx.count('erasure');
       this.audit(ctx, {
@@ -174,8 +175,8 @@ export class LinkProcessor implements Processor<string, Touchpoint> {
     }
   }
 
-  private audit(ctx: ProcessorContext, audit: IdentityAudit): void {
-    ctx.forward('audit', audit.profileId ?? audit.eventId, audit);
+  private audit(ctx: ProcessorContext<Out>, audit: IdentityAudit): void {
+    ctx.forward('to-audit', audit.profileId ?? audit.eventId, audit);
   }
 }
 

@@ -1,10 +1,9 @@
-import type { Processor, ProcessorContext, StreamRecord } from '../../runtime/processor';
+import { outputs, type Processor, type ProcessorContext, type StreamRecord } from '../../runtime/processor';
+import { IDENTITY_GRAPH_STORE } from '../stores';
 import type { ProfileEvent } from '../model/profile-event';
 import type { Touchpoint } from '../model/touchpoint';
 import type { IdentityAudit } from './audit';
 import { profileIdFor } from './identifiers';
-
-export const IDENTITY_GRAPH = 'identity-graph';
 
 /** A touchpoint from ingest, its identifiers hashed; `mayLink`: it carries several and is trusted to link them. */
 export interface IngestedTouchpoint {
@@ -28,14 +27,17 @@ export interface IngestedTouchpoint {
  * only send here what the link task would also find joined; what it does
  * not know yet goes to the link log.)
  */
-export class ResolveProcessor implements Processor<string, IngestedTouchpoint> {
+export const RESOLVE_OUTPUTS = outputs('to-resolved', 'to-links', 'to-audit');
+type Out = (typeof RESOLVE_OUTPUTS)[number];
+
+export class ResolveProcessor implements Processor<string, IngestedTouchpoint, Out> {
   prefetch(record: StreamRecord<string, IngestedTouchpoint>): Iterable<[string, string]> {
-    return record.value.touchpoint.identifiers.map((id) => [IDENTITY_GRAPH, id.value] as [string, string]);
+    return record.value.touchpoint.identifiers.map((id) => [IDENTITY_GRAPH_STORE, id.value] as [string, string]);
   }
 
-  async process(record: StreamRecord<string, IngestedTouchpoint>, ctx: ProcessorContext): Promise<void> {
+  async process(record: StreamRecord<string, IngestedTouchpoint>, ctx: ProcessorContext<Out>): Promise<void> {
     const { touchpoint, mayLink } = record.value;
-    const graph = ctx.globalStore<string>(IDENTITY_GRAPH);
+    const graph = ctx.globalStore<string>(IDENTITY_GRAPH_STORE);
     const profiles: string[] = [];
     let unknown = false;
     for (const id of touchpoint.identifiers) {
@@ -63,9 +65,9 @@ export class ResolveProcessor implements Processor<string, IngestedTouchpoint> {
         identifierType: null,
         detail: `${touchpoint.eventType} on ${touchpoint.channel}${touchpoint.authenticated ? '' : ' (not authenticated)'} may not link identifiers`,
       };
-      ctx.forward('audit', profileId, audit);
+      ctx.forward('to-audit', profileId, audit);
     }
     const event: ProfileEvent = { profileId, at: touchpoint.occurredAt, body: { kind: 'touchpoint', touchpoint } };
-    ctx.forward('to-profiles', profileId, event);
+    ctx.forward('to-resolved', profileId, event);
   }
 }

@@ -1,4 +1,5 @@
-import type { Processor, ProcessorContext, StreamRecord, Timer } from '../../runtime/processor';
+import { outputs, type Processor, type ProcessorContext, type StreamRecord, type Timer } from '../../runtime/processor';
+import { LIFT_STORE } from '../stores';
 import type { ProfileUpdate } from '../model/profile-update';
 import type { TriggerRules } from '../triggers/config';
 import { parseDuration } from '../../config/duration';
@@ -6,8 +7,6 @@ import type { ExposureRecorded } from '../triggers/records';
 import { attributeConversion, AttributionRules, pruneExposures, recordOutcome } from './attribution';
 import type { OutcomesConfig } from './config';
 import type { LiftCounts, TriggerLift } from './lift';
-
-export const LIFT_STORE = 'lift';
 
 /** What the `lift` store holds per trigger id (this task's partition only). */
 export interface LiftEntry extends LiftCounts {
@@ -37,7 +36,10 @@ export interface LiftEntry extends LiftCounts {
  * Stores: `profiles` (the update's profile is the stored object; changed
  * in place), `lift`.
  */
-export class OutcomesProcessor implements Processor<string, ProfileUpdate | ExposureRecorded> {
+export const OUTCOMES_OUTPUTS = outputs('to-lift');
+type Out = (typeof OUTCOMES_OUTPUTS)[number];
+
+export class OutcomesProcessor implements Processor<string, ProfileUpdate | ExposureRecorded, Out> {
   private readonly attribution: AttributionRules;
   private readonly everyChanges: number;
   private readonly maxInterval: number;
@@ -48,7 +50,7 @@ export class OutcomesProcessor implements Processor<string, ProfileUpdate | Expo
     this.maxInterval = parseDuration(config.lift.maxInterval);
   }
 
-  async process(record: StreamRecord<string, ProfileUpdate | ExposureRecorded>, ctx: ProcessorContext): Promise<void> {
+  async process(record: StreamRecord<string, ProfileUpdate | ExposureRecorded>, ctx: ProcessorContext<Out>): Promise<void> {
     const value = record.value;
     if ('kind' in value) {
       await this.count(value.triggerId, record.timestamp, ctx, (c) => (value.group === 'treatment' ? c.treated++ : c.control++));
@@ -71,14 +73,14 @@ export class OutcomesProcessor implements Processor<string, ProfileUpdate | Expo
   }
 
   /** The throttle interval passed with changes not yet emitted. */
-  async onTimer(timer: Timer, ctx: ProcessorContext): Promise<void> {
+  async onTimer(timer: Timer, ctx: ProcessorContext<Out>): Promise<void> {
     const store = ctx.store<LiftEntry>(LIFT_STORE);
     const entry = await store.get(timer.key);
     if (entry === undefined || entry.unsent === 0) return;
     this.emit(store.editable(timer.key, entry), ctx.streamTime, ctx);
   }
 
-  private async count(triggerId: string, at: number, ctx: ProcessorContext, change: (c: LiftCounts) => void): Promise<void> {
+  private async count(triggerId: string, at: number, ctx: ProcessorContext<Out>, change: (c: LiftCounts) => void): Promise<void> {
     const store = ctx.store<LiftEntry>(LIFT_STORE);
     const stored = await store.get(triggerId);
     const entry = stored ? store.editable(triggerId, stored) : {
@@ -98,7 +100,7 @@ export class OutcomesProcessor implements Processor<string, ProfileUpdate | Expo
     if (!stored) store.put(triggerId, entry);
   }
 
-  private emit(entry: LiftEntry, now: number, ctx: ProcessorContext): void {
+  private emit(entry: LiftEntry, now: number, ctx: ProcessorContext<Out>): void {
     const lift: TriggerLift = {
       triggerId: entry.triggerId,
       partition: ctx.partition,
@@ -108,7 +110,7 @@ export class OutcomesProcessor implements Processor<string, ProfileUpdate | Expo
       controlConverted: entry.controlConverted,
       asOf: now,
     };
-    ctx.forward('lift', liftKey(entry.triggerId, ctx.partition), lift, { timestamp: now });
+    ctx.forward('to-lift', liftKey(entry.triggerId, ctx.partition), lift, { timestamp: now });
     entry.unsent = 0;
     entry.emittedAt = now;
     ctx.cancel(entry.triggerId);

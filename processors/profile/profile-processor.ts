@@ -1,4 +1,4 @@
-import type { Processor, ProcessorContext, StreamRecord } from '../../runtime/processor';
+import { outputs, type Processor, type ProcessorContext, type StreamRecord } from '../../runtime/processor';
 import type { MergeInstruction, ProfileEvent, ResolvedTouchpoint, StateTransfer } from '../model/profile-event';
 import { emptyProfile, isForwarding, type ProfileEntry, type ProfileState } from '../model/profile-state';
 import type { ProfileUpdate } from '../model/profile-update';
@@ -6,31 +6,33 @@ import type { SegmentMembership } from '../segmentation/segmentation-processor';
 import type { ProfileConfig } from './config';
 import { mergeProfiles } from './merge';
 import { applyTouchpoint, isDuplicate } from './state';
+import { PROFILES_STORE } from '../stores';
 
 /** Store of ProfileEntry by profile id: a live profile, or the pointer a merge left. */
-export const PROFILES = 'profiles';
+export const PROFILE_OUTPUTS = outputs('to-resolved', 'outcomes', 'scoring', 'profile-view', 'to-membership');
+type Out = (typeof PROFILE_OUTPUTS)[number];
 
 /**
  * The head of the fused profile task (touchpoints.resolved, keyed by
  * profile id). Touchpoints update the unified profile and go on to
  * 'scoring' as a ProfileUpdate. Identity instructions move state: a merge
  * turns the loser into a forwarding pointer and sends its whole state to
- * the winner through 'reroute' (a sink to touchpoints.resolved, so it is
+ * the winner through 'to-resolved' (back to touchpoints.resolved, so it is
  * ordered with the winner's own records); the winner folds it in with
  * mergeProfiles. Anything that still reaches a pointer is re-addressed.
  * Erasure deletes the entry (a tombstone in the changelog). Views of
  * profiles that are gone are deleted through 'profile-view' (a null value).
  */
-export class ProfileProcessor implements Processor<string, ProfileEvent> {
+export class ProfileProcessor implements Processor<string, ProfileEvent, Out> {
   constructor(private readonly config: ProfileConfig) {}
 
   prefetch(record: StreamRecord<string, ProfileEvent>): Iterable<[string, string]> {
-    return [[PROFILES, record.key]];
+    return [[PROFILES_STORE, record.key]];
   }
 
-  async process(record: StreamRecord<string, ProfileEvent>, ctx: ProcessorContext): Promise<void> {
+  async process(record: StreamRecord<string, ProfileEvent>, ctx: ProcessorContext<Out>): Promise<void> {
     const event = record.value;
-    const profiles = ctx.store<ProfileEntry>(PROFILES);
+    const profiles = ctx.store<ProfileEntry>(PROFILES_STORE);
     const entry = await profiles.get(record.key);
     switch (event.body.kind) {
       case 'touchpoint':
@@ -44,10 +46,10 @@ export class ProfileProcessor implements Processor<string, ProfileEvent> {
     }
   }
 
-  private touch(id: string, entry: ProfileEntry | undefined, event: ProfileEvent, body: ResolvedTouchpoint, ctx: ProcessorContext): void {
+  private touch(id: string, entry: ProfileEntry | undefined, event: ProfileEvent, body: ResolvedTouchpoint, ctx: ProcessorContext<Out>): void {
     if (isForwarding(entry)) {
       ctx.count('rerouted');
-      ctx.forward('reroute', entry.mergedInto, { ...event, profileId: entry.mergedInto });
+      ctx.forward('to-resolved', entry.mergedInto, { ...event, profileId: entry.mergedInto });
       return;
     }
     const touchpoint = body.touchpoint;
@@ -57,7 +59,7 @@ export class ProfileProcessor implements Processor<string, ProfileEvent> {
     }
     // Taken before it changes: the nodes after this one change it too, and if any throws, the task
     // discards the change with the rest of the record's.
-    const profiles = ctx.store<ProfileEntry>(PROFILES);
+    const profiles = ctx.store<ProfileEntry>(PROFILES_STORE);
     const profile = entry ? profiles.editable(id, entry) : emptyProfile(id, touchpoint.occurredAt);
     if (!entry) profiles.put(id, profile);
     applyTouchpoint(profile, touchpoint, this.config);
@@ -68,48 +70,48 @@ export class ProfileProcessor implements Processor<string, ProfileEvent> {
   }
 
   /** At the loser: leave a pointer, send the whole state to the winner, withdraw the loser's view. */
-  private mergeAway(id: string, entry: ProfileEntry | undefined, event: ProfileEvent, body: MergeInstruction, ctx: ProcessorContext): void {
+  private mergeAway(id: string, entry: ProfileEntry | undefined, event: ProfileEvent, body: MergeInstruction, ctx: ProcessorContext<Out>): void {
     if (isForwarding(entry) || body.winner === id) {
       ctx.log.warn({ profileId: id, winner: body.winner }, 'merge instruction for a profile already merged away, or into itself; ignored');
       ctx.count('merge-ignored');
       return;
     }
-    ctx.store<ProfileEntry>(PROFILES).put(id, { mergedInto: body.winner, at: event.at });
+    ctx.store<ProfileEntry>(PROFILES_STORE).put(id, { mergedInto: body.winner, at: event.at });
     if (entry) {
       const transfer: ProfileEvent = {
         profileId: body.winner,
         at: event.at,
         body: { kind: 'state', from: id, into: body.winner, state: Buffer.from(JSON.stringify(entry), 'utf8') },
       };
-      ctx.forward('reroute', body.winner, transfer);
+      ctx.forward('to-resolved', body.winner, transfer);
     }
     ctx.forward('profile-view', id, null);
     ctx.count('merged-away');
   }
 
   /** At the winner: fold the loser's state in; a winner that was itself merged away passes it on. */
-  private foldIn(id: string, entry: ProfileEntry | undefined, event: ProfileEvent, body: StateTransfer, ctx: ProcessorContext): void {
+  private foldIn(id: string, entry: ProfileEntry | undefined, event: ProfileEvent, body: StateTransfer, ctx: ProcessorContext<Out>): void {
     if (isForwarding(entry)) {
       ctx.count('rerouted');
-      ctx.forward('reroute', entry.mergedInto, { ...event, profileId: entry.mergedInto, body: { ...body, into: entry.mergedInto } });
+      ctx.forward('to-resolved', entry.mergedInto, { ...event, profileId: entry.mergedInto, body: { ...body, into: entry.mergedInto } });
       return;
     }
     const loser = JSON.parse(body.state.toString('utf8')) as ProfileState;
     const winnerBefore = entry ?? null;
     const merged = winnerBefore ? mergeProfiles(winnerBefore, loser, this.config) : { ...loser, id, viewedAt: null };
-    ctx.store<ProfileEntry>(PROFILES).put(id, merged);
+    ctx.store<ProfileEntry>(PROFILES_STORE).put(id, merged);
     ctx.count('merged');
     ctx.forward('scoring', id, { ...newUpdate(merged, 'merge', null), merge: { loser, winnerBefore } });
   }
 
   /** Forgets the person: the entry (a tombstone in the changelog), the view, and every segment they were in. */
-  private erase(id: string, entry: ProfileEntry | undefined, at: number, ctx: ProcessorContext): void {
-    ctx.store<ProfileEntry>(PROFILES).delete(id);
+  private erase(id: string, entry: ProfileEntry | undefined, at: number, ctx: ProcessorContext<Out>): void {
+    ctx.store<ProfileEntry>(PROFILES_STORE).delete(id);
     ctx.forward('profile-view', id, null);
     if (entry && !isForwarding(entry)) {
       for (const segment of Object.keys(entry.segments).sort()) {
         const exit: SegmentMembership = { profileId: id, segment, change: 'exit', at, reason: 'erasure', values: {} };
-        ctx.forward('segment-changes', id, exit, { timestamp: at });
+        ctx.forward('to-membership', id, exit, { timestamp: at });
       }
     }
     ctx.count('erased');

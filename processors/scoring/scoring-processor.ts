@@ -1,4 +1,4 @@
-import type { Processor, ProcessorContext, StreamRecord } from '../../runtime/processor';
+import { outputs, type Processor, type ProcessorContext, type StreamRecord } from '../../runtime/processor';
 import type { ProfileState } from '../model/profile-state';
 import type { ProfileUpdate } from '../model/profile-update';
 import type { Touchpoint } from '../model/touchpoint';
@@ -12,12 +12,15 @@ import { addEvent, keepLargest, scoreValues, valueAt } from './state';
  * same event time) so that later nodes can see a threshold being crossed,
  * and hands the update on to 'segmentation'.
  */
-export class ScoringProcessor implements Processor<string, ProfileUpdate> {
+export const SCORING_OUTPUTS = outputs('segmentation');
+type Out = (typeof SCORING_OUTPUTS)[number];
+
+export class ScoringProcessor implements Processor<string, ProfileUpdate, Out> {
   private readonly hits = new Hits();
 
   constructor(private readonly model: ScoringModel) {}
 
-  process(record: StreamRecord<string, ProfileUpdate>, ctx: ProcessorContext): void {
+  process(record: StreamRecord<string, ProfileUpdate>, ctx: ProcessorContext<Out>): void {
     const update = record.value;
     const profile = update.profile;
     this.dropRemovedScores(profile);

@@ -1,7 +1,7 @@
-import type { Processor, ProcessorContext, StreamRecord, Timer } from '../../runtime/processor';
+import { outputs, type Processor, type ProcessorContext, type StreamRecord, type Timer } from '../../runtime/processor';
 import { isForwarding, type ProfileEntry, type ProfileState, type SegmentMembershipState } from '../model/profile-state';
 import type { ProfileUpdate } from '../model/profile-update';
-import { PROFILES } from '../profile/profile-processor';
+import { PROFILES_STORE } from '../stores';
 import { scoreValues } from '../scoring/state';
 import { countTouchpoint, pruneCounters } from './counters';
 import { Evaluation, type SegmentRules } from './rules';
@@ -21,13 +21,16 @@ export interface SegmentMembership {
 /**
  * Real-time segmentation, fused after scoring. On every update it counts
  * the touchpoint into the profile's counters and re-evaluates every
- * segment at stream time; changes go to 'segment-changes' and the update
+ * segment at stream time; changes go to 'to-membership' and the update
  * goes on to 'profile-view' and 'triggers'. Memberships that time alone
  * ends (a window sliding past, a score decaying, "no login in 30 days"
  * coming true) change on an event-time timer set for the earliest moment
  * any condition could flip, with no new event needed.
  */
-export class SegmentationProcessor implements Processor<string, ProfileUpdate> {
+export const SEGMENTATION_OUTPUTS = outputs('profile-view', 'triggers', 'to-membership');
+type Out = (typeof SEGMENTATION_OUTPUTS)[number];
+
+export class SegmentationProcessor implements Processor<string, ProfileUpdate, Out> {
   private readonly evaluation: Evaluation;
   /** By segment index: 1 when the profile was in the segment before this update. */
   private readonly was: Uint8Array;
@@ -37,7 +40,7 @@ export class SegmentationProcessor implements Processor<string, ProfileUpdate> {
     this.was = new Uint8Array(rules.segments.length);
   }
 
-  process(record: StreamRecord<string, ProfileUpdate>, ctx: ProcessorContext): void {
+  process(record: StreamRecord<string, ProfileUpdate>, ctx: ProcessorContext<Out>): void {
     const update = record.value;
     const profile = update.profile;
     // Never evaluate before the profile's own latest event: a merge can bring in a side whose events
@@ -60,11 +63,11 @@ export class SegmentationProcessor implements Processor<string, ProfileUpdate> {
   }
 
   prefetchTimer(timer: Timer): Iterable<[string, string]> {
-    return [[PROFILES, timer.key]];
+    return [[PROFILES_STORE, timer.key]];
   }
 
-  async onTimer(timer: Timer, ctx: ProcessorContext): Promise<void> {
-    const profiles = ctx.store<ProfileEntry>(PROFILES);
+  async onTimer(timer: Timer, ctx: ProcessorContext<Out>): Promise<void> {
+    const profiles = ctx.store<ProfileEntry>(PROFILES_STORE);
     const entry = await profiles.get(timer.key);
     if (!entry || isForwarding(entry)) return;
     // Taken before it changes: if anything below throws, the task discards the change with the rest.
@@ -88,7 +91,7 @@ export class SegmentationProcessor implements Processor<string, ProfileUpdate> {
     before: Record<string, SegmentMembershipState>,
     now: number,
     reason: SegmentMembership['reason'],
-    ctx: ProcessorContext,
+    ctx: ProcessorContext<Out>,
   ): Pick<ProfileUpdate, 'segmentsEntered' | 'segmentsExited'> {
     const ev = this.evaluation;
     ev.run(profile, now);
@@ -142,7 +145,7 @@ export class SegmentationProcessor implements Processor<string, ProfileUpdate> {
   }
 
   private emit(
-    ctx: ProcessorContext,
+    ctx: ProcessorContext<Out>,
     profileId: string,
     segment: string,
     change: SegmentMembership['change'],
@@ -151,6 +154,6 @@ export class SegmentationProcessor implements Processor<string, ProfileUpdate> {
     values: Record<string, number>,
   ): void {
     const membership: SegmentMembership = { profileId, segment, change, at, reason, values };
-    ctx.forward('segment-changes', profileId, membership, { timestamp: at });
+    ctx.forward('to-membership', profileId, membership, { timestamp: at });
   }
 }

@@ -1,10 +1,11 @@
-import type { Processor, ProcessorContext, StreamRecord, Timer } from '../../runtime/processor';
+import { outputs, type Processor, type ProcessorContext, type StreamRecord, type Timer } from '../../runtime/processor';
+import { PROFILES_STORE } from '../stores';
 import { isForwarding, type ProfileEntry, type ProfileState } from '../model/profile-state';
 import type { EligibilityConfig, TriggerRules } from './config';
 import { compilePolicy, decide, type CompiledPolicy } from './eligibility';
 import { compileRules, type CompiledRules } from './rules';
 import { keepNewest, LIMITS, type PendingFiring } from './state';
-import { PROFILES_STORE, type FiredTriggers } from './trigger-processor';
+import type { FiredTriggers } from './trigger-processor';
 
 /**
  * Decides, for each firing of the triggers node, whether to engage the
@@ -21,7 +22,10 @@ import { PROFILES_STORE, type FiredTriggers } from './trigger-processor';
  * arbitration window (an event-time timer per profile, key = profile id);
  * with a window of 0s they are decided at once. Store `profiles`.
  */
-export class EligibilityProcessor implements Processor<string, FiredTriggers> {
+export const ELIGIBILITY_OUTPUTS = outputs('to-commands', 'to-decisions', 'outcomes');
+type Out = (typeof ELIGIBILITY_OUTPUTS)[number];
+
+export class EligibilityProcessor implements Processor<string, FiredTriggers, Out> {
   private readonly rules: CompiledRules;
   private readonly policy: CompiledPolicy;
 
@@ -30,7 +34,7 @@ export class EligibilityProcessor implements Processor<string, FiredTriggers> {
     this.rules = compileRules(rules);
   }
 
-  process(record: StreamRecord<string, FiredTriggers>, ctx: ProcessorContext): void {
+  process(record: StreamRecord<string, FiredTriggers>, ctx: ProcessorContext<Out>): void {
     const { profile, firings } = record.value;
     const now = ctx.streamTime;
     const e = profile.engagement;
@@ -56,7 +60,7 @@ export class EligibilityProcessor implements Processor<string, FiredTriggers> {
   }
 
   /** An arbitration window ended. */
-  async onTimer(timer: Timer, ctx: ProcessorContext): Promise<void> {
+  async onTimer(timer: Timer, ctx: ProcessorContext<Out>): Promise<void> {
     const store = ctx.store<ProfileEntry>(PROFILES_STORE);
     const entry = await store.get(timer.key);
     if (entry === undefined || isForwarding(entry)) return; // erased, or merged away: the winner holds the firings now
@@ -65,7 +69,7 @@ export class EligibilityProcessor implements Processor<string, FiredTriggers> {
   }
 
   /** Decides the firings whose window has ended and arms the timer for the rest. */
-  private decideDue(profile: ProfileState, now: number, ctx: ProcessorContext): void {
+  private decideDue(profile: ProfileState, now: number, ctx: ProcessorContext<Out>): void {
     const e = profile.engagement;
     if (e.pending.length === 0) return;
     let due: PendingFiring[] | undefined;
@@ -80,8 +84,8 @@ export class EligibilityProcessor implements Processor<string, FiredTriggers> {
     e.pending = next === undefined ? [] : e.pending.filter((p) => p.decideAt > now);
     for (const out of decide(profile, due, now, this.rules, this.policy)) {
       ctx.forward(out.to, profile.id, out.value, { timestamp: now });
-      if (out.to === 'commands') ctx.count('command-sent');
-      else if (out.to === 'decisions') ctx.count(`suppressed-${out.value.outcome}`);
+      if (out.to === 'to-commands') ctx.count('command-sent');
+      else if (out.to === 'to-decisions') ctx.count(`suppressed-${out.value.outcome}`);
     }
   }
 }

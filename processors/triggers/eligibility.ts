@@ -151,8 +151,8 @@ const day = (at: number): string => new Date(at).toISOString();
 
 /** What one decision produced, for the processor to forward. */
 export type DecisionOutput =
-  | { to: 'commands'; value: EngagementCommand }
-  | { to: 'decisions'; value: EngagementDecision }
+  | { to: 'to-commands'; value: EngagementCommand }
+  | { to: 'to-decisions'; value: EngagementDecision }
   | { to: 'outcomes'; value: ExposureRecorded };
 
 interface Evaluation {
@@ -245,7 +245,7 @@ export function decide(profile: ProfileState, firings: readonly Firing[], now: n
       e.sent.push({ at: now, commandId: id, triggerId: trigger.id, channel: option.channel, action: option.action, status: 'sent' });
       e.sent = keepNewest(e.sent, LIMITS.sent);
       outputs.push({
-        to: 'commands',
+        to: 'to-commands',
         value: {
           commandId: id,
           profileId: profile.id,
@@ -261,7 +261,7 @@ export function decide(profile: ProfileState, firings: readonly Firing[], now: n
       });
     } else {
       outputs.push({
-        to: 'decisions',
+        to: 'to-decisions',
         value: { decisionId: id, profileId: profile.id, triggerId: trigger.id, outcome: ev.outcome, decidedAt: now, trace },
       });
     }

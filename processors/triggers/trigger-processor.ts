@@ -1,4 +1,5 @@
-import type { Processor, ProcessorContext, StreamRecord, Timer } from '../../runtime/processor';
+import { outputs, type Processor, type ProcessorContext, type StreamRecord, type Timer } from '../../runtime/processor';
+import { PROFILES_STORE } from '../stores';
 import { isForwarding, type ProfileEntry, type ProfileState } from '../model/profile-state';
 import type { ProfileUpdate } from '../model/profile-update';
 import type { Touchpoint } from '../model/touchpoint';
@@ -8,7 +9,8 @@ import { addAbsenceCancel, addAbsenceStart, addSequenceEvent, isLate, settleAbse
 import { compileRules, type CompiledRules, type CompiledTrigger, type EventHook } from './rules';
 import type { AbsenceProgress, Firing, SequenceProgress } from './state';
 
-export const PROFILES_STORE = 'profiles';
+export const TRIGGER_OUTPUTS = outputs('eligibility');
+type Out = (typeof TRIGGER_OUTPUTS)[number];
 
 /** What the triggers node forwards to `eligibility`: the stored profile and what fired for it. */
 export interface FiredTriggers {
@@ -38,7 +40,7 @@ export function absenceTimerKey(triggerId: string, profileId: string): string {
  *
  * Store `profiles` (read in onTimer). Timers: one per (trigger, profile) absence.
  */
-export class TriggerProcessor implements Processor<string, ProfileUpdate> {
+export class TriggerProcessor implements Processor<string, ProfileUpdate, Out> {
   private readonly rules: CompiledRules;
   /** Watched scores as arrays: checked on every update (scoring reports every score), so without iterators. */
   private readonly scoreNames: string[];
@@ -52,7 +54,7 @@ export class TriggerProcessor implements Processor<string, ProfileUpdate> {
     this.scoreTriggers = this.scoreNames.map((name) => this.rules.byScore.get(name)!);
   }
 
-  process(record: StreamRecord<string, ProfileUpdate>, ctx: ProcessorContext): void {
+  process(record: StreamRecord<string, ProfileUpdate>, ctx: ProcessorContext<Out>): void {
     const update = record.value;
     const touchpoint = update.touchpoint;
     const hooks = touchpoint === null ? undefined : this.rules.byEventType.get(touchpoint.eventType);
@@ -83,7 +85,7 @@ export class TriggerProcessor implements Processor<string, ProfileUpdate> {
    * update at its event time, so the value after is taken at that time too
    * (decay alone is never a crossing).
    */
-  private checkScore(name: string, triggers: CompiledTrigger[], update: ProfileUpdate, at: number, ctx: ProcessorContext): void {
+  private checkScore(name: string, triggers: CompiledTrigger[], update: ProfileUpdate, at: number, ctx: ProcessorContext<Out>): void {
     const before = update.scoresBefore[name];
     const score = update.profile.scores[name];
     if (before === undefined || score === undefined) return;
@@ -97,7 +99,7 @@ export class TriggerProcessor implements Processor<string, ProfileUpdate> {
   }
 
   /** A rule fired for the person: keep it if they are in its audience. */
-  private fire(trigger: CompiledTrigger, match: PatternMatch, profile: ProfileState, ctx: ProcessorContext): void {
+  private fire(trigger: CompiledTrigger, match: PatternMatch, profile: ProfileState, ctx: ProcessorContext<Out>): void {
     if (trigger.who !== null && !trigger.who(profile, ctx.streamTime)) {
       ctx.count('audience-miss');
       return;
@@ -116,7 +118,7 @@ export class TriggerProcessor implements Processor<string, ProfileUpdate> {
   }
 
   /** An absence deadline (plus grace) passed: fire the episodes nothing cancelled. */
-  async onTimer(timer: Timer, ctx: ProcessorContext): Promise<void> {
+  async onTimer(timer: Timer, ctx: ProcessorContext<Out>): Promise<void> {
     const split = timer.key.indexOf(TIMER_SEPARATOR);
     const triggerId = timer.key.slice(0, split);
     const profileId = timer.key.slice(split + 1);
@@ -137,7 +139,7 @@ export class TriggerProcessor implements Processor<string, ProfileUpdate> {
     }
   }
 
-  private onEvent(hooks: EventHook[], touchpoint: Touchpoint, profile: ProfileState, at: number, ctx: ProcessorContext): void {
+  private onEvent(hooks: EventHook[], touchpoint: Touchpoint, profile: ProfileState, at: number, ctx: ProcessorContext<Out>): void {
     for (const hook of hooks) {
       const trigger = hook.trigger;
       switch (hook.role) {
@@ -179,7 +181,7 @@ export class TriggerProcessor implements Processor<string, ProfileUpdate> {
   }
 
   /** Merged profiles: sequences half-seen on each side may now be complete; absences need the winner's timers. */
-  private afterMerge(profile: ProfileState, ctx: ProcessorContext): void {
+  private afterMerge(profile: ProfileState, ctx: ProcessorContext<Out>): void {
     for (const trigger of this.rules.patterns) {
       const progress = profile.engagement.patterns[trigger.id];
       if (progress === undefined) continue;
@@ -193,7 +195,7 @@ export class TriggerProcessor implements Processor<string, ProfileUpdate> {
   }
 
   /** Brings an absence up to stream time: fires what is due, drops what was cancelled, re-arms the timer. */
-  private settle(trigger: CompiledTrigger, profile: ProfileState, progress: AbsenceProgress, ctx: ProcessorContext): void {
+  private settle(trigger: CompiledTrigger, profile: ProfileState, progress: AbsenceProgress, ctx: ProcessorContext<Out>): void {
     const when = trigger.when as { kind: 'absence'; within: number };
     const { fired, nextDue } = settleAbsence(progress, when.within, trigger.grace, ctx.streamTime);
     this.arm(absenceTimerKey(trigger.id, profile.id), progress, nextDue, trigger.grace, ctx);
@@ -206,7 +208,7 @@ export class TriggerProcessor implements Processor<string, ProfileUpdate> {
    * open but cancels remembered, once the last cancel is past the grace
    * (it can no longer cancel a late opening), to forget it; else none.
    */
-  private arm(key: string, progress: AbsenceProgress, nextDue: number | undefined, grace: number, ctx: ProcessorContext): void {
+  private arm(key: string, progress: AbsenceProgress, nextDue: number | undefined, grace: number, ctx: ProcessorContext<Out>): void {
     if (nextDue !== undefined) ctx.schedule(nextDue + grace, key);
     else if (progress.cancels.length > 0) ctx.schedule(progress.cancels[progress.cancels.length - 1]! + grace + 1, key);
     else ctx.cancel(key);

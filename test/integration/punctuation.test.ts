@@ -52,7 +52,7 @@ describe('wall-clock punctuation', () => {
       .topic({ name: input, doc: 'records' })
       .topic({ name: output, doc: 'the time each record and timer saw' })
       .source('in', { topic: input, key: stringSerde, value: stringSerde })
-      .processor('clock', () => new ClockProcessor(), { from: 'in' })
+      .processor('clock', () => new ClockProcessor(), { from: 'in', outputs: ['seen'] })
       .sink('seen', { topic: output, key: stringSerde, value: jsonSerde<Seen>(), from: 'clock' })
       .build();
     await createTopics(admin, topology, undefined, { keepForever: true });

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { IDENTITY_GRAPH_STORE } from '../../processors/stores';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,6 @@ import pino from 'pino';
 import { loadProductConfig } from '../../config/product';
 import { stackEndpoints } from '../../local-stack/settings';
 import { profileIdFor } from '../../processors/identity/identifiers';
-import { IDENTITY_GRAPH } from '../../processors/identity/resolve-processor';
 import type { Touchpoint } from '../../processors/model/touchpoint';
 import { loadRuleSet, runReplay, TopicRangeSource, type ReplayReport } from '../../replay';
 import type { EngagementCommand, EngagementDecision } from '../../replay/records';
@@ -177,7 +177,7 @@ describe('replay of a recorded range against the live engine', () => {
         const login = phase.find((r) => r.touchpoint.eventType === 'login');
         if (login) {
           // the merge has reached the identity graph every resolver reads
-          const graph = engine.globalTable<string>(IDENTITY_GRAPH)!;
+          const graph = engine.globalTable<string>(IDENTITY_GRAPH_STORE)!;
           const keys = login.touchpoint.identifiers.map((id) => identifierKey(id.type, id.value));
           await eventually(async () => {
             const owners = await Promise.all(keys.map((key) => graph.get(key)));

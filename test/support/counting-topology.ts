@@ -34,7 +34,7 @@ export function countingTopology(appId: string, input: string, output: string, p
     .topic({ name: output, doc: 'running count per key' })
     .source('input', { topic: input, key: stringSerde, value: stringSerde })
     .store('counts', { value: countSerde })
-    .processor('count', () => new CountingProcessor(), { from: 'input', stores: ['counts'] })
+    .processor('count', () => new CountingProcessor(), { from: 'input', outputs: ['counts-out'], stores: ['counts'] })
     .sink('counts-out', { topic: output, key: stringSerde, value: stringSerde, from: 'count' })
     .build();
 }

@@ -1,7 +1,7 @@
 import type { ProfileEvent } from '../../../processors/model/profile-event';
 import type { ProfileEntry } from '../../../processors/model/profile-state';
 import { profileIdFor } from '../../../processors/identity/identifiers';
-import { PROFILES } from '../../../processors/profile/profile-processor';
+import { PROFILES_STORE } from '../../../processors/stores';
 import { identifierKey, MINUTE, T0, productDriver, tp } from '../../support/product';
 
 /**
@@ -36,7 +36,7 @@ describe('the product with an identity graph behind the link task', () => {
       .output<string, ProfileEvent>('touchpoints.resolved')
       .filter((o) => o.value?.body.kind === 'touchpoint' && o.value.body.touchpoint.eventId === late.eventId)
       .map((o) => o.key);
-    return { routed, survivor: await driver.storeValue<ProfileEntry>(PROFILES, known), visitor: await driver.storeValue<ProfileEntry>(PROFILES, visitor) };
+    return { routed, survivor: await driver.storeValue<ProfileEntry>(PROFILES_STORE, known), visitor: await driver.storeValue<ProfileEntry>(PROFILES_STORE, visitor) };
   }
 
   it('re-addresses a touchpoint resolved before the merge reached the graph, and ends in the same profile', async () => {

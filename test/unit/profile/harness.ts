@@ -1,19 +1,20 @@
 import { join } from 'node:path';
 import { loadProfileConfig, type ProfileConfig } from '../../../processors/profile/config';
-import { PROFILES, ProfileProcessor } from '../../../processors/profile/profile-processor';
+import { PROFILE_OUTPUTS, ProfileProcessor } from '../../../processors/profile/profile-processor';
+import { PROFILES_STORE } from '../../../processors/stores';
 import { profileEntrySerde } from '../../../processors/profile/serde';
 import type { ProfileView } from '../../../processors/profile/view';
-import { ViewProcessor } from '../../../processors/profile/view-processor';
+import { VIEW_OUTPUTS, ViewProcessor } from '../../../processors/profile/view-processor';
 import { profileEventFromWire, profileEventToWire, type ProfileEvent, type ProfileEventWire } from '../../../processors/model/profile-event';
 import type { ProfileEntry, ProfileState } from '../../../processors/model/profile-state';
 import type { ProfileUpdate } from '../../../processors/model/profile-update';
 import { touchpoint, type PageContext, type Touchpoint } from '../../../processors/model/touchpoint';
 import { loadScoringModel } from '../../../processors/scoring/config';
 import type { ScoringModel } from '../../../processors/scoring/model';
-import { ScoringProcessor } from '../../../processors/scoring/scoring-processor';
+import { SCORING_OUTPUTS, ScoringProcessor } from '../../../processors/scoring/scoring-processor';
 import { loadSegmentRules } from '../../../processors/segmentation/config';
 import type { SegmentRules } from '../../../processors/segmentation/rules';
-import { SegmentationProcessor, type SegmentMembership } from '../../../processors/segmentation/segmentation-processor';
+import { SEGMENTATION_OUTPUTS, SegmentationProcessor, type SegmentMembership } from '../../../processors/segmentation/segmentation-processor';
 import { InProcessEngine } from '../../../runtime/in-process-engine';
 import { AvroSerde } from '../../../runtime/serde/avro-serde';
 import { InMemoryRegistry } from '../../../runtime/serde/registry';
@@ -86,16 +87,16 @@ export class ProfileHarness {
       .topic({ name: TOPIC.updates, doc: 'what the triggers node would get' })
       .topic({ name: TOPIC.outcomes, doc: 'what the outcomes node would get' })
       .source('resolved', { topic: TOPIC.resolved, key: stringSerde, value: events, eventTime: (e) => e.at })
-      .store(PROFILES, { value: profileEntrySerde })
-      .processor('profile', () => new ProfileProcessor(rules.profile), { from: 'resolved', stores: [PROFILES] })
-      .sink('reroute', { topic: TOPIC.resolved, key: stringSerde, value: events, from: 'profile' })
+      .store(PROFILES_STORE, { value: profileEntrySerde })
+      .processor('profile', () => new ProfileProcessor(rules.profile), { from: 'resolved', outputs: PROFILE_OUTPUTS, stores: [PROFILES_STORE] })
+      .sink('to-resolved', { topic: TOPIC.resolved, key: stringSerde, value: events, from: 'profile' })
       .sink('outcomes', { topic: TOPIC.outcomes, key: stringSerde, value: jsonSerde<ProfileUpdate>(), from: 'profile' })
-      .processor('scoring', () => new ScoringProcessor(rules.scoring), { from: 'profile' })
-      .processor('segmentation', () => new SegmentationProcessor(rules.segments), { from: 'scoring', stores: [PROFILES] })
-      .sink('segment-changes', { topic: TOPIC.membership, key: stringSerde, value: avro<SegmentMembership>('SegmentMembership'), from: ['segmentation', 'profile'] })
+      .processor('scoring', () => new ScoringProcessor(rules.scoring), { from: 'profile', outputs: SCORING_OUTPUTS })
+      .processor('segmentation', () => new SegmentationProcessor(rules.segments), { from: 'scoring', outputs: SEGMENTATION_OUTPUTS, stores: [PROFILES_STORE] })
+      .sink('to-membership', { topic: TOPIC.membership, key: stringSerde, value: avro<SegmentMembership>('SegmentMembership'), from: ['segmentation', 'profile'] })
       .sink('triggers', { topic: TOPIC.updates, key: stringSerde, value: jsonSerde<ProfileUpdate>(), from: 'segmentation' })
-      .processor('profile-view', () => new ViewProcessor(rules.profile, rules.scoring), { from: ['segmentation', 'profile'], stores: [PROFILES] })
-      .sink('views', { topic: TOPIC.views, key: stringSerde, value: avro<ProfileView>('ProfileView'), from: 'profile-view' })
+      .processor('profile-view', () => new ViewProcessor(rules.profile, rules.scoring), { from: ['segmentation', 'profile'], outputs: VIEW_OUTPUTS, stores: [PROFILES_STORE] })
+      .sink('to-view', { topic: TOPIC.views, key: stringSerde, value: avro<ProfileView>('ProfileView'), from: 'profile-view' })
       .build();
     return new ProfileHarness(await InProcessEngine.create(topology));
   }
@@ -126,7 +127,7 @@ export class ProfileHarness {
   }
 
   entry(profileId: string): Promise<ProfileEntry | undefined> {
-    return this.driver.storeValue<ProfileEntry>(PROFILES, profileId);
+    return this.driver.storeValue<ProfileEntry>(PROFILES_STORE, profileId);
   }
 
   async profile(profileId: string): Promise<ProfileState> {

@@ -1,5 +1,5 @@
 import { parseProfileConfig } from '../../../processors/profile/config';
-import { PROFILES } from '../../../processors/profile/profile-processor';
+import { PROFILES_STORE } from '../../../processors/stores';
 import { profileEntrySerde } from '../../../processors/profile/serde';
 import { profileView } from '../../../processors/profile/view';
 import { emptyProfile, type ProfileState } from '../../../processors/model/profile-state';
@@ -105,7 +105,7 @@ describe('unified profile', () => {
     await h.advanceTime(T0 + DAY);
 
     expect(await h.entry('p')).toBeUndefined();
-    const changelog = h.driver.producedRecords.filter((r) => r.topic === `profile-test-${PROFILES}-changelog` && r.key?.toString() === 'p');
+    const changelog = h.driver.producedRecords.filter((r) => r.topic === `profile-test-${PROFILES_STORE}-changelog` && r.key?.toString() === 'p');
     expect(changelog.at(-1)!.value).toBeNull();
     const views = h.views().filter((v) => v.key === 'p');
     expect(views.at(-1)!.value).toBeNull();
@@ -233,16 +233,16 @@ describe('unified profile', () => {
     }
     await h.run();
     const profile = await h.profile('p');
-    const bytes = profileEntrySerde.serialize(PROFILES, profile).length;
+    const bytes = profileEntrySerde.serialize(PROFILES_STORE, profile).length;
     expect(bytes).toBeLessThanOrEqual(2048);
-    expect(profileEntrySerde.deserialize(PROFILES, profileEntrySerde.serialize(PROFILES, profile))).toEqual(profile);
+    expect(profileEntrySerde.deserialize(PROFILES_STORE, profileEntrySerde.serialize(PROFILES_STORE, profile))).toEqual(profile);
   });
 
   it('reads records back with their fields alone, so a for…in sees what it saw before the profile was stored', async () => {
     const h = await ProfileHarness.create(shippedRules());
     h.touch('p', tp(T0, 'web', 'page_view', { sessionId: 's1', page: page('/mortgages', 'mortgages') }));
     await h.run();
-    const stored = profileEntrySerde.deserialize(PROFILES, profileEntrySerde.serialize(PROFILES, await h.profile('p'))) as ProfileState;
+    const stored = profileEntrySerde.deserialize(PROFILES_STORE, profileEntrySerde.serialize(PROFILES_STORE, await h.profile('p'))) as ProfileState;
     const enumerated = (value: object) => {
       const keys: string[] = [];
       for (const key in value) keys.push(key);
@@ -253,14 +253,14 @@ describe('unified profile', () => {
 
   it('reads a profile stored by format version 1 (before viewedAt) as one without a view yet', () => {
     const profile = { ...emptyProfile('p', T0), viewedAt: null };
-    const v2 = profileEntrySerde.serialize(PROFILES, profile);
+    const v2 = profileEntrySerde.serialize(PROFILES_STORE, profile);
     expect([v2[0], v2[1]]).toEqual([2, 0]);
     // Version 2 appends one field; a null in an Avro union is its branch index alone (one zero byte),
     // so a version 1 body is version 2's without its last byte.
     expect(v2.at(-1)).toBe(0);
     const v1 = Buffer.concat([Buffer.from([1, 0]), v2.subarray(2, -1)]);
-    expect(profileEntrySerde.deserialize(PROFILES, v1)).toEqual(profile);
-    expect(() => profileEntrySerde.deserialize(PROFILES, Buffer.from([3, 0]))).toThrow(/format version 3 is not known/);
+    expect(profileEntrySerde.deserialize(PROFILES_STORE, v1)).toEqual(profile);
+    expect(() => profileEntrySerde.deserialize(PROFILES_STORE, Buffer.from([3, 0]))).toThrow(/format version 3 is not known/);
   });
 });
 

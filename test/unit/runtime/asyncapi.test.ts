@@ -45,7 +45,7 @@ test('names each topic\'s value schema, key, partitions, compaction, writers and
   expect(Object.values(channel(topics.commands).messages)[0]!.bindings.kafka.key).toEqual({ type: 'string' });
   expect(Object.values(channel(topics.raw).messages)[0]!.bindings.kafka.key).toEqual({ type: 'string', format: 'binary' });
   expect(channel(topics.raw).description).toMatch(/Written by: producers outside the engine \(channels\)\. Read by: sub-topology 0 \(source 'touchpoints' -> ingest\)\./);
-  expect(channel(topics.commands).description).toMatch(/Written by: sub-topology \d \(sink 'commands' <- eligibility\)\. Read by: consumers outside the engine/);
+  expect(channel(topics.commands).description).toMatch(/Written by: sub-topology \d \(sink 'to-commands' <- eligibility\)\. Read by: consumers outside the engine/);
   expect(Object.values(channel(`${topics.raw}.dlq`).messages)[0]!.description).toMatch(/lp\.error\.kind/);
 });
 

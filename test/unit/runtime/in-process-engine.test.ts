@@ -35,7 +35,7 @@ function countingTopology(partitions = 2) {
     .topic({ name: 'counts', doc: 'output' })
     .source('events', { topic: 'events', key: stringSerde, value: jsonSerde<Event>(), eventTime: (v) => v.at })
     .store('counts', { value: jsonSerde<number>() })
-    .processor('count', () => new CountingProcessor(), { from: 'events', stores: ['counts'] })
+    .processor('count', () => new CountingProcessor(), { from: 'events', outputs: ['counts-out'], stores: ['counts'] })
     .sink('counts-out', { topic: 'counts', key: stringSerde, value: jsonSerde(), from: 'count' })
     .build();
 }
@@ -138,11 +138,11 @@ describe('in-process test driver', () => {
     expect((await runOnce()).equals(await runOnce())).toBe(true);
   });
 
-  it('refuses a forward to a node that is not a child, naming both', async () => {
+  it('refuses a forward to an undeclared output (an untyped processor), naming both', async () => {
     const topology = new TopologyBuilder('bad-forward', 1)
       .topic({ name: 'in', doc: 'input' })
       .source('in', { topic: 'in', key: stringSerde, value: stringSerde })
-      .processor('p', () => ({ process: (r, ctx) => ctx.forward('nowhere', r.key, r.value) }), { from: 'in' })
+      .processor('p', () => ({ process: (r, ctx) => ctx.forward('nowhere', r.key, r.value) }), { from: 'in', outputs: [] })
       .build();
     const driver = await InProcessEngine.create(topology);
     driver.pipe('in', 'k', 'v');

@@ -48,8 +48,8 @@ function tallyTopology() {
     .topic({ name: 'out', doc: 'output' })
     .source('events', { topic: 'events', key: stringSerde, value: jsonSerde<Event>(), eventTime: (v) => v.at })
     .store('tallies', { value: jsonSerde<Tally>() })
-    .processor('tally', () => new TallyProcessor(), { from: 'events', stores: ['tallies'] })
-    .processor('check', () => new CheckProcessor(), { from: 'tally' })
+    .processor('tally', () => new TallyProcessor(), { from: 'events', outputs: ['check', 'out'], stores: ['tallies'] })
+    .processor('check', () => new CheckProcessor(), { from: 'tally', outputs: [] })
     .sink('out', { topic: 'out', key: stringSerde, value: jsonSerde(), from: 'tally' })
     .build();
 }

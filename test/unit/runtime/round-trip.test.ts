@@ -31,7 +31,7 @@ it('the test driver fails a commit whose store value would read back differently
     .topic({ name: 'in', doc: 'input' })
     .source('in', { topic: 'in', key: stringSerde, value: jsonSerde<{ at: number }>(), eventTime: (v) => v.at })
     .store('since', { value: jsonSerde<{ first: number; last: number }>() })
-    .processor('since', () => new SinceProcessor(), { from: 'in', stores: ['since'] })
+    .processor('since', () => new SinceProcessor(), { from: 'in', outputs: [], stores: ['since'] })
     .build();
   const driver = await InProcessEngine.create(topology);
   driver.pipe('in', 'k', { at: 1 }, { timestamp: 1 });

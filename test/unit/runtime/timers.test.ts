@@ -141,7 +141,7 @@ function reminderTopology() {
     .topic({ name: 'in', doc: 'input' })
     .topic({ name: 'out', doc: 'fired timers' })
     .source('in', { topic: 'in', key: stringSerde, value: stringSerde })
-    .processor('remind', () => new ReminderProcessor(), { from: 'in' })
+    .processor('remind', () => new ReminderProcessor(), { from: 'in', outputs: ['out'] })
     .sink('out', { topic: 'out', key: stringSerde, value: jsonSerde<number>(), from: 'remind' })
     .build();
 }
@@ -249,7 +249,7 @@ describe('timers of a task under failures', () => {
     .topic({ name: 'in', doc: 'input' })
     .topic({ name: 'out', doc: 'fired timers' })
     .source('in', { topic: 'in', key: stringSerde, value: stringSerde })
-    .processor('p', () => new ChurnProcessor(), { from: 'in' })
+    .processor('p', () => new ChurnProcessor(), { from: 'in', outputs: ['out'] })
     .sink('out', { topic: 'out', key: stringSerde, value: jsonSerde<number>(), from: 'p' })
     .build();
   const sub = topology.subTopologies[0]!;

@@ -5,15 +5,16 @@ import type { ProfileUpdate } from '../../../processors/model/profile-update';
 import { touchpoint, type Touchpoint } from '../../../processors/model/touchpoint';
 import type { OutcomesConfig } from '../../../processors/outcomes/config';
 import type { TriggerLift } from '../../../processors/outcomes/lift';
-import { LIFT_STORE, OutcomesProcessor, type LiftEntry } from '../../../processors/outcomes/outcomes-processor';
+import { OUTCOMES_OUTPUTS, OutcomesProcessor, type LiftEntry } from '../../../processors/outcomes/outcomes-processor';
+import { LIFT_STORE, PROFILES_STORE } from '../../../processors/stores';
 import type { EligibilityConfig, TriggerRules, TriggerSpec } from '../../../processors/triggers/config';
-import { EligibilityProcessor } from '../../../processors/triggers/eligibility-processor';
+import { ELIGIBILITY_OUTPUTS, EligibilityProcessor } from '../../../processors/triggers/eligibility-processor';
 import { mergeEngagement } from '../../../processors/triggers/merge';
 import type { EngagementCommand, EngagementDecision } from '../../../processors/triggers/records';
-import { PROFILES_STORE, TriggerProcessor } from '../../../processors/triggers/trigger-processor';
+import { TRIGGER_OUTPUTS, TriggerProcessor } from '../../../processors/triggers/trigger-processor';
 import { valueAt } from '../../../processors/scoring/state';
 import { InProcessEngine } from '../../../runtime/in-process-engine';
-import type { Processor, ProcessorContext, StreamRecord } from '../../../runtime/processor';
+import { outputs, type Processor, type ProcessorContext, type StreamRecord } from '../../../runtime/processor';
 import { SchemaCatalog } from '../../../runtime/serde/schema-catalog';
 import { jsonSerde, stringSerde, type Serde } from '../../../runtime/serde/serde';
 import { TopologyBuilder } from '../../../runtime/topology';
@@ -81,13 +82,15 @@ export function merge(loser: string, winner: string, at: number): TestInput {
  * production nodes do. A merge folds the loser's engagement into the
  * winner with mergeEngagement and leaves a forwarding pointer.
  */
-export class TestProfileProcessor implements Processor<string, TestInput> {
+export const TEST_PROFILE_OUTPUTS = outputs('outcomes', 'triggers');
+
+export class TestProfileProcessor implements Processor<string, TestInput, (typeof TEST_PROFILE_OUTPUTS)[number]> {
   prefetch(record: StreamRecord<string, TestInput>): Iterable<[string, string]> {
     const v = record.value;
     return v.kind === 'merge' ? [[PROFILES_STORE, v.loser], [PROFILES_STORE, v.winner]] : [[PROFILES_STORE, v.profileId]];
   }
 
-  async process(record: StreamRecord<string, TestInput>, ctx: ProcessorContext): Promise<void> {
+  async process(record: StreamRecord<string, TestInput>, ctx: ProcessorContext<(typeof TEST_PROFILE_OUTPUTS)[number]>): Promise<void> {
     const store = ctx.store<ProfileEntry>(PROFILES_STORE);
     const v = record.value;
     if (v.kind === 'merge') {
@@ -243,13 +246,13 @@ export function engagementTopology(setup: Setup) {
     })
     .store(PROFILES_STORE, { value: jsonSerde<ProfileEntry>() })
     .store(LIFT_STORE, { value: jsonSerde<LiftEntry>() })
-    .processor('profile', () => new TestProfileProcessor(), { from: 'input', stores: [PROFILES_STORE] })
-    .processor('outcomes', () => new OutcomesProcessor(outcomes, setup.rules), { from: ['profile', 'eligibility'], stores: [PROFILES_STORE, LIFT_STORE] })
-    .processor('triggers', () => new TriggerProcessor(setup.rules), { from: 'profile', stores: [PROFILES_STORE] })
-    .processor('eligibility', () => new EligibilityProcessor(eligibility, setup.rules), { from: 'triggers', stores: [PROFILES_STORE] })
-    .sink('commands', { topic: TOPICS.commands, key: stringSerde, value: avroSerde<EngagementCommand>('EngagementCommand'), from: 'eligibility' })
-    .sink('decisions', { topic: TOPICS.decisions, key: stringSerde, value: avroSerde<EngagementDecision>('EngagementDecision'), from: 'eligibility' })
-    .sink('lift', { topic: TOPICS.lift, key: stringSerde, value: avroSerde<TriggerLift>('TriggerLift'), from: 'outcomes' })
+    .processor('profile', () => new TestProfileProcessor(), { from: 'input', outputs: TEST_PROFILE_OUTPUTS, stores: [PROFILES_STORE] })
+    .processor('outcomes', () => new OutcomesProcessor(outcomes, setup.rules), { from: ['profile', 'eligibility'], outputs: OUTCOMES_OUTPUTS, stores: [PROFILES_STORE, LIFT_STORE] })
+    .processor('triggers', () => new TriggerProcessor(setup.rules), { from: 'profile', outputs: TRIGGER_OUTPUTS, stores: [PROFILES_STORE] })
+    .processor('eligibility', () => new EligibilityProcessor(eligibility, setup.rules), { from: 'triggers', outputs: ELIGIBILITY_OUTPUTS, stores: [PROFILES_STORE] })
+    .sink('to-commands', { topic: TOPICS.commands, key: stringSerde, value: avroSerde<EngagementCommand>('EngagementCommand'), from: 'eligibility' })
+    .sink('to-decisions', { topic: TOPICS.decisions, key: stringSerde, value: avroSerde<EngagementDecision>('EngagementDecision'), from: 'eligibility' })
+    .sink('to-lift', { topic: TOPICS.lift, key: stringSerde, value: avroSerde<TriggerLift>('TriggerLift'), from: 'outcomes' })
     .build();
 }
 
