@@ -35,7 +35,8 @@ import { committedTotal, TopicFollower, until } from '../demo/kafka';
 import { PipelineWatch } from '../demo/pipeline';
 import { appendResults } from '../demo/results';
 import type { CommandRecord, DecisionRecord } from '../demo/tally';
-import { option, Progress } from './support';
+import { ProgressBar } from '../cli/progress';
+import { option } from './support';
 
 const CHUNK = 2000;
 const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
@@ -95,15 +96,16 @@ async function simulate(app: App, total: number, people: number, seed: number): 
 }
 
 async function produceAll(producer: Producer, topic: string, messages: Message[], label: string): Promise<void> {
-  const progress = new Progress(label, messages.length);
+  const total = messages.length;
+  const progress = new ProgressBar({ label, unit: 'touchpoints' });
   const inFlight: Promise<unknown>[] = [];
   for (let i = 0; i < messages.length; i += CHUNK) {
     if (inFlight.length >= 4) await inFlight.shift();
     inFlight.push(producer.send({ topic, messages: messages.slice(i, i + CHUNK), acks: -1 }));
-    progress.update(Math.min(i + CHUNK, messages.length));
+    progress.update({ count: Math.min(i + CHUNK, total), total });
   }
   await Promise.all(inFlight);
-  progress.finish();
+  progress.finish({ count: total, total });
 }
 
 /** An app of the product with its own id, topic prefix, state directory and guarantee. */
@@ -135,11 +137,11 @@ async function passthrough(kafka: Kafka, admin: Admin, input: string, total: num
       }
     },
   });
-  const progress = new Progress('(a) kafkajs passthrough', total);
+  const progress = new ProgressBar({ label: '(a) kafkajs passthrough', unit: 'touchpoints' });
   await until(
     async () => {
       const done = await committedTotal(admin, groupId, input);
-      progress.update(done);
+      progress.update({ count: done, total });
       return done >= total;
     },
     '(a) to commit every input offset',
@@ -147,7 +149,7 @@ async function passthrough(kafka: Kafka, admin: Admin, input: string, total: num
     50,
   );
   const seconds = (Date.now() - started) / 1000;
-  progress.finish();
+  progress.finish({ count: total, total });
   const peakRss = rss.stop();
   await consumer.disconnect();
   await producer.disconnect();
@@ -160,14 +162,14 @@ async function engineRun(admin: Admin, run: App, total: number, label: string): 
   const started = Date.now();
   const running = await runEngine(run, log);
   const watch = new PipelineWatch(admin, running.engine, run.settings.appId, topics, 3 * run.settings.commitIntervalMs + 200);
-  const progress = new Progress(label, total);
+  const progress = new ProgressBar({ label, unit: 'touchpoints' });
   let rawDoneAt = 0;
   let settledAt = 0;
   try {
     await until(
       async () => {
         const s = await watch.poll(total);
-        progress.update(s.raw);
+        progress.update({ count: s.raw, total });
         if (s.raw >= total && rawDoneAt === 0) rawDoneAt = Date.now();
         settledAt = s.lastChange;
         return s.done;
@@ -177,7 +179,7 @@ async function engineRun(admin: Admin, run: App, total: number, label: string): 
       50,
     );
   } finally {
-    progress.finish();
+    progress.finish({ count: total, total });
   }
   const breakdown = await engineBreakdown(running.engine, run);
   await running.stop();
@@ -263,7 +265,7 @@ async function latencyRun(kafka: Kafka, run: App, input: Input, rate: number, se
   const perRequest = Math.max(1, Math.round(rate / 50));
   const total = Math.min(input.messages.length, Math.round(rate * seconds));
   const started = performance.now();
-  const progress = new Progress(`(d) latency at ${Math.round(rate)}/s`, total);
+  const progress = new ProgressBar({ label: `(d) latency at ${Math.round(rate)}/s`, unit: 'touchpoints' });
   for (let i = 0; i < total; i += perRequest) {
     const due = started + (i / rate) * 1000;
     const wait = due - performance.now();
@@ -275,10 +277,10 @@ async function latencyRun(kafka: Kafka, run: App, input: Input, rate: number, se
       occurredAt.set(input.eventIds[j]!, input.occurredAt[j]!);
     }
     await producer.send({ topic: topics.raw, messages: input.messages.slice(i, end), acks: -1 });
-    progress.update(end);
+    progress.update({ count: end, total });
   }
   const elapsed = (performance.now() - started) / 1000;
-  progress.finish();
+  progress.finish({ count: total, total });
   const watch = new PipelineWatch(admin, running.engine, run.settings.appId, topics, 3 * run.settings.commitIntervalMs + 200);
   await until(async () => (await watch.poll(total)).done, 'the latency engine to process everything', 60_000, 100).catch((error: unknown) => console.error(String(error)));
   await until(() => reader.caughtUp(admin), 'reading every command', 60_000).catch((error: unknown) => console.error(String(error)));

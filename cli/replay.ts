@@ -17,9 +17,9 @@ import { kafkaConnection } from '../runtime/kafka/connection';
 import { SchemaCatalog } from '../runtime/serde/schema-catalog';
 import { ListeningPostError } from '../runtime/errors';
 import { buildTopology, SCHEMAS_DIR, topicNames } from '../topology';
-import { fileSource, KafkaOutputSink, loadRuleSet, ReplayInputError, runReplay, TopicRangeSource, writeReport, type VariantOptions } from '../replay';
+import { fileSource, KafkaOutputSink, loadRuleSet, ReplayInputError, runReplay, TopicRangeSource, writeReport, type ReplayProgress, type VariantOptions } from '../replay';
 import { checkPrefix } from '../replay/kafka-output';
-import { ProgressLine } from '../replay/progress';
+import { ProgressBar, type ProgressSample } from './progress';
 import { durationOption, UsageError, wholeNumber } from './args';
 
 const ROOT = join(__dirname, '..');
@@ -74,6 +74,12 @@ function parseTime(text: string, option: string): number {
   const t = Date.parse(text);
   if (Number.isNaN(t)) throw new UsageError(`${option} ${text}: not an ISO-8601 time (e.g. 2026-10-01T00:00:00Z)`);
   return t;
+}
+
+/** The bar shows the event time reached, so a user can tell how far into the input the replay is. */
+function progressSample(p: ReplayProgress): ProgressSample {
+  const at = p.eventTime === null ? undefined : `at ${new Date(p.eventTime).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return { fraction: p.fraction, count: p.records, total: p.total ?? undefined, detail: at };
 }
 
 function stamp(): string {
@@ -167,7 +173,7 @@ async function main(argv: string[]): Promise<number> {
   }
 
   let stopping = false;
-  const progress = values.quiet ? undefined : new ProgressLine();
+  const progress = values.quiet ? undefined : new ProgressBar({ label: 'replay', unit: 'touchpoints' });
   const onSigint = (): void => {
     if (stopping) {
       process.stderr.write('\nstopped at once; no report written\n');
@@ -177,7 +183,7 @@ async function main(argv: string[]): Promise<number> {
     (progress ?? { note: (t: string) => process.stderr.write(`${t}\n`) }).note('stopping: finishing the batch in hand, then writing a partial report (Ctrl-C again to quit at once)');
   };
   process.on('SIGINT', onSigint);
-  let last: Parameters<ProgressLine['update']>[0] | undefined;
+  let last: ReplayProgress | undefined;
   try {
     const result = await runReplay({
       source,
@@ -194,10 +200,10 @@ async function main(argv: string[]): Promise<number> {
       stopped: () => stopping,
       onProgress: (p) => {
         last = p;
-        progress?.update(p);
+        progress?.update(progressSample(p));
       },
     });
-    if (last) progress?.finish(last);
+    if (last) progress?.finish(progressSample(last));
     const files = await writeReport(outDir, result.report);
     const r = result.report;
     const line = (v: (typeof r.variants)[number]) => `${v.name}: ${v.totals.commands} commands, ${v.totals.suppressed} suppressed, ${v.totals.heldOut} held out`;

@@ -15,6 +15,8 @@ import type * as avro from 'avsc';
 import { Kafka, logLevel, Partitioners, type Consumer, type Message, type Producer } from '../runtime/kafka/client';
 import { createPlainTopics } from '../runtime/kafka/topics';
 import { positiveNumber, usageFailure, UsageError, wholeNumber } from '../cli/args';
+import { formatRate, ProgressBar } from '../cli/progress';
+import { formatDuration } from '../config/duration';
 import { stackEndpoints } from '../local-stack/settings';
 import type { Touchpoint } from '../processors/model/touchpoint';
 import { AvroSerde } from '../runtime/serde/avro-serde';
@@ -24,7 +26,6 @@ import { SchemaCatalog } from '../runtime/serde/schema-catalog';
 import { DEFAULT_PERSONAS_FILE, loadSimulatorConfig } from './config';
 import { TouchpointGenerator } from './generator';
 import { createPopulation, type Population } from './population';
-import { formatRate, formatSeconds, ProgressBar } from './progress';
 import { OutcomeResponder, type CommandLike, type DecisionLike } from './responder';
 import { MALFORMED_ATTRIBUTE } from './sessions';
 import { groundTruth, writeGroundTruth } from './truth';
@@ -196,13 +197,13 @@ export async function main(argv: string[]): Promise<number> {
   const s = generator.stats;
   process.stderr.write(
     `${run.stopping ? 'stopped' : 'done'}: ${run.sent.toLocaleString('en-US')} touchpoints (${s.touchpoints.toLocaleString('en-US')} behaviour, ${s.injected.toLocaleString('en-US')} outcomes) ` +
-      `from ${population.size.toLocaleString('en-US')} people, ${s.sessions.toLocaleString('en-US')} visits, in ${formatSeconds(seconds)} (${formatRate(run.sent / Math.max(seconds, 1e-3))}/s)\n`,
+      `from ${population.size.toLocaleString('en-US')} people, ${s.sessions.toLocaleString('en-US')} visits, in ${formatDuration(Math.round(seconds * 1000))} (${formatRate(run.sent / Math.max(seconds, 1e-3))}/s)\n`,
   );
   if (run.responder) {
     const r = run.responder.stats;
     process.stderr.write(
       `responder: ${r.commands} commands (${r.converted} converted, ${r.dismissed} dismissed), ${r.decisions} held-out decisions (${r.controlConverted} converted), ` +
-        `${r.unknownPerson} not ours, ${r.duplicates} duplicates, largest time shift ${formatSeconds(r.maxShiftMs / 1000)}\n`,
+        `${r.unknownPerson} not ours, ${r.duplicates} duplicates, largest time shift ${formatDuration(Math.round(r.maxShiftMs))}\n`,
     );
   }
   if (options.truth) {
