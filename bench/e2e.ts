@@ -31,7 +31,8 @@ import { SchemaCatalog } from '../runtime/serde/schema-catalog';
 import { createPopulation } from '../simulator/population';
 import { TouchpointGenerator } from '../simulator/generator';
 import { SCHEMAS_DIR, topicNames } from '../topology';
-import { committedTotal, TopicFollower, until } from '../demo/kafka';
+import { eventually } from '../runtime/retry';
+import { committedTotal, TopicFollower } from '../demo/kafka';
 import { PipelineWatch } from '../demo/pipeline';
 import { appendResults } from '../demo/results';
 import type { CommandRecord, DecisionRecord } from '../demo/tally';
@@ -138,7 +139,7 @@ async function passthrough(kafka: Kafka, admin: Admin, input: string, total: num
     },
   });
   const progress = new ProgressBar({ label: '(a) kafkajs passthrough', unit: 'touchpoints' });
-  await until(
+  await eventually(
     async () => {
       const done = await committedTotal(admin, groupId, input);
       progress.update({ count: done, total });
@@ -166,7 +167,7 @@ async function engineRun(admin: Admin, run: App, total: number, label: string): 
   let rawDoneAt = 0;
   let settledAt = 0;
   try {
-    await until(
+    await eventually(
       async () => {
         const s = await watch.poll(total);
         progress.update({ count: s.raw, total });
@@ -258,7 +259,7 @@ async function latencyRun(kafka: Kafka, run: App, input: Input, rate: number, se
     { maxWaitTimeInMs: 20 },
   );
   await reader.start();
-  await until(async () => running.engine.readiness().ready, 'the latency engine to be ready', 120_000);
+  await eventually(async () => running.engine.readiness().ready, 'the latency engine to be ready', 120_000, 200);
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   // 50 requests a second, each at its time: a touchpoint's clock starts when its request is sent.
@@ -282,8 +283,8 @@ async function latencyRun(kafka: Kafka, run: App, input: Input, rate: number, se
   const elapsed = (performance.now() - started) / 1000;
   progress.finish({ count: total, total });
   const watch = new PipelineWatch(admin, running.engine, run.settings.appId, topics, 3 * run.settings.commitIntervalMs + 200);
-  await until(async () => (await watch.poll(total)).done, 'the latency engine to process everything', 60_000, 100).catch((error: unknown) => console.error(String(error)));
-  await until(() => reader.caughtUp(admin), 'reading every command', 60_000).catch((error: unknown) => console.error(String(error)));
+  await eventually(async () => (await watch.poll(total)).done, 'the latency engine to process everything', 60_000, 100).catch((error: unknown) => console.error(String(error)));
+  await eventually(() => reader.caughtUp(admin), 'reading every command', 60_000, 200).catch((error: unknown) => console.error(String(error)));
   const peakRss = rss.stop();
   await reader.stop();
   await producer.disconnect();

@@ -17,6 +17,7 @@ import { up } from '../local-stack/stack';
 import { stackEndpoints } from '../local-stack/settings';
 import { Engine, type ProcessingGuarantee } from '../runtime/kafka/engine';
 import { withRetries } from '../runtime/kafka/retry';
+import { eventually } from '../runtime/retry';
 import { createPlainTopics, createTopics } from '../runtime/kafka/topics';
 import { countingTopology } from '../test/support/counting-topology';
 import { ProgressBar } from '../cli/progress';
@@ -31,12 +32,16 @@ async function committed(admin: Admin, groupId: string, topic: string): Promise<
 
 async function untilCommitted(admin: Admin, groupId: string, topic: string, total: number, label: string): Promise<void> {
   const progress = new ProgressBar({ label, unit: 'records' });
-  for (;;) {
-    const done = await committed(admin, groupId, topic);
-    progress.update({ count: done, total });
-    if (done >= total) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await eventually(
+    async () => {
+      const done = await committed(admin, groupId, topic);
+      progress.update({ count: done, total });
+      return done >= total;
+    },
+    `${label} to commit every input offset`,
+    900_000,
+    100,
+  );
   progress.finish({ count: total, total });
 }
 
