@@ -32,7 +32,7 @@ import { createPopulation } from '../simulator/population';
 import { TouchpointGenerator } from '../simulator/generator';
 import { SCHEMAS_DIR, topicNames } from '../topology';
 import { eventually } from '../runtime/retry';
-import { committedTotal, TopicFollower } from '../demo/kafka';
+import { committedTotal, TopicFollower, type BatchHandler } from '../demo/kafka';
 import { PipelineWatch } from '../demo/pipeline';
 import { appendResults } from '../demo/results';
 import type { CommandRecord, DecisionRecord } from '../demo/tally';
@@ -230,31 +230,24 @@ async function latencyRun(kafka: Kafka, run: App, input: Input, rate: number, se
   const commandSerde = new AvroSerde<CommandRecord>(run.registry, catalog.type('EngagementCommand'));
   const decisionSerde = new AvroSerde<DecisionRecord>(run.registry, catalog.type('EngagementDecision'));
   // A command caused by a touchpoint directly (not by a timer later) has the cause's event time as createdAt.
-  const observe = (into: number[], at: number, createdAt: number, causes: readonly string[]) => {
-    const cause = causes[causes.length - 1];
-    const sent = cause === undefined ? undefined : sentAt.get(cause);
-    if (sent !== undefined && occurredAt.get(cause!) === createdAt) into.push(at - sent);
-  };
+  const timeTo =
+    <T extends { trace: { causeEventIds: readonly string[] } }>(serde: AvroSerde<T>, into: number[], createdAt: (record: T) => number): BatchHandler =>
+    async (messages) => {
+      const at = Date.now();
+      await serde.prepare('', messages.map((m) => m.value));
+      for (const m of messages) {
+        const record = serde.deserialize('', m.value!);
+        const cause = record.trace.causeEventIds[record.trace.causeEventIds.length - 1];
+        const sent = cause === undefined ? undefined : sentAt.get(cause);
+        if (sent !== undefined && occurredAt.get(cause!) === createdAt(record)) into.push(at - sent);
+      }
+    };
   const reader = new TopicFollower(
     kafka,
     `${run.settings.appId}-latency-reader`,
     {
-      [topics.commands]: async (messages) => {
-        const at = Date.now();
-        await commandSerde.prepare('', messages.map((m) => m.value));
-        for (const m of messages) {
-          const c = commandSerde.deserialize('', m.value!);
-          observe(commands, at, c.createdAt, c.trace.causeEventIds);
-        }
-      },
-      [topics.decisions]: async (messages) => {
-        const at = Date.now();
-        await decisionSerde.prepare('', messages.map((m) => m.value));
-        for (const m of messages) {
-          const d = decisionSerde.deserialize('', m.value!);
-          observe(decisions, at, d.decidedAt, d.trace.causeEventIds);
-        }
-      },
+      [topics.commands]: timeTo(commandSerde, commands, (c) => c.createdAt),
+      [topics.decisions]: timeTo(decisionSerde, decisions, (d) => d.decidedAt),
     },
     { maxWaitTimeInMs: 20 },
   );
