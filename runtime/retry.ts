@@ -29,7 +29,9 @@ export async function eventually<T>(
       if (!retryOn(error)) throw error;
       failure = { error };
     }
-    if (Date.now() + wait > deadline) throw failure ? failure.error : new Error(`timed out after ${formatDuration(timeoutMs)} waiting for ${what}`);
-    await delay(wait);
+    const left = deadline - Date.now();
+    if (left <= 0) throw failure ? failure.error : new Error(`timed out after ${formatDuration(timeoutMs)} waiting for ${what}`);
+    // The last try lands on the deadline, not a whole interval before or after it.
+    await delay(Math.min(wait, left));
   }
 }
