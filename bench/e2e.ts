@@ -31,11 +31,13 @@ import { SchemaCatalog } from '../runtime/serde/schema-catalog';
 import { createPopulation } from '../simulator/population';
 import { TouchpointGenerator } from '../simulator/generator';
 import { SCHEMAS_DIR, topicNames } from '../topology';
-import { committedTotal, TopicFollower, until } from '../demo/kafka';
+import { eventually } from '../runtime/retry';
+import { committedTotal, TopicFollower, type BatchHandler } from '../demo/kafka';
 import { PipelineWatch } from '../demo/pipeline';
 import { appendResults } from '../demo/results';
 import type { CommandRecord, DecisionRecord } from '../demo/tally';
-import { option, Progress } from './support';
+import { ProgressBar } from '../cli/progress';
+import { option } from './support';
 
 const CHUNK = 2000;
 const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
@@ -95,15 +97,16 @@ async function simulate(app: App, total: number, people: number, seed: number): 
 }
 
 async function produceAll(producer: Producer, topic: string, messages: Message[], label: string): Promise<void> {
-  const progress = new Progress(label, messages.length);
+  const total = messages.length;
+  const progress = new ProgressBar({ label, unit: 'touchpoints' });
   const inFlight: Promise<unknown>[] = [];
   for (let i = 0; i < messages.length; i += CHUNK) {
     if (inFlight.length >= 4) await inFlight.shift();
     inFlight.push(producer.send({ topic, messages: messages.slice(i, i + CHUNK), acks: -1 }));
-    progress.update(Math.min(i + CHUNK, messages.length));
+    progress.update({ count: Math.min(i + CHUNK, total), total });
   }
   await Promise.all(inFlight);
-  progress.finish();
+  progress.finish({ count: total, total });
 }
 
 /** An app of the product with its own id, topic prefix, state directory and guarantee. */
@@ -135,11 +138,11 @@ async function passthrough(kafka: Kafka, admin: Admin, input: string, total: num
       }
     },
   });
-  const progress = new Progress('(a) kafkajs passthrough', total);
-  await until(
+  const progress = new ProgressBar({ label: '(a) kafkajs passthrough', unit: 'touchpoints' });
+  await eventually(
     async () => {
       const done = await committedTotal(admin, groupId, input);
-      progress.update(done);
+      progress.update({ count: done, total });
       return done >= total;
     },
     '(a) to commit every input offset',
@@ -147,7 +150,7 @@ async function passthrough(kafka: Kafka, admin: Admin, input: string, total: num
     50,
   );
   const seconds = (Date.now() - started) / 1000;
-  progress.finish();
+  progress.finish({ count: total, total });
   const peakRss = rss.stop();
   await consumer.disconnect();
   await producer.disconnect();
@@ -160,14 +163,14 @@ async function engineRun(admin: Admin, run: App, total: number, label: string): 
   const started = Date.now();
   const running = await runEngine(run, log);
   const watch = new PipelineWatch(admin, running.engine, run.settings.appId, topics, 3 * run.settings.commitIntervalMs + 200);
-  const progress = new Progress(label, total);
+  const progress = new ProgressBar({ label, unit: 'touchpoints' });
   let rawDoneAt = 0;
   let settledAt = 0;
   try {
-    await until(
+    await eventually(
       async () => {
         const s = await watch.poll(total);
-        progress.update(s.raw);
+        progress.update({ count: s.raw, total });
         if (s.raw >= total && rawDoneAt === 0) rawDoneAt = Date.now();
         settledAt = s.lastChange;
         return s.done;
@@ -177,7 +180,7 @@ async function engineRun(admin: Admin, run: App, total: number, label: string): 
       50,
     );
   } finally {
-    progress.finish();
+    progress.finish({ count: total, total });
   }
   const breakdown = await engineBreakdown(running.engine, run);
   await running.stop();
@@ -227,43 +230,36 @@ async function latencyRun(kafka: Kafka, run: App, input: Input, rate: number, se
   const commandSerde = new AvroSerde<CommandRecord>(run.registry, catalog.type('EngagementCommand'));
   const decisionSerde = new AvroSerde<DecisionRecord>(run.registry, catalog.type('EngagementDecision'));
   // A command caused by a touchpoint directly (not by a timer later) has the cause's event time as createdAt.
-  const observe = (into: number[], at: number, createdAt: number, causes: readonly string[]) => {
-    const cause = causes[causes.length - 1];
-    const sent = cause === undefined ? undefined : sentAt.get(cause);
-    if (sent !== undefined && occurredAt.get(cause!) === createdAt) into.push(at - sent);
-  };
+  const timeTo =
+    <T extends { trace: { causeEventIds: readonly string[] } }>(serde: AvroSerde<T>, into: number[], createdAt: (record: T) => number): BatchHandler =>
+    async (messages) => {
+      const at = Date.now();
+      await serde.prepare('', messages.map((m) => m.value));
+      for (const m of messages) {
+        const record = serde.deserialize('', m.value!);
+        const cause = record.trace.causeEventIds[record.trace.causeEventIds.length - 1];
+        const sent = cause === undefined ? undefined : sentAt.get(cause);
+        if (sent !== undefined && occurredAt.get(cause!) === createdAt(record)) into.push(at - sent);
+      }
+    };
   const reader = new TopicFollower(
     kafka,
     `${run.settings.appId}-latency-reader`,
     {
-      [topics.commands]: async (messages) => {
-        const at = Date.now();
-        await commandSerde.prepare('', messages.map((m) => m.value));
-        for (const m of messages) {
-          const c = commandSerde.deserialize('', m.value!);
-          observe(commands, at, c.createdAt, c.trace.causeEventIds);
-        }
-      },
-      [topics.decisions]: async (messages) => {
-        const at = Date.now();
-        await decisionSerde.prepare('', messages.map((m) => m.value));
-        for (const m of messages) {
-          const d = decisionSerde.deserialize('', m.value!);
-          observe(decisions, at, d.decidedAt, d.trace.causeEventIds);
-        }
-      },
+      [topics.commands]: timeTo(commandSerde, commands, (c) => c.createdAt),
+      [topics.decisions]: timeTo(decisionSerde, decisions, (d) => d.decidedAt),
     },
     { maxWaitTimeInMs: 20 },
   );
   await reader.start();
-  await until(async () => running.engine.readiness().ready, 'the latency engine to be ready', 120_000);
+  await eventually(async () => running.engine.readiness().ready, 'the latency engine to be ready', 120_000, 200);
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   // 50 requests a second, each at its time: a touchpoint's clock starts when its request is sent.
   const perRequest = Math.max(1, Math.round(rate / 50));
   const total = Math.min(input.messages.length, Math.round(rate * seconds));
   const started = performance.now();
-  const progress = new Progress(`(d) latency at ${Math.round(rate)}/s`, total);
+  const progress = new ProgressBar({ label: `(d) latency at ${Math.round(rate)}/s`, unit: 'touchpoints' });
   for (let i = 0; i < total; i += perRequest) {
     const due = started + (i / rate) * 1000;
     const wait = due - performance.now();
@@ -275,13 +271,13 @@ async function latencyRun(kafka: Kafka, run: App, input: Input, rate: number, se
       occurredAt.set(input.eventIds[j]!, input.occurredAt[j]!);
     }
     await producer.send({ topic: topics.raw, messages: input.messages.slice(i, end), acks: -1 });
-    progress.update(end);
+    progress.update({ count: end, total });
   }
   const elapsed = (performance.now() - started) / 1000;
-  progress.finish();
+  progress.finish({ count: total, total });
   const watch = new PipelineWatch(admin, running.engine, run.settings.appId, topics, 3 * run.settings.commitIntervalMs + 200);
-  await until(async () => (await watch.poll(total)).done, 'the latency engine to process everything', 60_000, 100).catch((error: unknown) => console.error(String(error)));
-  await until(() => reader.caughtUp(admin), 'reading every command', 60_000).catch((error: unknown) => console.error(String(error)));
+  await eventually(async () => (await watch.poll(total)).done, 'the latency engine to process everything', 60_000, 100).catch((error: unknown) => console.error(String(error)));
+  await eventually(() => reader.caughtUp(admin), 'reading every command', 60_000, 200).catch((error: unknown) => console.error(String(error)));
   const peakRss = rss.stop();
   await reader.stop();
   await producer.disconnect();

@@ -34,7 +34,8 @@ import { SchemaCatalog } from '../runtime/serde/schema-catalog';
 import { mapSerde, stringSerde, type Serde } from '../runtime/serde/serde';
 import { TopologyBuilder } from '../runtime/topology';
 import { SCHEMAS_DIR } from '../topology';
-import { option, Progress } from './support';
+import { ProgressBar } from '../cli/progress';
+import { option } from './support';
 
 const CONFIG = join(__dirname, '..', 'config');
 const BATCH = 1000;
@@ -101,16 +102,17 @@ function topology(run: Run) {
 async function timeBatches(events: ProfileEvent[], run: Run): Promise<{ perTouchpoint: number[]; driver: InProcessEngine }> {
   const driver = await InProcessEngine.create(topology(run), { cacheEntries: 1_000_000, checkValues: false });
   const perTouchpoint: number[] = [];
-  const progress = new Progress(run, events.length);
+  const total = events.length;
+  const progress = new ProgressBar({ label: run, unit: 'touchpoints' });
   for (let i = 0; i < events.length; i += BATCH) {
     const batch = events.slice(i, i + BATCH);
     for (const e of batch) driver.pipe('resolved', e.profileId, e, { timestamp: e.at });
     const started = process.hrtime.bigint();
     await driver.run();
     perTouchpoint.push(Number(process.hrtime.bigint() - started) / 1000 / batch.length);
-    progress.update(i + batch.length);
+    progress.update({ count: i + batch.length, total });
   }
-  progress.finish();
+  progress.finish({ count: total, total });
   return { perTouchpoint, driver };
 }
 

@@ -17,9 +17,11 @@ import { up } from '../local-stack/stack';
 import { stackEndpoints } from '../local-stack/settings';
 import { Engine, type ProcessingGuarantee } from '../runtime/kafka/engine';
 import { withRetries } from '../runtime/kafka/retry';
+import { eventually } from '../runtime/retry';
 import { createPlainTopics, createTopics } from '../runtime/kafka/topics';
 import { countingTopology } from '../test/support/counting-topology';
-import { option, Progress } from './support';
+import { ProgressBar } from '../cli/progress';
+import { option } from './support';
 
 const PARTITIONS = 4;
 
@@ -29,14 +31,18 @@ async function committed(admin: Admin, groupId: string, topic: string): Promise<
 }
 
 async function untilCommitted(admin: Admin, groupId: string, topic: string, total: number, label: string): Promise<void> {
-  const progress = new Progress(label, total);
-  for (;;) {
-    const done = await committed(admin, groupId, topic);
-    progress.update(done);
-    if (done >= total) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  progress.finish();
+  const progress = new ProgressBar({ label, unit: 'records' });
+  await eventually(
+    async () => {
+      const done = await committed(admin, groupId, topic);
+      progress.update({ count: done, total });
+      return done >= total;
+    },
+    `${label} to commit every input offset`,
+    900_000,
+    100,
+  );
+  progress.finish({ count: total, total });
 }
 
 async function passthrough(kafka: Kafka, admin: Admin, input: string, output: string, total: number): Promise<number> {
@@ -99,13 +105,13 @@ async function main(): Promise<void> {
 
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
-  const progress = new Progress('producing input', total);
+  const progress = new ProgressBar({ label: 'producing input', unit: 'records' });
   for (let i = 0; i < total; i += 10_000) {
     const n = Math.min(10_000, total - i);
     await producer.send({ topic: input, messages: Array.from({ length: n }, (_, j) => ({ key: `k${(i + j) % keys}`, value: `v${i + j}` })) });
-    progress.update(i + n);
+    progress.update({ count: i + n, total });
   }
-  progress.finish();
+  progress.finish({ count: total, total });
   await producer.disconnect();
 
   const a = await passthrough(kafka, admin, input, rawOut, total);

@@ -20,7 +20,8 @@ import { partitionForKey } from '../runtime/kafka/partitioner';
 import { PROFILES_STORE } from '../processors/stores';
 import { RocksBacking } from '../runtime/state/rocks-backing';
 import type { StoreWrite } from '../runtime/state/backing';
-import { option, Progress } from './support';
+import { ProgressBar } from '../cli/progress';
+import { option } from './support';
 
 const PARTITIONS = 4;
 const CHUNK = 1000;
@@ -80,7 +81,8 @@ async function main(): Promise<void> {
   const source = new SyntheticPopulation(people, perPerson);
   let peakRss = 0;
   const sample = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 500);
-  const progress = new Progress(`${people} people x ${perPerson} touchpoints`, source.total);
+  const total = source.total;
+  const progress = new ProgressBar({ label: `${people} people x ${perPerson} touchpoints`, unit: 'touchpoints' });
   const started = performance.now();
   try {
     const { report } = await runReplay({
@@ -92,10 +94,10 @@ async function main(): Promise<void> {
       keepState: true,
       batch: CHUNK,
       tickMs: 0,
-      onProgress: (p) => progress.update(p.records),
+      onProgress: (p) => progress.update({ count: p.records, total }),
     });
     const seconds = (performance.now() - started) / 1000;
-    progress.finish();
+    progress.finish({ count: total, total });
     clearInterval(sample);
     const bytes = Number(execFileSync('du', ['-sb', stateDir], { encoding: 'utf8' }).split('\t')[0]);
     console.log(`${report.input.records} touchpoints in ${seconds.toFixed(1)} s: ${Math.round(report.input.records / seconds)} touchpoints/s`);

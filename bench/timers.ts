@@ -20,7 +20,8 @@ import { RocksBacking } from '../runtime/state/rocks-backing';
 import { stringSerde } from '../runtime/serde/serde';
 import { StreamTask } from '../runtime/task';
 import { TopologyBuilder } from '../runtime/topology';
-import { option, Progress } from './support';
+import { ProgressBar } from '../cli/progress';
+import { option } from './support';
 
 const TIMERS = Number(option('timers', '10000000'));
 const BATCH = Number(option('batch', '10000'));
@@ -83,7 +84,7 @@ async function main(): Promise<void> {
   const samples: string[] = [`| phase | timers pending | heap MB | RSS MB |`, `| --- | ---: | ---: | ---: |`, `| start | 0 | ${memory().heapMB} | ${memory().rssMB} |`];
   const sampleEvery = Math.max(BATCH, Math.floor(TIMERS / 5 / BATCH) * BATCH);
 
-  const scheduling = new Progress('scheduling', TIMERS);
+  const scheduling = new ProgressBar({ label: 'scheduling', unit: 'timers' });
   const started = Date.now();
   for (let offset = 0; offset < TIMERS; offset += BATCH) {
     const records: InputRecord[] = [];
@@ -92,30 +93,30 @@ async function main(): Promise<void> {
     }
     await task.process(records);
     await commit();
-    scheduling.update(offset + records.length);
+    scheduling.update({ count: offset + records.length, total: TIMERS });
     if ((offset + BATCH) % sampleEvery === 0 || offset + BATCH >= TIMERS) {
       const m = memory();
       samples.push(`| scheduled | ${(offset + records.length).toLocaleString('en')} | ${m.heapMB} | ${m.rssMB} |`);
     }
   }
-  scheduling.finish();
+  scheduling.finish({ count: TIMERS, total: TIMERS });
   const scheduleSeconds = (Date.now() - started) / 1000;
 
-  const firing = new Progress('firing', TIMERS);
+  const firing = new ProgressBar({ label: 'firing', unit: 'timers' });
   const fireStarted = Date.now();
   const step = Math.max(1, Math.floor(DAY / Math.ceil(TIMERS / BATCH)));
   let nextSample = TIMERS - sampleEvery;
   for (let time = START + DAY; check.fired < TIMERS && time <= START + 3 * DAY; time += step) {
     await task.advanceStreamTime(time);
     await commit();
-    firing.update(check.fired);
+    firing.update({ count: check.fired, total: TIMERS });
     if (TIMERS - check.fired <= nextSample) {
       const m = memory();
       samples.push(`| firing | ${(TIMERS - check.fired).toLocaleString('en')} | ${m.heapMB} | ${m.rssMB} |`);
       nextSample -= sampleEvery;
     }
   }
-  firing.finish();
+  firing.finish({ count: check.fired, total: TIMERS });
   const fireSeconds = (Date.now() - fireStarted) / 1000;
   await task.close();
   rmSync(dir, { recursive: true, force: true });

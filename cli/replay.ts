@@ -8,7 +8,6 @@
  * report; a second Ctrl-C quits at once.
  */
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from '../runtime/kafka/client';
 import { loadEngineSettings } from '../config/engine';
 import { stackEndpoints } from '../local-stack/settings';
@@ -17,63 +16,67 @@ import { kafkaConnection } from '../runtime/kafka/connection';
 import { SchemaCatalog } from '../runtime/serde/schema-catalog';
 import { ListeningPostError } from '../runtime/errors';
 import { buildTopology, SCHEMAS_DIR, topicNames } from '../topology';
-import { fileSource, KafkaOutputSink, loadRuleSet, ReplayInputError, runReplay, TopicRangeSource, writeReport, type VariantOptions } from '../replay';
+import { fileSource, KafkaOutputSink, loadRuleSet, ReplayInputError, runReplay, TopicRangeSource, writeReport, type ReplayProgress, type VariantOptions } from '../replay';
 import { checkPrefix } from '../replay/kafka-output';
-import { ProgressLine } from '../replay/progress';
-import { durationOption, UsageError, wholeNumber } from './args';
+import { ProgressBar, type ProgressSample } from './progress';
+import { custom, duration, durationOption, flag, parseOptions, text, usage, UsageError, whole, type Option } from './args';
 
 const ROOT = join(__dirname, '..');
 
-export const USAGE = `usage: npm run replay -- (--from ISO --to ISO [--topic T] | --input FILE) [options]
+/** An ISO-8601 time in epoch ms. */
+function time(help: string): Option<number | undefined> {
+  return custom('ISO', help, (text, name) => {
+    if (text === undefined) return undefined;
+    const t = Date.parse(text);
+    if (Number.isNaN(t)) throw new UsageError(`--${name} ${text}: not an ISO-8601 time (e.g. 2026-10-01T00:00:00Z)`);
+    return t;
+  });
+}
 
-input (one of)
-  --from ISO --to ISO   a time range of a live topic: on every partition, the records with a
-                        Kafka timestamp in [from, to), read outside any consumer group
-  --topic NAME          the topic of the range (default touchpoints.raw)
-  --input FILE          a file instead: .ndjson (one Touchpoint per line) or .avro (container file)
+const OPTIONS = {
+  from: { ...time('a time range of a live topic: on every partition, the records with a\nKafka timestamp in [from, to), read outside any consumer group'), section: 'input (one of)' },
+  to: time('the end of that range'),
+  topic: text('NAME', 'the topic of the range (default touchpoints.raw)'),
+  input: text('FILE', 'a file instead: .ndjson (one Touchpoint per line) or .avro (container file)'),
+  rules: { ...text('DIR', "the variant's rule files; files it lacks are the baseline's"), section: 'rules' },
+  baseline: text('DIR', 'the baseline rules (default config/)'),
+  out: { ...text('DIR', 'where report.json and report.html go (default reports/replay-<time>)'), section: 'output' },
+  'output-prefix': text('P', "also write the variant's outputs to Kafka topics P<topic>, created if missing\n(the variant is the baseline when there is no --rules)"),
+  warmup: {
+    ...duration('topic ranges: start this long before --from so state (cooldowns, caps,\nsegments) is warm; outputs before --from are not counted (e.g. 30d)'),
+    section: 'replay',
+  },
+  settle: duration('at the end, move event time this far past the last touchpoint so timers due\nby then fire (default 0: stop where the input stops, as a live engine would)'),
+  batch: whole('N', 'most touchpoints per driver run (default 1000)', undefined, 1),
+  tick: custom(
+    'DURATION',
+    'most (Kafka timestamp) time per driver run (default 1s; 0: no limit): the\nprofile task may see two partitions\' records this far apart out of order,\nas live does; links reach the identity graph between runs',
+    (text, name) => (text === undefined ? undefined : text === '0' ? 0 : durationOption(name, text)),
+  ),
+  partitions: whole('N', 'partitions of the replayed topology for a file input (default: config/engine.yaml);\na topic range always uses the topic\'s own', undefined, 1),
+  'state-dir': text('DIR', "the replay's own state (default state/replay-<time>), removed afterwards"),
+  'keep-state': flag('keep it'),
+  memory: flag('state in memory instead of RocksDB (short replays only)'),
+  'check-values': flag(
+    "the test driver's checks: store values and forwarded records frozen (a\nprocessor that changes a value it does not own fails its record), and\nevery stored value must read back from its bytes unchanged (slower)",
+  ),
+  brokers: { ...text('LIST', 'default LP_KAFKA_BROKERS or the local stack'), section: 'connection (topic ranges and --output-prefix)' },
+  registry: text('URL', 'default LP_REGISTRY_URL or the local stack'),
+  quiet: { ...flag('no progress bar'), section: '' },
+};
 
-rules
-  --rules DIR           the variant's rule files; files it lacks are the baseline's
-  --baseline DIR        the baseline rules (default config/)
-
-output
-  --out DIR             where report.json and report.html go (default reports/replay-<time>)
-  --output-prefix P     also write the variant's outputs to Kafka topics P<topic>, created if missing
-                        (the variant is the baseline when there is no --rules)
-
-replay
-  --warmup DURATION     topic ranges: start this long before --from so state (cooldowns, caps,
-                        segments) is warm; outputs before --from are not counted (e.g. 30d)
-  --settle DURATION     at the end, move event time this far past the last touchpoint so timers due
-                        by then fire (default 0: stop where the input stops, as a live engine would)
-  --batch N             most touchpoints per driver run (default 1000)
-  --tick DURATION       most (Kafka timestamp) time per driver run (default 1s; 0: no limit): the
-                        profile task may see two partitions' records this far apart out of order,
-                        as live does; links reach the identity graph between runs
-  --partitions N        partitions of the replayed topology for a file input (default: config/engine.yaml);
-                        a topic range always uses the topic's own
-  --state-dir DIR       the replay's own state (default state/replay-<time>), removed afterwards
-  --keep-state          keep it
-  --memory              state in memory instead of RocksDB (short replays only)
-  --check-values        the test driver's checks: store values and forwarded records frozen (a
-                        processor that changes a value it does not own fails its record), and
-                        every stored value must read back from its bytes unchanged (slower)
-
-connection (topic ranges and --output-prefix)
-  --brokers LIST        default LP_KAFKA_BROKERS or the local stack
-  --registry URL        default LP_REGISTRY_URL or the local stack
-
-  --quiet               no progress bar
-  --help                this text
-
-Durations: 500ms, 45s, 30m, 2h, 7d. Run with the production LP_IDENTITY_SECRET to get
+export const USAGE = usage(
+  'usage: npm run replay -- (--from ISO --to ISO [--topic T] | --input FILE) [options]',
+  OPTIONS,
+  `Durations: 500ms, 45s, 30m, 2h, 7d. Run with the production LP_IDENTITY_SECRET to get
 the production's profile and command ids.
-`;
+`,
+);
 
-function parseTime(text: string, option: string): number {
-  const t = Date.parse(text);
-  if (Number.isNaN(t)) throw new UsageError(`${option} ${text}: not an ISO-8601 time (e.g. 2026-10-01T00:00:00Z)`);
-  return t;
+/** The bar shows the event time reached, so a user can tell how far into the input the replay is. */
+function progressSample(p: ReplayProgress): ProgressSample {
+  const at = p.eventTime === null ? undefined : `at ${new Date(p.eventTime).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return { fraction: p.fraction, count: p.records, total: p.total ?? undefined, detail: at };
 }
 
 function stamp(): string {
@@ -81,33 +84,7 @@ function stamp(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      from: { type: 'string' },
-      to: { type: 'string' },
-      topic: { type: 'string' },
-      input: { type: 'string' },
-      rules: { type: 'string' },
-      baseline: { type: 'string' },
-      out: { type: 'string' },
-      'output-prefix': { type: 'string' },
-      warmup: { type: 'string' },
-      settle: { type: 'string' },
-      batch: { type: 'string' },
-      tick: { type: 'string' },
-      partitions: { type: 'string' },
-      'state-dir': { type: 'string' },
-      'keep-state': { type: 'boolean' },
-      memory: { type: 'boolean' },
-      'check-values': { type: 'boolean' },
-      brokers: { type: 'string' },
-      registry: { type: 'string' },
-      quiet: { type: 'boolean' },
-      help: { type: 'boolean' },
-    },
-    strict: true,
-  });
+  const values = parseOptions(OPTIONS, argv);
   if (values.help) {
     process.stdout.write(USAGE);
     return 0;
@@ -123,10 +100,7 @@ async function main(argv: string[]): Promise<number> {
   const stampNow = stamp();
   const outDir = resolve(values.out ?? join('reports', `replay-${stampNow}`));
   const stateDir = resolve(values['state-dir'] ?? join('state', `replay-${stampNow}`));
-  const settleMs = values.settle === undefined ? 0 : durationOption('settle', values.settle);
-  const batch = values.batch === undefined ? undefined : wholeNumber('batch', values.batch, 1, 1);
-  const tickMs = values.tick === undefined ? undefined : values.tick === '0' ? 0 : durationOption('tick', values.tick);
-  const partitions = values.partitions === undefined ? loadEngineSettings(join(ROOT, 'config', 'engine.yaml')).partitions : wholeNumber('partitions', values.partitions, 1, 1);
+  const partitions = values.partitions ?? loadEngineSettings(join(ROOT, 'config', 'engine.yaml')).partitions;
   const outputPrefix = values['output-prefix'];
   if (outputPrefix !== undefined) {
     try {
@@ -147,11 +121,9 @@ async function main(argv: string[]): Promise<number> {
   let reportFrom: number | undefined;
   const source = byTopic
     ? (() => {
-        const from = parseTime(values.from!, '--from');
-        const to = parseTime(values.to!, '--to');
-        const warmup = values.warmup === undefined ? 0 : durationOption('warmup', values.warmup);
-        if (warmup > 0) reportFrom = from;
-        return new TopicRangeSource({ kafka: kafka!, registry: registry!, topic: values.topic ?? topicNames().raw, from: from - warmup, to });
+        const warmup = values.warmup ?? 0;
+        if (warmup > 0) reportFrom = values.from;
+        return new TopicRangeSource({ kafka: kafka!, registry: registry!, topic: values.topic ?? topicNames().raw, from: values.from! - warmup, to: values.to! });
       })()
     : fileSource(resolve(values.input!), partitions);
 
@@ -167,7 +139,7 @@ async function main(argv: string[]): Promise<number> {
   }
 
   let stopping = false;
-  const progress = values.quiet ? undefined : new ProgressLine();
+  const progress = values.quiet ? undefined : new ProgressBar({ label: 'replay', unit: 'touchpoints' });
   const onSigint = (): void => {
     if (stopping) {
       process.stderr.write('\nstopped at once; no report written\n');
@@ -177,7 +149,7 @@ async function main(argv: string[]): Promise<number> {
     (progress ?? { note: (t: string) => process.stderr.write(`${t}\n`) }).note('stopping: finishing the batch in hand, then writing a partial report (Ctrl-C again to quit at once)');
   };
   process.on('SIGINT', onSigint);
-  let last: Parameters<ProgressLine['update']>[0] | undefined;
+  let last: ReplayProgress | undefined;
   try {
     const result = await runReplay({
       source,
@@ -187,17 +159,17 @@ async function main(argv: string[]): Promise<number> {
       state: values.memory ? 'memory' : 'rocksdb',
       keepState: values['keep-state'] ?? false,
       checkValues: values['check-values'] ?? false,
-      batch,
-      tickMs,
-      settleMs,
+      batch: values.batch,
+      tickMs: values.tick,
+      settleMs: values.settle ?? 0,
       reportFrom,
       stopped: () => stopping,
       onProgress: (p) => {
         last = p;
-        progress?.update(p);
+        progress?.update(progressSample(p));
       },
     });
-    if (last) progress?.finish(last);
+    if (last) progress?.finish(progressSample(last));
     const files = await writeReport(outDir, result.report);
     const r = result.report;
     const line = (v: (typeof r.variants)[number]) => `${v.name}: ${v.totals.commands} commands, ${v.totals.suppressed} suppressed, ${v.totals.heldOut} held out`;
@@ -215,7 +187,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof UsageError || String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
+    if (error instanceof UsageError) {
       console.error(`error: ${(error as Error).message}\n\n${USAGE}`);
       process.exit(2);
     }

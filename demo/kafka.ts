@@ -1,5 +1,6 @@
 import type { Admin, Consumer, Kafka, KafkaMessage } from '../runtime/kafka/client';
 import { withRetries } from '../runtime/kafka/retry';
+import { eventually } from '../runtime/retry';
 
 /** Kafka helpers of the demo and the end-to-end benchmark: plain kafkajs, read_committed. */
 
@@ -85,24 +86,8 @@ export async function readTopicToEnd(kafka: Kafka, admin: Admin, topic: string, 
   const follower = new TopicFollower(kafka, groupId, { [topic]: onBatch }, { maxWaitTimeInMs: 100, maxBytesPerPartition: 4 * 1024 * 1024 });
   await follower.start();
   try {
-    await until(() => follower.caughtUp(admin), `reading ${topic} to its end`, timeoutMs);
+    await eventually(() => follower.caughtUp(admin), `reading ${topic} to its end`, timeoutMs, 200);
   } finally {
     await follower.stop();
-  }
-}
-
-/**
- * Re-checks a real condition until it holds, with a growing interval up to
- * `maxIntervalMs`; throws naming what it waited for after `timeoutMs`.
- */
-export async function until(probe: () => Promise<boolean>, what: string, timeoutMs: number, maxIntervalMs = 200, cancelled: () => boolean = () => false): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  let delay = 20;
-  for (;;) {
-    if (await probe()) return true;
-    if (cancelled()) return false;
-    if (Date.now() > deadline) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, delay));
-    delay = Math.min(delay * 2, maxIntervalMs);
   }
 }

@@ -26,7 +26,8 @@ import { groundTruth, writeGroundTruth } from '../simulator/truth';
 import { SCHEMAS_DIR, topicNames } from '../topology';
 import { identityAccuracy, liftAgainstTruth, readIdentityGraph, type IdentityAccuracy, type LiftAgainstTruth } from './accuracy';
 import { Feed } from './feed';
-import { committedTotal, until, type TopicFollower } from './kafka';
+import { eventually } from '../runtime/retry';
+import { committedTotal, type TopicFollower } from './kafka';
 import { outputObserver, responderLoop } from './observer';
 import { usageFailure } from '../cli/args';
 import { parseDemoArgs, USAGE, type DemoOptions } from './options';
@@ -237,24 +238,24 @@ export async function main(argv: string[]): Promise<number> {
     const watch = new PipelineWatch(admin, running.engine, runId, topics, 3 * app.settings.commitIntervalMs + 200);
     let waiting = '';
     try {
-      drained = await until(
+      await eventually(
         async () => {
           const settled = await watch.poll(feed.sent);
           waiting = settled.waiting;
           identityComplete = settled.identityDone;
+          drained = settled.done;
           await show();
-          return settled.done;
+          return drained || interrupts >= 2;
         },
         'the engine to process every touchpoint sent',
         options.drainMs,
         500,
-        () => interrupts >= 2,
       );
     } catch (error) {
       say(`\n${(error as Error).message} (still waiting for ${waiting}): the final numbers cover what was processed so far`);
     }
     // The summary reads the outputs to their end (if the engine still writes, it stops trying after a while).
-    await until(() => observer.caughtUp(admin), 'the summary to read every output', drained ? 30_000 : 5_000, 200, () => interrupts >= 2).catch(() => false);
+    await eventually(async () => interrupts >= 2 || (await observer.caughtUp(admin)), 'the summary to read every output', drained ? 30_000 : 5_000, 200).catch(() => false);
   }
   phase = 'stopped';
   const final = await status();

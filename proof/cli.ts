@@ -9,41 +9,44 @@
  */
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { usageFailure, UsageError, wholeNumber } from '../cli/args';
+import { custom, parseOptions, text, usage, usageFailure, UsageError, whole } from '../cli/args';
 import { DEFAULT_CONFIG_DIR } from '../cli/app';
 import { runHostile } from './hostile-run';
 import { PROFILES } from './profiles';
 import { describeFaultRun, describeHostileRun, faultRunProblems, hostileRunProblems } from './report';
 import { runProof } from './run';
 
-const USAGE = `usage: npm run proof -- [--profile long|ci] [--seed N] [--broker-restarts N] [--out DIR]
+const OPTIONS = {
+  profile: custom(
+    'long|ci',
+    'long: 200k touchpoints, 10 kills, 2 broker restarts, 2 rebalances, a registry outage,\n50k hostile records; ci (what npm test runs): 18k touchpoints, 3 kills, a broker\nrestart, a rebalance, a registry outage, 10k hostile records',
+    (text, name): 'long' | 'ci' => {
+      if (text === undefined || text === 'long' || text === 'ci') return text ?? 'long';
+      throw new UsageError(`--${name} ${text}: expected long or ci`);
+    },
+    'long',
+  ),
+  seed: whole('N', 'the seed of the workload and of the fault plan (default: a random one, printed)', undefined, 0),
+  'broker-restarts': whole('N', "instead of the profile's count", undefined, 0),
+  out: text('DIR', 'logs, engine state and report.json (default reports/proof-<seed>)'),
+};
 
-  --profile   long (default: 200k touchpoints, 10 kills, 2 broker restarts, 2 rebalances, a registry
-              outage, 50k hostile records) or ci (what npm test runs: 18k touchpoints, 3 kills, a broker
-              restart, a rebalance, a registry outage, 10k hostile records)
-  --seed N    the seed of the workload and of the fault plan (default: a random one, printed)
-  --broker-restarts N   instead of the profile's count
-  --out DIR   logs, engine state and report.json (default reports/proof-<seed>)
-`;
+const USAGE = usage('usage: npm run proof -- [--profile long|ci] [--seed N] [--broker-restarts N] [--out DIR]\n', OPTIONS);
 
 async function main(argv: string[]): Promise<number> {
-  let options: { profile: 'ci' | 'long'; seed: number; out: string; brokerRestarts?: number };
+  let values;
   try {
-    const { values } = parseArgs({ args: argv, options: { profile: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, 'broker-restarts': { type: 'string' }, help: { type: 'boolean' } } });
-    if (values.help) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
-    const profile = values.profile ?? 'long';
-    if (profile !== 'ci' && profile !== 'long') throw new UsageError(`--profile ${profile}: expected long or ci`);
-    const seed = wholeNumber('seed', values.seed, Math.floor(Math.random() * 1_000_000), 0);
-    const brokerRestarts = values['broker-restarts'] === undefined ? undefined : wholeNumber('broker-restarts', values['broker-restarts'], 0, 0);
-    options = { profile, seed, brokerRestarts, out: resolve(values.out ?? join('reports', `proof-${seed}`)) };
+    values = parseOptions(OPTIONS, argv);
   } catch (error) {
     return usageFailure(error, USAGE);
   }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const seed = values.seed ?? Math.floor(Math.random() * 1_000_000);
+  const options = { profile: values.profile, seed, brokerRestarts: values['broker-restarts'], out: resolve(values.out ?? join('reports', `proof-${seed}`)) };
   const chosen = PROFILES[options.profile];
   const profile = { ...chosen, faults: { ...chosen.faults, brokerRestarts: options.brokerRestarts ?? chosen.faults.brokerRestarts } };
   const log = pino({ level: 'warn' });

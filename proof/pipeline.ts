@@ -2,6 +2,7 @@ import type { Touchpoint } from '../processors/model/touchpoint';
 import type { Admin, Producer } from '../runtime/kafka/client';
 import { produceChunks, toTopicMessages } from '../runtime/kafka/produce-chunks';
 import { withRetries } from '../runtime/kafka/retry';
+import { eventually } from '../runtime/retry';
 import type { topicNames } from '../topology';
 import type { RawInput } from './workload';
 
@@ -31,17 +32,10 @@ export async function committedCount(admin: Admin, groupId: string, topic: strin
   return offsets!.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
 }
 
-/** Polls a real condition until it holds; the broker may be down meanwhile, so errors mean "not yet". */
-export async function waitFor<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+/** Polls a real condition until it holds; faults take the broker down meanwhile, so any error means "not yet". */
+export function waitFor<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs: number): Promise<T> {
+  return eventually(probe, what, timeoutMs, 100, () => true);
 }
-
 
 /**
  * Everything produced has gone through: the group has committed every raw

@@ -102,8 +102,7 @@ export function lineChart(o: LineChartOptions): string {
   const x = (i: number) => m.left + (n <= 1 ? w / 2 : (i / (n - 1)) * w);
   const y = (v: number) => m.top + h - (v / top) * h;
   const parts: string[] = [];
-  parts.push(`<svg class="chart" data-chart="line" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeHtml(o.title)}" xmlns="http://www.w3.org/2000/svg">`);
-  parts.push(`<title>${escapeHtml(o.title)}</title>`);
+  parts.push(chartOpening('line', o.title, width, height));
   for (const t of ticks) {
     parts.push(`<line class="grid" x1="${m.left}" x2="${m.left + w}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}"/>`);
     parts.push(`<text class="tick" x="${m.left - 5}" y="${(y(t) + 3.5).toFixed(1)}" text-anchor="end">${tickLabel(t)}</text>`);
@@ -162,8 +161,7 @@ export function barChart(o: BarChartOptions): string {
   const top = ticks[ticks.length - 1]!;
   const x = (v: number) => m.left + (v / top) * w;
   const parts: string[] = [];
-  parts.push(`<svg class="chart" data-chart="bars" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeHtml(o.title)}" xmlns="http://www.w3.org/2000/svg">`);
-  parts.push(`<title>${escapeHtml(o.title)}</title>`);
+  parts.push(chartOpening('bars', o.title, width, height));
   for (const t of ticks) {
     parts.push(`<line class="grid" x1="${x(t).toFixed(1)}" x2="${x(t).toFixed(1)}" y1="${m.top}" y2="${height - m.bottom}"/>`);
     parts.push(`<text class="tick" x="${x(t).toFixed(1)}" y="${height - 6}" text-anchor="middle">${tickLabel(t)}</text>`);
@@ -209,8 +207,7 @@ export function forestPlot(rows: ForestRow[], title: string, width = 1100): stri
   const lim = ticks[ticks.length - 1]!;
   const x = (v: number) => m.left + ((v + lim) / (2 * lim)) * w;
   const parts: string[] = [];
-  parts.push(`<svg class="chart" data-chart="forest" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeHtml(title)}" xmlns="http://www.w3.org/2000/svg">`);
-  parts.push(`<title>${escapeHtml(title)}</title>`);
+  parts.push(chartOpening('forest', title, width, height));
   for (const t of [...ticks.slice(1).map((v) => -v).reverse(), ...ticks]) {
     parts.push(`<line class="grid" x1="${x(t).toFixed(1)}" x2="${x(t).toFixed(1)}" y1="${m.top}" y2="${height - m.bottom}"/>`);
     parts.push(`<text class="tick" x="${x(t).toFixed(1)}" y="${height - 8}" text-anchor="middle">${t > 0 ? '+' : ''}${+(t * 100).toFixed(1)} pp</text>`);
@@ -235,4 +232,9 @@ export function forestPlot(rows: ForestRow[], title: string, width = 1100): stri
   });
   parts.push('</svg>');
   return parts.join('');
+}
+
+/** The <svg> of a chart, titled for screen readers and hover; the page finds charts by data-chart. */
+function chartOpening(kind: 'line' | 'bars' | 'forest', title: string, width: number, height: number): string {
+  return `<svg class="chart" data-chart="${kind}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeHtml(title)}" xmlns="http://www.w3.org/2000/svg"><title>${escapeHtml(title)}</title>`;
 }

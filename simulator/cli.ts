@@ -9,12 +9,13 @@
  * is sent, the truth (up to the last touchpoint sent) is written, clients
  * disconnect; a second Ctrl-C exits at once.
  */
-import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import type * as avro from 'avsc';
 import { Kafka, logLevel, Partitioners, type Consumer, type Message, type Producer } from '../runtime/kafka/client';
 import { createPlainTopics } from '../runtime/kafka/topics';
-import { positiveNumber, usageFailure, UsageError, wholeNumber } from '../cli/args';
+import { flag, parseOptions, positive, rate, seconds, text, usage, usageFailure, whole } from '../cli/args';
+import { formatRate, ProgressBar } from '../cli/progress';
+import { formatDuration } from '../config/duration';
 import { stackEndpoints } from '../local-stack/settings';
 import type { Touchpoint } from '../processors/model/touchpoint';
 import { AvroSerde } from '../runtime/serde/avro-serde';
@@ -24,38 +25,36 @@ import { SchemaCatalog } from '../runtime/serde/schema-catalog';
 import { DEFAULT_PERSONAS_FILE, loadSimulatorConfig } from './config';
 import { TouchpointGenerator } from './generator';
 import { createPopulation, type Population } from './population';
-import { formatRate, formatSeconds, ProgressBar } from './progress';
 import { OutcomeResponder, type CommandLike, type DecisionLike } from './responder';
 import { MALFORMED_ATTRIBUTE } from './sessions';
 import { groundTruth, writeGroundTruth } from './truth';
 
 const SCHEMAS_DIR = join(__dirname, '..', 'schemas');
 
-export const USAGE = `usage: simulate [options]
+const OPTIONS = {
+  seed: whole('N', 'population and behaviour seed', 1, 0),
+  people: whole('N', 'simulated people', 10_000, 1),
+  days: positive('N', "simulated period in days from the personas file's epoch", 30),
+  rate: rate('touchpoints per second, or max', Infinity),
+  topic: text('NAME', 'topic to produce to', 'touchpoints.raw'),
+  truth: text('FILE', 'write the ground truth (people <-> identifiers, true uplift) here at the end'),
+  respond: flag('answer engagement commands and held-out decisions read from the broker'),
+  'commands-topic': text('T', 'with --respond: the commands to answer', 'engagement.commands'),
+  'decisions-topic': text('T', 'with --respond: the held-out decisions to answer', 'engagement.decisions'),
+  linger: seconds('with --respond: keep answering this long after the last command once\nthe period is generated', 20),
+  group: text('ID', 'consumer group of the responder (default listening-post-simulator-<seed tag>)'),
+  brokers: text('LIST', 'comma-separated (default from local-stack/settings.ts: LP_KAFKA_BROKERS)'),
+  registry: text('URL', 'schema registry (default from local-stack/settings.ts: LP_REGISTRY_URL)'),
+  personas: { ...text('FILE', 'personas file', DEFAULT_PERSONAS_FILE), shownDefault: 'simulator/personas.yaml' },
+  batch: whole('N', 'touchpoints per produce request', 2000, 1),
+  'in-flight': whole('N', 'produce requests in flight at once; 1 keeps the order of\nrecords even when a request is retried', 1, 1),
+  'create-topic': flag('create the topic if it is missing (with --partitions)'),
+  partitions: whole('N', 'with --create-topic', 4, 1),
+  'dry-run': flag('generate and Avro-encode without a broker: measures the generator'),
+  quiet: flag('no progress bar'),
+};
 
-  --seed N             population and behaviour seed (default 1)
-  --people N           simulated people (default 10000)
-  --days N             simulated period in days from the personas file's epoch (default 30)
-  --rate N|max         touchpoints per second, or max (default max)
-  --topic NAME         topic to produce to (default touchpoints.raw)
-  --truth FILE         write the ground truth (people <-> identifiers, true uplift) here at the end
-  --respond            answer engagement commands and held-out decisions read from the broker
-  --commands-topic T   (default engagement.commands)
-  --decisions-topic T  (default engagement.decisions)
-  --linger SECONDS     with --respond: keep answering this long after the last command once
-                       the period is generated (default 20)
-  --group ID           consumer group of the responder (default listening-post-simulator-<seed tag>)
-  --brokers LIST       comma-separated (default from local-stack/settings.ts: LP_KAFKA_BROKERS)
-  --registry URL       schema registry (default from local-stack/settings.ts: LP_REGISTRY_URL)
-  --personas FILE      personas file (default simulator/personas.yaml)
-  --batch N            touchpoints per produce request (default 2000)
-  --in-flight N        produce requests in flight at once (default 1, which keeps the order of
-                       records even when a request is retried)
-  --create-topic       create the topic if it is missing (with --partitions, default 4)
-  --dry-run            generate and Avro-encode without a broker: measures the generator
-  --quiet              no progress bar
-  --help               this text
-`;
+export const USAGE = usage('usage: simulate [options]\n', OPTIONS);
 
 export interface CliOptions {
   seed: number;
@@ -85,63 +84,30 @@ export interface CliOptions {
 
 /** Parses and checks the command line; throws UsageError naming the bad option. */
 export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): CliOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        seed: { type: 'string' },
-        people: { type: 'string' },
-        days: { type: 'string' },
-        rate: { type: 'string' },
-        topic: { type: 'string' },
-        truth: { type: 'string' },
-        respond: { type: 'boolean' },
-        'commands-topic': { type: 'string' },
-        'decisions-topic': { type: 'string' },
-        linger: { type: 'string' },
-        group: { type: 'string' },
-        brokers: { type: 'string' },
-        registry: { type: 'string' },
-        personas: { type: 'string' },
-        batch: { type: 'string' },
-        'in-flight': { type: 'string' },
-        'create-topic': { type: 'boolean' },
-        partitions: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        quiet: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const v = parsed.values;
+  const v = parseOptions(OPTIONS, argv);
   const endpoints = stackEndpoints(env);
   return {
-    seed: wholeNumber('seed', v.seed, 1, 0),
-    people: wholeNumber('people', v.people, 10_000, 1),
-    days: positiveNumber('days', v.days) ?? 30,
-    rate: v.rate === undefined || v.rate === 'max' ? Infinity : positiveNumber('rate', v.rate)!,
-    topic: v.topic ?? 'touchpoints.raw',
+    seed: v.seed,
+    people: v.people,
+    days: v.days,
+    rate: v.rate,
+    topic: v.topic,
     truth: v.truth ?? null,
-    respond: v.respond ?? false,
-    commandsTopic: v['commands-topic'] ?? 'engagement.commands',
-    decisionsTopic: v['decisions-topic'] ?? 'engagement.decisions',
-    lingerMs: (positiveNumber('linger', v.linger) ?? 20) * 1000,
+    respond: v.respond,
+    commandsTopic: v['commands-topic'],
+    decisionsTopic: v['decisions-topic'],
+    lingerMs: v.linger,
     group: v.group ?? null,
     brokers: v.brokers ? v.brokers.split(',').map((b) => b.trim()).filter(Boolean) : endpoints.brokers,
     registry: v.registry ?? endpoints.registryUrl,
-    personas: v.personas ?? DEFAULT_PERSONAS_FILE,
-    batch: wholeNumber('batch', v.batch, 2000, 1),
-    inFlight: wholeNumber('in-flight', v['in-flight'], 1, 1),
-    createTopic: v['create-topic'] ?? false,
-    partitions: wholeNumber('partitions', v.partitions, 4, 1),
-    dryRun: v['dry-run'] ?? false,
-    quiet: v.quiet ?? false,
-    help: v.help ?? false,
+    personas: v.personas,
+    batch: v.batch,
+    inFlight: v['in-flight'],
+    createTopic: v['create-topic'],
+    partitions: v.partitions,
+    dryRun: v['dry-run'],
+    quiet: v.quiet,
+    help: v.help,
   };
 }
 
@@ -196,13 +162,13 @@ export async function main(argv: string[]): Promise<number> {
   const s = generator.stats;
   process.stderr.write(
     `${run.stopping ? 'stopped' : 'done'}: ${run.sent.toLocaleString('en-US')} touchpoints (${s.touchpoints.toLocaleString('en-US')} behaviour, ${s.injected.toLocaleString('en-US')} outcomes) ` +
-      `from ${population.size.toLocaleString('en-US')} people, ${s.sessions.toLocaleString('en-US')} visits, in ${formatSeconds(seconds)} (${formatRate(run.sent / Math.max(seconds, 1e-3))}/s)\n`,
+      `from ${population.size.toLocaleString('en-US')} people, ${s.sessions.toLocaleString('en-US')} visits, in ${formatDuration(Math.round(seconds * 1000))} (${formatRate(run.sent / Math.max(seconds, 1e-3))}/s)\n`,
   );
   if (run.responder) {
     const r = run.responder.stats;
     process.stderr.write(
       `responder: ${r.commands} commands (${r.converted} converted, ${r.dismissed} dismissed), ${r.decisions} held-out decisions (${r.controlConverted} converted), ` +
-        `${r.unknownPerson} not ours, ${r.duplicates} duplicates, largest time shift ${formatSeconds(r.maxShiftMs / 1000)}\n`,
+        `${r.unknownPerson} not ours, ${r.duplicates} duplicates, largest time shift ${formatDuration(Math.round(r.maxShiftMs))}\n`,
     );
   }
   if (options.truth) {

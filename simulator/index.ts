@@ -37,5 +37,4 @@ export {
   type TruthPerson,
   type TruthTrigger,
 } from './truth';
-export { ProgressBar } from './progress';
 export { Rng } from './random';

@@ -1,4 +1,4 @@
-import { setTimeout as delay } from 'node:timers/promises';
+import { eventually } from '../retry';
 import { kafkaError } from './kafka-errors';
 
 /** Errors worth another try: what `kafkaError` calls retriable. */
@@ -6,15 +6,9 @@ export function isTransient(error: unknown): boolean {
   return kafkaError(error).retriable;
 }
 
-/** Runs `operation`, retrying transient Kafka errors with exponential back-off up to `deadlineMs`. */
+/** Runs `operation`, retrying transient Kafka errors with exponential back-off up to `deadlineMs`; then throws the last one. */
 export async function withRetries<T>(operation: () => Promise<T>, deadlineMs = 30_000): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  for (let wait = 50; ; wait = Math.min(wait * 2, 1_000)) {
-    try {
-      return await operation();
-    } catch (error) {
-      if (!isTransient(error) || Date.now() + wait > deadline) throw error;
-      await delay(wait);
-    }
-  }
+  // Boxed: the operation's own result may be undefined or false, which `eventually` reads as "not yet".
+  const { value } = await eventually(async () => ({ value: await operation() }), 'a Kafka request to succeed', deadlineMs, 1_000, isTransient);
+  return value;
 }

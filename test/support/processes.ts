@@ -41,24 +41,5 @@ export function stopProcess(child: ChildProcess, signal: NodeJS.Signals): Promis
   });
 }
 
-/**
- * Re-checks a condition of the system under test until it holds or the
- * deadline passes. This waits for a real state (offsets, records), never
- * for an amount of time standing in for one.
- */
-export async function eventually<T>(
-  probe: () => Promise<T | undefined | false>,
-  what: string,
-  timeoutMs = 120_000,
-  maxIntervalMs = 500,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let delay = Math.min(50, maxIntervalMs);
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, delay));
-    delay = Math.min(delay * 2, maxIntervalMs);
-  }
-}
+/** Here too, so that tests take their helpers from test/support only. */
+export { eventually } from '../../runtime/retry';

@@ -90,7 +90,7 @@ describe('the replay command', () => {
     const out = join(dir, 'out');
     const run = cli(['--input', input, '--out', out, '--state-dir', join(dir, 'state')]);
     // the first progress line: it is replaying
-    await eventually(async () => /replay \[#+\.+\]\s+\d+%/.test(run.stderr) || (run.child.exitCode !== null && 'exited'), 'the replay to report progress', 60_000);
+    await eventually(async () => /replay {2}\[[█░]+\]\s+\d+%/.test(run.stderr) || (run.child.exitCode !== null && 'exited'), 'the replay to report progress', 60_000);
     expect(run.child.exitCode).toBeNull();
     run.child.kill('SIGINT');
     expect(await run.exit).toBe(130);

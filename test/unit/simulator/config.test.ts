@@ -2,7 +2,6 @@ import { ConfigError } from '../../../runtime/errors';
 import { loadSimulatorConfig, parseDuration } from '../../../simulator/config';
 import { UsageError } from '../../../cli/args';
 import { parseCliArgs } from '../../../simulator/cli';
-import { ProgressBar } from '../../../simulator/progress';
 import { variantConfig } from './support';
 
 /** The ConfigError a variant of simulator/personas.yaml raises. */
@@ -70,23 +69,5 @@ describe('simulator command line', () => {
     expect(() => parseCliArgs(['--seed', '1.5'], env)).toThrow(/--seed 1.5: expected a whole number >= 0/);
     expect(() => parseCliArgs(['--rate', 'fast'], env)).toThrow(/--rate fast: expected a number above 0/);
     expect(() => parseCliArgs(['--sede', '1'], env)).toThrow(UsageError);
-  });
-});
-
-describe('the progress bar', () => {
-  it('prints a line per tenth when not on a terminal, with count, rate and ETA', () => {
-    const lines: string[] = [];
-    const stream = { isTTY: false, write: (s: string) => lines.push(s) } as unknown as NodeJS.WriteStream;
-    let now = 0;
-    const bar = new ProgressBar({ stream, unit: 'touchpoints', width: 10, now: () => now });
-    now = 1000;
-    bar.update({ fraction: 0.25, count: 50_000 });
-    now = 1500;
-    bar.update({ fraction: 0.26, count: 52_000 });
-    now = 4000;
-    bar.finish({ fraction: 1, count: 200_000, detail: 'done' });
-    expect(lines).toHaveLength(2);
-    expect(lines[0]).toBe('[███░░░░░░░]   25%  50,000 touchpoints  50.0k/s  ETA 0:03\n');
-    expect(lines[1]).toMatch(/^\[██████████\] {2}100% {2}200,000 touchpoints {2}\d+\.\dk\/s {2}in 0:04 {2}done\n$/);
   });
 });
