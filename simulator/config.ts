@@ -1,7 +1,8 @@
-import { parseDuration } from '../config/duration';
+import { durationSchema, parseDuration } from '../config/duration';
 import { join } from 'node:path';
 import type { Schema } from 'ajv';
-import { loadConfig, parseConfig } from '../config/load';
+import { loadConfigFile, parseConfigFile, type ConfigFile, type Fail } from '../config/load';
+import { nameSchema } from '../config/names';
 
 /**
  * simulator/personas.yaml: the simulated population. The file documents
@@ -121,8 +122,8 @@ const share = { type: 'number', minimum: 0, maximum: 1 } as const;
 const positive = { type: 'number', exclusiveMinimum: 0 } as const;
 const nonNegative = { type: 'number', minimum: 0 } as const;
 const range = { type: 'array', items: nonNegative, minItems: 2, maxItems: 2 } as const;
-const duration = { type: 'string', pattern: '^\\d+(ms|s|m|h|d|w)$' } as const;
-const name = { type: 'string', pattern: '^[a-z][a-z0-9_]*$' } as const;
+const duration = durationSchema;
+const name = nameSchema;
 const weights = { type: 'object', propertyNames: name, additionalProperties: nonNegative, minProperties: 1 } as const;
 
 const triggerOutcome = {
@@ -372,8 +373,6 @@ const BANK_ONLY: readonly HabitKind[] = ['banking', 'atm', 'card', 'branch'];
 
 export { parseDuration };
 
-type Fail = (path: string, problem: string) => never;
-
 /** What the schema cannot say: names that must exist, ranges in order, zones the runtime knows. */
 function check(config: SimulatorConfig, fail: Fail): void {
   if (Number.isNaN(Date.parse(config.simulation.epoch))) fail('/simulation/epoch', `'${config.simulation.epoch}' is not a date-time`);
@@ -460,12 +459,21 @@ export const DEFAULT_RHYTHM: Record<HabitKind, string> = {
   branch: 'office',
 };
 
+const personasFile: ConfigFile<SimulatorConfig, SimulatorConfig> = {
+  name: 'personas.yaml',
+  schema: SIMULATOR_CONFIG_SCHEMA,
+  compile(config, _context, fail) {
+    check(config, fail);
+    return config;
+  },
+};
+
 /** Loads and validates a personas file (simulator/personas.yaml unless given). */
 export function loadSimulatorConfig(file: string = DEFAULT_PERSONAS_FILE): SimulatorConfig {
-  return loadConfig<SimulatorConfig>(file, SIMULATOR_CONFIG_SCHEMA, check);
+  return loadConfigFile(personasFile, file, undefined);
 }
 
 /** The same from text (tests, tools that build a variant in memory). */
 export function parseSimulatorConfig(file: string, text: string): SimulatorConfig {
-  return parseConfig<SimulatorConfig>(file, text, SIMULATOR_CONFIG_SCHEMA, check);
+  return parseConfigFile(personasFile, file, text, undefined);
 }
