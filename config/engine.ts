@@ -83,9 +83,10 @@ export function loadEngineSettings(file: string, env: NodeJS.ProcessEnv = proces
   }
   const problem = applied.length === 0 ? undefined : schemaProblem(schema, settings);
   if (problem) {
+    const setting = problem.path.slice(1).replace(/\//g, '.');
     const [name] = applied.find(([, pointer]) => problem.path === pointer) ?? [];
-    if (name) throw new ConfigError(`environment variable ${name}`, problem.path.slice(1).replace(/\//g, '.'), `${JSON.stringify(env[name])}: ${problem.problem}`);
-    throw new ConfigError(`${file} with ${applied.map(([n]) => n).join(', ')}`, problem.path.slice(1).replace(/\//g, '.'), problem.problem);
+    if (name) throw new ConfigError(name, `the environment variable that overrides ${setting} of ${file}`, problem.problem);
+    throw new ConfigError(`${file} with ${applied.map(([n]) => n).join(', ')}`, setting, problem.problem);
   }
   return settings;
 }

@@ -165,7 +165,9 @@ function describe(error: ErrorObject): string {
       const both = (error.schema as { required?: string[] }).required;
       return both ? `give ${both.map((f) => `'${f}'`).join(' or ')}, not both` : error.message ?? 'invalid';
     }
-    default:
-      return error.message ?? 'invalid';
+    default: {
+      const value = typeof error.data === 'object' && error.data !== null ? '' : `, got ${JSON.stringify(error.data)}`;
+      return `${error.message ?? 'invalid'}${value}`;
+    }
   }
 }
