@@ -14,8 +14,15 @@ export const dottedNameSchema = { type: 'string', pattern: DOTTED_NAME_PATTERN }
 // A name a plain object answers from its prototype would read as defined in every file.
 const RESERVED = Object.getOwnPropertyNames(Object.prototype).filter((word) => new RegExp(NAME_PATTERN).test(word));
 
-/** `propertyNames` of a map keyed by names (segments, counters, channels...). */
-export const nameKeys = { pattern: NAME_PATTERN, not: { enum: RESERVED } } as const;
-
-/** `propertyNames` of a map keyed by score names. */
-export const dottedNameKeys = { pattern: DOTTED_NAME_PATTERN, not: { enum: RESERVED } } as const;
+/**
+ * A map keyed by names (segments, counters, channels...; `dotted`: score
+ * names) whose values are `value`: ajv checks every key.
+ */
+export function mapByName(value: object, { minProperties = 0, dotted = false } = {}) {
+  return {
+    type: 'object',
+    minProperties,
+    propertyNames: { pattern: dotted ? DOTTED_NAME_PATTERN : NAME_PATTERN, not: { enum: RESERVED } },
+    additionalProperties: value,
+  } as const;
+}

@@ -1,6 +1,6 @@
 import type { CountryCode } from 'libphonenumber-js';
 import type { ConfigFile, Fail } from '../../config/load';
-import { nameKeys, nameSchema } from '../../config/names';
+import { mapByName, nameSchema } from '../../config/names';
 
 /** config/identity.yaml */
 export interface IdentityConfig {
@@ -57,7 +57,7 @@ const schema = {
     defaultPhoneRegion: { type: 'string', pattern: '^[A-Z]{2}$' },
     typeStrength: { type: 'array', minItems: 1, uniqueItems: true, items: nameSchema },
     uniqueTypes: { type: 'array', uniqueItems: true, items: { type: 'string' } },
-    limits: { type: 'object', propertyNames: nameKeys, additionalProperties: { type: 'integer', minimum: 1 } },
+    limits: mapByName({ type: 'integer', minimum: 1 }),
     trust: {
       type: 'object',
       additionalProperties: false,

@@ -1,6 +1,6 @@
 import { parseDuration, positiveDurationSchema } from '../../config/duration';
 import { loadConfigFile, type ConfigFile, type Fail } from '../../config/load';
-import { nameKeys } from '../../config/names';
+import { mapByName } from '../../config/names';
 
 /** config/profile.yaml, with every duration in milliseconds. */
 export interface ProfileConfig {
@@ -33,7 +33,7 @@ const schema = {
       type: 'object',
       additionalProperties: false,
       required: ['inactivityGap'],
-      properties: { inactivityGap: positiveDurationSchema, channels: { type: 'object', propertyNames: nameKeys, additionalProperties: positiveDurationSchema } },
+      properties: { inactivityGap: positiveDurationSchema, channels: mapByName(positiveDurationSchema) },
     },
     journey: {
       type: 'object',

@@ -1,6 +1,6 @@
 import { loadConfigFile, type ConfigFile } from '../../config/load';
 import { parseDuration, positiveDurationSchema } from '../../config/duration';
-import { dottedNameKeys } from '../../config/names';
+import { mapByName } from '../../config/names';
 import { eventFilterSchema, type EventFilterConfig } from '../profile/event-filter';
 import { compileScoringModel, type ScoringModel } from './model';
 
@@ -58,12 +58,9 @@ const schema = {
   required: ['explain', 'scores'],
   properties: {
     explain: { type: 'integer', minimum: 1, maximum: 50 },
-    scores: {
-      type: 'object',
-      minProperties: 1,
-      // referred to from rules and shown to channels: plain names
-      propertyNames: dottedNameKeys,
-      additionalProperties: {
+    // referred to from rules and shown to channels: plain names
+    scores: mapByName(
+      {
         type: 'object',
         additionalProperties: false,
         required: ['halfLife', 'signals'],
@@ -90,7 +87,8 @@ const schema = {
           },
         },
       },
-    },
+      { minProperties: 1, dotted: true },
+    ),
   },
 } as const;
 

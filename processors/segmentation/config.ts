@@ -1,6 +1,6 @@
 import { parseDuration, positiveDurationSchema } from '../../config/duration';
 import { loadConfigFile, type ConfigFile, type Fail } from '../../config/load';
-import { nameKeys } from '../../config/names';
+import { mapByName } from '../../config/names';
 import { compileEventFilter, eventFilterSchema, type EventFilterConfig } from '../profile/event-filter';
 import type { ScoringModel } from '../scoring/model';
 import { ConditionCompiler, conditionSchema, refuseRetiredForms, type Condition, type HeldTest } from './conditions';
@@ -41,32 +41,26 @@ const schema = {
       additionalProperties: false,
       properties: { eventsPerCounter: { type: 'integer', minimum: 1, maximum: 1000 } },
     },
-    counters: {
+    counters: mapByName({
       type: 'object',
-      propertyNames: nameKeys,
-      additionalProperties: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['match', 'window'],
-        properties: {
-          description: { type: 'string' },
-          match: eventFilterSchema,
-          window: positiveDurationSchema,
-          aggregate: { enum: ['count', 'sum'] },
-        },
+      additionalProperties: false,
+      required: ['match', 'window'],
+      properties: {
+        description: { type: 'string' },
+        match: eventFilterSchema,
+        window: positiveDurationSchema,
+        aggregate: { enum: ['count', 'sum'] },
       },
-    },
-    segments: {
-      type: 'object',
-      minProperties: 1,
-      propertyNames: nameKeys,
-      additionalProperties: {
+    }),
+    segments: mapByName(
+      {
         type: 'object',
         additionalProperties: false,
         required: ['when'],
         properties: { description: { type: 'string' }, when: { $ref: '#/$defs/condition' } },
       },
-    },
+      { minProperties: 1 },
+    ),
   },
 } as const;
 

@@ -1,6 +1,6 @@
 import { durationSchema, parseDuration, positiveDurationSchema } from '../../config/duration';
 import type { ConfigFile, Fail } from '../../config/load';
-import { dottedNameSchema, nameKeys, nameSchema } from '../../config/names';
+import { dottedNameSchema, mapByName, nameSchema } from '../../config/names';
 import type { ScoringModel } from '../scoring/model';
 import { ConditionCompiler, conditionSchema, PURPOSES, refuseRetiredForms, type Condition, type Purpose, type Vocabulary } from '../segmentation/conditions';
 import type { SegmentRules } from '../segmentation/rules';
@@ -378,11 +378,8 @@ export const eligibilitySchema = {
       required: ['allowWithoutRecord'],
       properties: { allowWithoutRecord: { type: 'array', uniqueItems: true, items: { enum: [...PURPOSES] } } },
     },
-    channels: {
-      type: 'object',
-      minProperties: 1,
-      propertyNames: nameKeys,
-      additionalProperties: {
+    channels: mapByName(
+      {
         type: 'object',
         additionalProperties: false,
         required: ['reach'],
@@ -402,7 +399,8 @@ export const eligibilitySchema = {
           },
         },
       },
-    },
+      { minProperties: 1 },
+    ),
     fatigue: {
       type: 'object',
       additionalProperties: false,

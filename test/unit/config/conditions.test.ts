@@ -6,7 +6,6 @@ import { segmentsFile } from '../../../processors/segmentation/config';
 import { Evaluation } from '../../../processors/segmentation/rules';
 import { triggersFile } from '../../../processors/triggers/config';
 import { compileRules } from '../../../processors/triggers/rules';
-import { ConfigError } from '../../../runtime/errors';
 
 const shipped = loadProductConfig(join(__dirname, '../../../config'));
 const T0 = Date.UTC(2026, 0, 5, 12);
@@ -35,58 +34,48 @@ triggers:
     { scoring: shipped.scoring, segments: segmentRules },
   );
 
-function problemOf(load: () => unknown): string {
-  try {
-    load();
-  } catch (error) {
-    if (error instanceof ConfigError) return error.message;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
-
 describe('the rule language of segments and triggers', () => {
   it('refuses an unknown field, naming it with its kind and the fields the kind has', () => {
-    expect(problemOf(() => segments('{ counter: views, atleast: 3 }'))).toBe(
+    expect(() => segments('{ counter: views, atleast: 3 }')).toThrow(
       "segments.yaml: segments.s.when (line 5): unknown field 'atleast' for a 'counter' condition (allowed: counter, atLeast, atMost, above, below, within)",
     );
-    expect(problemOf(() => triggers('{ all: [ { known: true }, { consent: { channel: email, purpose: marketing, granted: true } } ] }'))).toMatch(
+    expect(() => triggers('{ all: [ { known: true }, { consent: { channel: email, purpose: marketing, granted: true } } ] }')).toThrow(
       /^triggers\.yaml: triggers\[0\]\.who\.all\[1\]\.consent \(line 6\): unknown field 'granted' \(allowed: channel, purpose\)$/,
     );
   });
 
   it('refuses a condition of no known kind, or of two kinds', () => {
-    expect(problemOf(() => segments('{ scroe: intent.mortgage, atLeast: 3 }'))).toBe(
+    expect(() => segments('{ scroe: intent.mortgage, atLeast: 3 }')).toThrow(
       'segments.yaml: segments.s.when (line 5): a condition needs exactly one of: all, any, not, counter, noEvent, score, segment, known, channel, lastSeenWithin, consent, trait (found: scroe, atLeast)',
     );
-    expect(problemOf(() => segments('{ counter: views, noEvent: views, atLeast: 1 }'))).toMatch(/segments\.s\.when \(line 5\): 'counter' and 'noEvent' cannot be together in a condition/);
+    expect(() => segments('{ counter: views, noEvent: views, atLeast: 1 }')).toThrow(/segments\.s\.when \(line 5\): 'counter' and 'noEvent' cannot be together in a condition/);
   });
 
   it('refuses a bound of the wrong type, a missing bound, and a bad duration', () => {
-    expect(problemOf(() => segments('{ score: intent.mortgage, atLeast: high }'))).toBe('segments.yaml: segments.s.when.atLeast (line 5): must be number, got "high"');
-    expect(problemOf(() => segments('{ counter: views }'))).toMatch(/segments\.s\.when \(line 5\): a 'counter' condition needs at least one of: atLeast, atMost, above, below/);
-    expect(problemOf(() => segments('{ noEvent: views, within: 7x }'))).toMatch(
+    expect(() => segments('{ score: intent.mortgage, atLeast: high }')).toThrow('segments.yaml: segments.s.when.atLeast (line 5): must be number, got "high"');
+    expect(() => segments('{ counter: views }')).toThrow(/segments\.s\.when \(line 5\): a 'counter' condition needs at least one of: atLeast, atMost, above, below/);
+    expect(() => segments('{ noEvent: views, within: 7x }')).toThrow(
       /^segments\.yaml: segments\.s\.when\.within \(line 5\): "7x" is not a duration: write a positive whole number and a unit/,
     );
-    expect(problemOf(() => triggers('{ channel: web, within: 0s }'))).toMatch(/triggers\[0\]\.who\.within \(line 6\): "0s" is not a duration: write a positive/);
+    expect(() => triggers('{ channel: web, within: 0s }')).toThrow(/triggers\[0\]\.who\.within \(line 6\): "0s" is not a duration: write a positive/);
   });
 
   it('refuses a name the other files do not define', () => {
-    expect(problemOf(() => triggers('{ counter: veiws, atLeast: 1 }'))).toMatch(/who\.counter \(line 6\): unknown counter 'veiws' \(counters in segments\.yaml: views\)/);
-    expect(problemOf(() => triggers('{ segment: x }'))).toMatch(/who\.segment \(line 6\): unknown segment 'x' \(segments in segments\.yaml: s\)/);
-    expect(problemOf(() => segments('{ segment: s }'))).toMatch(/segments\.s\.when\.segment \(line 5\): a segment cannot depend on another segment's membership/);
+    expect(() => triggers('{ counter: veiws, atLeast: 1 }')).toThrow(/who\.counter \(line 6\): unknown counter 'veiws' \(counters in segments\.yaml: views\)/);
+    expect(() => triggers('{ segment: x }')).toThrow(/who\.segment \(line 6\): unknown segment 'x' \(segments in segments\.yaml: s\)/);
+    expect(() => segments('{ segment: s }')).toThrow(/segments\.s\.when\.segment \(line 5\): a segment cannot depend on another segment's membership/);
   });
 
   it('refuses the old forms with the form to write', () => {
-    expect(problemOf(() => segments('{ all: [ { known: true }, { consent: email|marketing } ] }'))).toBe(
+    expect(() => segments('{ all: [ { known: true }, { consent: email|marketing } ] }')).toThrow(
       "segments.yaml: segments.s.when.all[1].consent (line 5): consent: 'email|marketing' is the old form: write consent: { channel: email, purpose: marketing }",
     );
-    expect(problemOf(() => triggers('{ score: { name: churn_risk, atLeast: 5, below: 20 } }'))).toBe(
+    expect(() => triggers('{ score: { name: churn_risk, atLeast: 5, below: 20 } }')).toThrow(
       'triggers.yaml: triggers[0].who.score (line 6): score: { name: churn_risk, ... } is the old form: write { score: churn_risk, atLeast: 5, below: 20 } (atLeast, atMost, above, below beside it)',
     );
     const withKnownTypes = () =>
       parseConfigFile(triggersFile, 'triggers.yaml', 'knownIdentifierTypes: [customer_id]\ndefaults: {}\ntriggers: []\n', { scoring: shipped.scoring, segments: shipped.segments });
-    expect(problemOf(withKnownTypes)).toMatch(/^triggers\.yaml: knownIdentifierTypes \(line 1\): is no longer read: a person is known when a customer id is linked/);
+    expect(withKnownTypes).toThrow(/^triggers\.yaml: knownIdentifierTypes \(line 1\): is no longer read: a person is known when a customer id is linked/);
   });
 
   describe('one syntax, one meaning: a condition holds for a segment exactly when it holds for a trigger', () => {
