@@ -142,19 +142,28 @@ export class ConditionCompiler {
 
   /** `used` receives the indices of the leaves under the condition. */
   compile(c: Condition, path: string, used: Set<number>): HeldTest {
+    const node = this.node(c, path, used);
+    return typeof node === 'number' ? (held) => held[node] === 1 : node;
+  }
+
+  /** A leaf's index, or a test: a combination reads its leaves in place rather than through a call each. */
+  private node(c: Condition, path: string, used: Set<number>): number | HeldTest {
     if ('all' in c || 'any' in c) {
       const all = 'all' in c;
       const items = all ? c.all : c.any;
-      const parts = items.map((item, i) => this.compile(item, `${path}/${all ? 'all' : 'any'}/${i}`, used));
-      return all ? every(parts) : some(parts);
+      const parts = items.map((item, i) => this.node(item, `${path}/${all ? 'all' : 'any'}/${i}`, used));
+      const leaves = parts.filter((p): p is number => typeof p === 'number');
+      const tests = parts.filter((p): p is HeldTest => typeof p !== 'number');
+      return all ? every(leaves, tests) : some(leaves, tests);
     }
     if ('not' in c) {
-      const inner = this.compile(c.not, `${path}/not`, used);
+      const inner = this.node(c.not, `${path}/not`, used);
+      if (typeof inner === 'number') return (held) => held[inner] !== 1;
       return (held) => !inner(held);
     }
     const index = this.leafFor(c, path);
     used.add(index);
-    return leafHolds(index);
+    return index;
   }
 
   private leafFor(c: LeafCondition, path: string): number {
@@ -223,30 +232,28 @@ export function compilePredicate(compiler: ConditionCompiler, c: Condition, path
   };
 }
 
-function leafHolds(index: number): HeldTest {
-  return (held) => held[index] === 1;
-}
-
-function every(parts: HeldTest[]): HeldTest {
-  if (parts.length === 1) return parts[0]!;
-  if (parts.length === 2) {
-    const [a, b] = parts as [HeldTest, HeldTest];
-    return (held) => a(held) && b(held);
+/** All of the leaves hold and all of the tests pass. */
+function every(leaves: number[], tests: HeldTest[]): HeldTest {
+  if (tests.length === 0 && leaves.length === 2) {
+    const [a, b] = leaves as [number, number];
+    return (held) => held[a] === 1 && held[b] === 1;
   }
   return (held) => {
-    for (let i = 0; i < parts.length; i++) if (!parts[i]!(held)) return false;
+    for (let i = 0; i < leaves.length; i++) if (held[leaves[i]!] !== 1) return false;
+    for (let i = 0; i < tests.length; i++) if (!tests[i]!(held)) return false;
     return true;
   };
 }
 
-function some(parts: HeldTest[]): HeldTest {
-  if (parts.length === 1) return parts[0]!;
-  if (parts.length === 2) {
-    const [a, b] = parts as [HeldTest, HeldTest];
-    return (held) => a(held) || b(held);
+/** One of the leaves holds or one of the tests passes. */
+function some(leaves: number[], tests: HeldTest[]): HeldTest {
+  if (tests.length === 0 && leaves.length === 2) {
+    const [a, b] = leaves as [number, number];
+    return (held) => held[a] === 1 || held[b] === 1;
   }
   return (held) => {
-    for (let i = 0; i < parts.length; i++) if (parts[i]!(held)) return true;
+    for (let i = 0; i < leaves.length; i++) if (held[leaves[i]!] === 1) return true;
+    for (let i = 0; i < tests.length; i++) if (tests[i]!(held)) return true;
     return false;
   };
 }

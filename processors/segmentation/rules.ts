@@ -139,13 +139,13 @@ export interface Bounds {
   below?: number;
 }
 
-function within(bounds: Bounds, value: number): boolean {
-  return (
-    (bounds.atLeast === undefined || value >= bounds.atLeast) &&
-    (bounds.atMost === undefined || value <= bounds.atMost) &&
-    (bounds.above === undefined || value > bounds.above) &&
-    (bounds.below === undefined || value < bounds.below)
-  );
+/** The test of a value against bounds, over numbers alone (a rule's bounds object has its own fields beside them). */
+function withinBounds(bounds: Bounds): (value: number) => boolean {
+  const atLeast = bounds.atLeast ?? -Infinity;
+  const atMost = bounds.atMost ?? Infinity;
+  const above = bounds.above ?? -Infinity;
+  const below = bounds.below ?? Infinity;
+  return (value) => value >= atLeast && value <= atMost && value > above && value < below;
 }
 
 /** A count's bounds as whole inclusive ones (a count above 2.5 is at least 3), which `next` counts events with. */
@@ -180,7 +180,7 @@ export function counterLeaf(label: string, counter: string, sum: boolean, window
       for (let i = ev.start; i < ev.end; i++) total += events[i]![1];
       return total;
     },
-    test: (value) => within(counted, value),
+    test: withinBounds(counted),
     next(_ev, value) {
       if (sum) return inWindow > 0 ? events[start]![0] + window : Infinity;
       let next = Infinity;
@@ -201,7 +201,7 @@ export function scoreLeaf(label: string, score: string, bounds: Bounds): Leaf {
       const state = ev.profile.scores[score];
       return state ? valueAt(state, ev.at) : 0;
     },
-    test: (value) => within(bounds, value),
+    test: withinBounds(bounds),
     next(ev, value) {
       const state = ev.profile.scores[score];
       if (!state) return Infinity;
