@@ -97,9 +97,10 @@ function locate(document: Document, lines: LineCounter, pointer: string): string
 }
 
 /**
- * Prefers the error that says most: an unknown field, a missing one or a
- * bad value, deepest first; a choice between fields (a condition's kind)
- * over the "required" of each choice it lists.
+ * Prefers the error that says most: two fields given where one is chosen
+ * (a condition's kind); an unknown field, a missing one or a bad value,
+ * deepest first; a choice between fields over the "required" of each
+ * field it lists; a name refused by `propertyNames` over what it found.
  */
 function mostUseful(errors: ErrorObject[]): ErrorObject {
   const ranked = [...errors].sort((a, b) => rank(a) - rank(b) || b.instancePath.length - a.instancePath.length);
@@ -107,12 +108,12 @@ function mostUseful(errors: ErrorObject[]): ErrorObject {
 }
 
 function rank(error: ErrorObject): number {
-  if (isChoiceOfFields(error) && error.keyword === 'oneOf' && (error.params as { passingSchemas?: unknown }).passingSchemas) return -1;
+  const choice = choiceOfFields(error) !== undefined;
+  if (choice && (error.params as { passingSchemas?: unknown }).passingSchemas) return -1;
   if (error.keyword === 'propertyNames') return 0;
-  // what a propertyNames error found inside it: it says it without the name
   if ((error.params as { propertyName?: string }).propertyName !== undefined) return 3;
   if (error.keyword === 'required' && /\/(anyOf|oneOf)\/\d+\/required$/.test(error.schemaPath)) return 3;
-  if (isChoiceOfFields(error)) return 1;
+  if (choice) return 1;
   if (error.keyword === 'additionalProperties' || error.keyword === 'required' || error.keyword === 'enum' || error.keyword === 'format') return 0;
   if (error.keyword === 'anyOf' || error.keyword === 'oneOf' || error.keyword === 'if') return 2;
   return 1;
@@ -124,10 +125,6 @@ function choiceOfFields(error: ErrorObject): string[] | undefined {
   const branches = error.schema as { required?: string[] }[];
   const fields = branches.map((b) => (b.required?.length === 1 ? b.required[0] : undefined));
   return fields.every((f) => f !== undefined) ? (fields as string[]) : undefined;
-}
-
-function isChoiceOfFields(error: ErrorObject): boolean {
-  return choiceOfFields(error) !== undefined;
 }
 
 function describe(error: ErrorObject): string {

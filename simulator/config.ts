@@ -122,9 +122,7 @@ const share = { type: 'number', minimum: 0, maximum: 1 } as const;
 const positive = { type: 'number', exclusiveMinimum: 0 } as const;
 const nonNegative = { type: 'number', minimum: 0 } as const;
 const range = { type: 'array', items: nonNegative, minItems: 2, maxItems: 2 } as const;
-const duration = durationSchema;
-const name = nameSchema;
-const weights = { type: 'object', propertyNames: name, additionalProperties: nonNegative, minProperties: 1 } as const;
+const weights = { type: 'object', propertyNames: nameSchema, additionalProperties: nonNegative, minProperties: 1 } as const;
 
 const triggerOutcome = {
   type: 'object',
@@ -133,9 +131,9 @@ const triggerOutcome = {
   properties: {
     baseRate: share,
     uplift: { type: 'number', minimum: -1, maximum: 1 },
-    conversionEvent: name,
-    conversionChannel: name,
-    conversionDelay: { type: 'array', items: duration, minItems: 2, maxItems: 2 },
+    conversionEvent: nameSchema,
+    conversionChannel: nameSchema,
+    conversionDelay: { type: 'array', items: durationSchema, minItems: 2, maxItems: 2 },
   },
 } as const;
 
@@ -145,10 +143,10 @@ const habit = {
   required: ['kind', 'perMonth'],
   properties: {
     kind: { enum: [...HABIT_KINDS] },
-    channel: name,
+    channel: nameSchema,
     perMonth: nonNegative,
     spread: share,
-    rhythm: name,
+    rhythm: nameSchema,
     trendPerMonth: { type: 'number', minimum: -1, maximum: 0 },
     pages: {
       type: 'object',
@@ -199,7 +197,7 @@ export const SIMULATOR_CONFIG_SCHEMA: Schema = {
     },
     rhythms: {
       type: 'object',
-      propertyNames: name,
+      propertyNames: nameSchema,
       additionalProperties: { type: 'array', items: nonNegative, minItems: 24, maxItems: 24 },
     },
     identity: {
@@ -242,7 +240,7 @@ export const SIMULATOR_CONFIG_SCHEMA: Schema = {
       additionalProperties: false,
       required: ['initialWithin', 'marketing', 'changesPerYear'],
       properties: {
-        initialWithin: duration,
+        initialWithin: durationSchema,
         marketing: { type: 'object', propertyNames: { enum: ['email', 'sms', 'push'] }, additionalProperties: share },
         changesPerYear: nonNegative,
       },
@@ -255,7 +253,7 @@ export const SIMULATOR_CONFIG_SCHEMA: Schema = {
         additionalProperties: false,
         required: ['medium', 'weight'],
         properties: {
-          medium: name,
+          medium: nameSchema,
           weight: nonNegative,
           referrers: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
           campaigns: { type: 'boolean' },
@@ -265,7 +263,7 @@ export const SIMULATOR_CONFIG_SCHEMA: Schema = {
     },
     categories: {
       type: 'object',
-      propertyNames: name,
+      propertyNames: nameSchema,
       minProperties: 1,
       additionalProperties: {
         type: 'object',
@@ -291,7 +289,7 @@ export const SIMULATOR_CONFIG_SCHEMA: Schema = {
                     type: 'object',
                     additionalProperties: false,
                     required: ['key', 'value', 'share'],
-                    properties: { key: name, value: { type: 'string' }, share },
+                    properties: { key: nameSchema, value: { type: 'string' }, share },
                   },
                 },
               },
@@ -302,7 +300,7 @@ export const SIMULATOR_CONFIG_SCHEMA: Schema = {
     },
     personas: {
       type: 'object',
-      propertyNames: name,
+      propertyNames: nameSchema,
       minProperties: 1,
       additionalProperties: {
         type: 'object',
