@@ -44,7 +44,7 @@ const schema = {
 } as const;
 
 /** config/engine.yaml as written; environment overrides come after (loadEngineSettings). */
-export const engineFile: ConfigFile<EngineSettings, EngineSettings> = { name: 'engine.yaml', schema, compile: (settings) => settings };
+const engineFile: ConfigFile<EngineSettings, EngineSettings> = { name: 'engine.yaml', schema, compile: (settings) => settings };
 
 const asNumber = (v: string): unknown => (/^-?[0-9]+(\.[0-9]+)?$/.test(v) ? Number(v) : v);
 const asBoolean = (v: string): unknown => (v === 'true' ? true : v === 'false' ? false : v);
