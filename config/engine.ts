@@ -1,4 +1,5 @@
-import { loadConfig, parseConfig } from './load';
+import { ConfigError } from '../runtime/errors';
+import { loadConfigFile, schemaProblem, type ConfigFile } from './load';
 
 /** config/engine.yaml, after environment overrides. */
 export interface EngineSettings {
@@ -42,32 +43,50 @@ const schema = {
   },
 } as const;
 
-const OVERRIDES: [keyof NodeJS.ProcessEnv, (s: EngineSettings, v: string) => void][] = [
-  ['LP_APP_ID', (s, v) => (s.appId = v)],
-  ['LP_TOPIC_PREFIX', (s, v) => (s.topicPrefix = v)],
-  ['LP_PARTITIONS', (s, v) => (s.partitions = Number(v))],
-  ['LP_GUARANTEE', (s, v) => (s.guarantee = v as EngineSettings['guarantee'])],
-  ['LP_COMMIT_INTERVAL_MS', (s, v) => (s.commitIntervalMs = Number(v))],
-  ['LP_SESSION_TIMEOUT_MS', (s, v) => (s.sessionTimeoutMs = Number(v))],
-  ['LP_WALL_CLOCK_PUNCTUATION', (s, v) => (s.wallClockPunctuation = (v === 'true' ? true : v === 'false' ? false : v) as boolean)],
-  ['LP_CACHE_ENTRIES', (s, v) => (s.cacheEntriesPerStore = Number(v))],
-  ['LP_STATE_DIR', (s, v) => (s.stateDir = v)],
-  ['LP_HTTP_HOST', (s, v) => (s.http.host = v)],
-  ['LP_HTTP_PORT', (s, v) => (s.http.port = Number(v))],
-  ['LP_HTTP_ADVERTISED_HOST', (s, v) => (s.http.advertisedHost = v)],
+/** config/engine.yaml as written; environment overrides come after (loadEngineSettings). */
+const engineFile: ConfigFile<EngineSettings, EngineSettings> = { name: 'engine.yaml', schema, compile: (settings) => settings };
+
+const asNumber = (v: string): unknown => (/^-?[0-9]+(\.[0-9]+)?$/.test(v) ? Number(v) : v);
+const asBoolean = (v: string): unknown => (v === 'true' ? true : v === 'false' ? false : v);
+const asText = (v: string): unknown => v;
+
+/** Environment variable -> the setting it overrides (a JSON pointer) and how its text reads. */
+const OVERRIDES: [name: string, pointer: string, read: (v: string) => unknown][] = [
+  ['LP_APP_ID', '/appId', asText],
+  ['LP_TOPIC_PREFIX', '/topicPrefix', asText],
+  ['LP_PARTITIONS', '/partitions', asNumber],
+  ['LP_GUARANTEE', '/guarantee', asText],
+  ['LP_COMMIT_INTERVAL_MS', '/commitIntervalMs', asNumber],
+  ['LP_SESSION_TIMEOUT_MS', '/sessionTimeoutMs', asNumber],
+  ['LP_WALL_CLOCK_PUNCTUATION', '/wallClockPunctuation', asBoolean],
+  ['LP_CACHE_ENTRIES', '/cacheEntriesPerStore', asNumber],
+  ['LP_STATE_DIR', '/stateDir', asText],
+  ['LP_HTTP_HOST', '/http/host', asText],
+  ['LP_HTTP_PORT', '/http/port', asNumber],
+  ['LP_HTTP_ADVERTISED_HOST', '/http/advertisedHost', asText],
 ];
 
-/** Reads the file, applies environment overrides, and validates the result (so a bad override is named too). */
+/**
+ * Reads the file, applies environment overrides, and validates the result:
+ * a bad override is named by its variable, not by a line of the file.
+ */
 export function loadEngineSettings(file: string, env: NodeJS.ProcessEnv = process.env): EngineSettings {
-  const fromFile = loadConfig<EngineSettings>(file, schema);
-  const applied: string[] = [];
-  for (const [name, apply] of OVERRIDES) {
-    const value = env[name as string];
-    if (value !== undefined && value !== '') {
-      apply(fromFile, value);
-      applied.push(String(name));
-    }
+  const settings = loadConfigFile(engineFile, file, undefined);
+  const applied: [name: string, pointer: string][] = [];
+  for (const [name, pointer, read] of OVERRIDES) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    const path = pointer.split('/').slice(1);
+    const parent = path.slice(0, -1).reduce<Record<string, unknown>>((node, key) => node[key] as Record<string, unknown>, settings as unknown as Record<string, unknown>);
+    parent[path[path.length - 1]!] = read(value);
+    applied.push([name, pointer]);
   }
-  if (applied.length === 0) return fromFile;
-  return parseConfig<EngineSettings>(`${file} with ${applied.join(', ')}`, JSON.stringify(fromFile), schema);
+  const problem = applied.length === 0 ? undefined : schemaProblem(schema, settings);
+  if (problem) {
+    const setting = problem.path.slice(1).replace(/\//g, '.');
+    const [name] = applied.find(([, pointer]) => problem.path === pointer) ?? [];
+    if (name) throw new ConfigError(name, `the environment variable that overrides ${setting} of ${file}`, problem.problem);
+    throw new ConfigError(`${file} with ${applied.map(([n]) => n).join(', ')}`, setting, problem.problem);
+  }
+  return settings;
 }

@@ -1,28 +1,33 @@
 import { join } from 'node:path';
-import { loadIdentityConfig } from '../processors/identity/config';
-import { loadOutcomesConfig } from '../processors/outcomes/config';
-import { loadProfileConfig } from '../processors/profile/config';
-import { loadScoringModel } from '../processors/scoring/config';
-import { loadSegmentRules } from '../processors/segmentation/config';
-import { loadEligibilityConfig, loadTriggerRules } from '../processors/triggers/config';
+import { identityFile } from '../processors/identity/config';
+import { profileFile } from '../processors/profile/config';
+import { scoringFile } from '../processors/scoring/config';
+import { segmentsFile } from '../processors/segmentation/config';
+import { triggersFile } from '../processors/triggers/config';
 import type { ProductConfig } from '../topology';
+import { engagementFile } from './engagement';
+import { loadConfigFile, type ConfigFile } from './load';
 
 /**
  * Every rule and config file of the product, read and validated from one
- * directory; start-up stops at the first bad one with its file, path and
- * line. Files that refer to each other are checked together (a segment
- * naming an unknown score, a trigger naming an unknown channel policy).
+ * directory, each by its declaration (schema, then compile); start-up stops
+ * at the first bad one with its file, path and line. A file that names
+ * things of another (a segment naming a score, a trigger a segment or a
+ * channel policy) is compiled after it, with it.
  */
 export function loadProductConfig(dir: string): ProductConfig {
-  const scoring = loadScoringModel(join(dir, 'scoring.yaml'));
-  const triggers = loadTriggerRules(join(dir, 'triggers.yaml'));
+  const load = <Raw, Compiled, Context>(file: ConfigFile<Raw, Compiled, Context>, context: Context): Compiled => loadConfigFile(file, join(dir, file.name), context);
+  const scoring = load(scoringFile, undefined);
+  const segments = load(segmentsFile, scoring);
+  const triggers = load(triggersFile, { scoring, segments });
+  const engagement = load(engagementFile, triggers);
   return {
-    identity: loadIdentityConfig(join(dir, 'identity.yaml')),
-    profile: loadProfileConfig(join(dir, 'profile.yaml')),
+    identity: load(identityFile, undefined),
+    profile: load(profileFile, undefined),
     scoring,
-    segments: loadSegmentRules(join(dir, 'segments.yaml'), scoring),
+    segments,
     triggers,
-    eligibility: loadEligibilityConfig(join(dir, 'engagement.yaml'), triggers),
-    outcomes: loadOutcomesConfig(join(dir, 'engagement.yaml')),
+    eligibility: engagement.eligibility,
+    outcomes: engagement.outcomes,
   };
 }

@@ -1,7 +1,8 @@
-import { parseDuration } from '../config/duration';
+import { durationSchema, parseDuration } from '../config/duration';
 import { join } from 'node:path';
 import type { Schema } from 'ajv';
-import { loadConfig, parseConfig } from '../config/load';
+import { loadConfigFile, parseConfigFile, type ConfigFile, type Fail } from '../config/load';
+import { nameSchema } from '../config/names';
 
 /**
  * simulator/personas.yaml: the simulated population. The file documents
@@ -121,9 +122,7 @@ const share = { type: 'number', minimum: 0, maximum: 1 } as const;
 const positive = { type: 'number', exclusiveMinimum: 0 } as const;
 const nonNegative = { type: 'number', minimum: 0 } as const;
 const range = { type: 'array', items: nonNegative, minItems: 2, maxItems: 2 } as const;
-const duration = { type: 'string', pattern: '^\\d+(ms|s|m|h|d|w)$' } as const;
-const name = { type: 'string', pattern: '^[a-z][a-z0-9_]*$' } as const;
-const weights = { type: 'object', propertyNames: name, additionalProperties: nonNegative, minProperties: 1 } as const;
+const weights = { type: 'object', propertyNames: nameSchema, additionalProperties: nonNegative, minProperties: 1 } as const;
 
 const triggerOutcome = {
   type: 'object',
@@ -132,9 +131,9 @@ const triggerOutcome = {
   properties: {
     baseRate: share,
     uplift: { type: 'number', minimum: -1, maximum: 1 },
-    conversionEvent: name,
-    conversionChannel: name,
-    conversionDelay: { type: 'array', items: duration, minItems: 2, maxItems: 2 },
+    conversionEvent: nameSchema,
+    conversionChannel: nameSchema,
+    conversionDelay: { type: 'array', items: durationSchema, minItems: 2, maxItems: 2 },
   },
 } as const;
 
@@ -144,10 +143,10 @@ const habit = {
   required: ['kind', 'perMonth'],
   properties: {
     kind: { enum: [...HABIT_KINDS] },
-    channel: name,
+    channel: nameSchema,
     perMonth: nonNegative,
     spread: share,
-    rhythm: name,
+    rhythm: nameSchema,
     trendPerMonth: { type: 'number', minimum: -1, maximum: 0 },
     pages: {
       type: 'object',
@@ -198,7 +197,7 @@ export const SIMULATOR_CONFIG_SCHEMA: Schema = {
     },
     rhythms: {
       type: 'object',
-      propertyNames: name,
+      propertyNames: nameSchema,
       additionalProperties: { type: 'array', items: nonNegative, minItems: 24, maxItems: 24 },
     },
     identity: {
@@ -241,7 +240,7 @@ export const SIMULATOR_CONFIG_SCHEMA: Schema = {
       additionalProperties: false,
       required: ['initialWithin', 'marketing', 'changesPerYear'],
       properties: {
-        initialWithin: duration,
+        initialWithin: durationSchema,
         marketing: { type: 'object', propertyNames: { enum: ['email', 'sms', 'push'] }, additionalProperties: share },
         changesPerYear: nonNegative,
       },
@@ -254,7 +253,7 @@ export const SIMULATOR_CONFIG_SCHEMA: Schema = {
         additionalProperties: false,
         required: ['medium', 'weight'],
         properties: {
-          medium: name,
+          medium: nameSchema,
           weight: nonNegative,
           referrers: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
           campaigns: { type: 'boolean' },
@@ -264,7 +263,7 @@ export const SIMULATOR_CONFIG_SCHEMA: Schema = {
     },
     categories: {
       type: 'object',
-      propertyNames: name,
+      propertyNames: nameSchema,
       minProperties: 1,
       additionalProperties: {
         type: 'object',
@@ -290,7 +289,7 @@ export const SIMULATOR_CONFIG_SCHEMA: Schema = {
                     type: 'object',
                     additionalProperties: false,
                     required: ['key', 'value', 'share'],
-                    properties: { key: name, value: { type: 'string' }, share },
+                    properties: { key: nameSchema, value: { type: 'string' }, share },
                   },
                 },
               },
@@ -301,7 +300,7 @@ export const SIMULATOR_CONFIG_SCHEMA: Schema = {
     },
     personas: {
       type: 'object',
-      propertyNames: name,
+      propertyNames: nameSchema,
       minProperties: 1,
       additionalProperties: {
         type: 'object',
@@ -371,8 +370,6 @@ const KIND_CHANNELS: Partial<Record<HabitKind, readonly string[]>> = {
 const BANK_ONLY: readonly HabitKind[] = ['banking', 'atm', 'card', 'branch'];
 
 export { parseDuration };
-
-type Fail = (path: string, problem: string) => never;
 
 /** What the schema cannot say: names that must exist, ranges in order, zones the runtime knows. */
 function check(config: SimulatorConfig, fail: Fail): void {
@@ -460,12 +457,21 @@ export const DEFAULT_RHYTHM: Record<HabitKind, string> = {
   branch: 'office',
 };
 
+const personasFile: ConfigFile<SimulatorConfig, SimulatorConfig> = {
+  name: 'personas.yaml',
+  schema: SIMULATOR_CONFIG_SCHEMA,
+  compile(config, _context, fail) {
+    check(config, fail);
+    return config;
+  },
+};
+
 /** Loads and validates a personas file (simulator/personas.yaml unless given). */
 export function loadSimulatorConfig(file: string = DEFAULT_PERSONAS_FILE): SimulatorConfig {
-  return loadConfig<SimulatorConfig>(file, SIMULATOR_CONFIG_SCHEMA, check);
+  return loadConfigFile(personasFile, file, undefined);
 }
 
 /** The same from text (tests, tools that build a variant in memory). */
 export function parseSimulatorConfig(file: string, text: string): SimulatorConfig {
-  return parseConfig<SimulatorConfig>(file, text, SIMULATOR_CONFIG_SCHEMA, check);
+  return parseConfigFile(personasFile, file, text, undefined);
 }

@@ -1,5 +1,6 @@
 import type { CountryCode } from 'libphonenumber-js';
-import { loadConfig, parseConfig } from '../../config/load';
+import type { ConfigFile, Fail } from '../../config/load';
+import { mapByName, nameSchema } from '../../config/names';
 
 /** config/identity.yaml */
 export interface IdentityConfig {
@@ -54,9 +55,9 @@ const schema = {
       properties: { secretEnv: { type: 'string', minLength: 1 }, developmentSecret: { type: 'string', minLength: 16 } },
     },
     defaultPhoneRegion: { type: 'string', pattern: '^[A-Z]{2}$' },
-    typeStrength: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: '^[a-z][a-z0-9_]*$' } },
+    typeStrength: { type: 'array', minItems: 1, uniqueItems: true, items: nameSchema },
     uniqueTypes: { type: 'array', uniqueItems: true, items: { type: 'string' } },
-    limits: { type: 'object', additionalProperties: { type: 'integer', minimum: 1 } },
+    limits: mapByName({ type: 'integer', minimum: 1 }),
     trust: {
       type: 'object',
       additionalProperties: false,
@@ -86,7 +87,7 @@ const schema = {
   },
 } as const;
 
-function check(config: IdentityConfig, fail: (path: string, problem: string) => never): void {
+function compile(config: IdentityConfig, _context: void, fail: Fail): IdentityConfig {
   for (const type of config.uniqueTypes) {
     if (!config.typeStrength.includes(type)) fail('/uniqueTypes', `'${type}' is not listed in typeStrength`);
   }
@@ -101,6 +102,7 @@ function check(config: IdentityConfig, fail: (path: string, problem: string) => 
     }
   });
   if (!isRegion(config.defaultPhoneRegion)) fail('/defaultPhoneRegion', `'${config.defaultPhoneRegion}' is not a known region`);
+  return config;
 }
 
 function isRegion(region: string): region is CountryCode {
@@ -108,10 +110,5 @@ function isRegion(region: string): region is CountryCode {
   return isSupportedCountry(region);
 }
 
-export function loadIdentityConfig(file: string): IdentityConfig {
-  return loadConfig<IdentityConfig>(file, schema, check);
-}
-
-export function parseIdentityConfig(file: string, text: string): IdentityConfig {
-  return parseConfig<IdentityConfig>(file, text, schema, check);
-}
+/** config/identity.yaml */
+export const identityFile: ConfigFile<IdentityConfig, IdentityConfig> = { name: 'identity.yaml', schema, compile };

@@ -1,5 +1,5 @@
-import { loadConfig, parseConfig } from '../../config/load';
-import { durationSchema, parseDuration } from '../../config/duration';
+import { durationSchema, positiveDurationSchema } from '../../config/duration';
+import { nameSchema } from '../../config/names';
 
 /** config/engagement.yaml → `outcomes` */
 export interface OutcomesConfig {
@@ -16,15 +16,14 @@ export interface OutcomesConfig {
   };
 }
 
-const NAME = '^[a-z][a-z0-9_]*$';
-
-const outcomesSchema = {
+/** engagement.yaml's `outcomes` (config/engagement.ts reads the file); nothing a schema cannot say. */
+export const outcomesSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['attributionWindow', 'conversionEvents', 'lift'],
   properties: {
-    attributionWindow: durationSchema,
-    conversionEvents: { type: 'array', uniqueItems: true, items: { type: 'string', pattern: NAME } },
+    attributionWindow: positiveDurationSchema,
+    conversionEvents: { type: 'array', uniqueItems: true, items: nameSchema },
     lift: {
       type: 'object',
       additionalProperties: false,
@@ -33,23 +32,3 @@ const outcomesSchema = {
     },
   },
 } as const;
-
-/** engagement.yaml as processors/outcomes sees it: `eligibility` is checked by processors/triggers. */
-const engagementFileSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['outcomes'],
-  properties: { eligibility: { type: 'object' }, outcomes: outcomesSchema },
-} as const;
-
-function check(file: { outcomes: OutcomesConfig }, fail: (path: string, problem: string) => never): void {
-  if (parseDuration(file.outcomes.attributionWindow) === 0) fail('/outcomes/attributionWindow', 'must be longer than 0');
-}
-
-export function loadOutcomesConfig(file: string): OutcomesConfig {
-  return loadConfig<{ outcomes: OutcomesConfig }>(file, engagementFileSchema, check).outcomes;
-}
-
-export function parseOutcomesConfig(file: string, text: string): OutcomesConfig {
-  return parseConfig<{ outcomes: OutcomesConfig }>(file, text, engagementFileSchema, check).outcomes;
-}

@@ -1,5 +1,6 @@
-import { durationAt } from '../../config/duration';
-import { loadConfig, parseConfig } from '../../config/load';
+import { parseDuration, positiveDurationSchema } from '../../config/duration';
+import { loadConfigFile, type ConfigFile, type Fail } from '../../config/load';
+import { mapByName } from '../../config/names';
 
 /** config/profile.yaml, with every duration in milliseconds. */
 export interface ProfileConfig {
@@ -32,7 +33,7 @@ const schema = {
       type: 'object',
       additionalProperties: false,
       required: ['inactivityGap'],
-      properties: { inactivityGap: { type: 'string' }, channels: { type: 'object', additionalProperties: { type: 'string' } } },
+      properties: { inactivityGap: positiveDurationSchema, channels: mapByName(positiveDurationSchema) },
     },
     journey: {
       type: 'object',
@@ -50,36 +51,30 @@ const schema = {
       type: 'object',
       additionalProperties: false,
       required: ['throttle'],
-      properties: { throttle: { type: 'string' } },
+      properties: { throttle: positiveDurationSchema },
     },
   },
 } as const;
 
-function resolve(file: ProfileFile, fail: (path: string, problem: string) => never): ProfileConfig {
-  const sessionGapByChannel: Record<string, number> = {};
-  for (const [channel, gap] of Object.entries(file.sessions.channels ?? {})) {
-    sessionGapByChannel[channel] = durationAt(gap, `/sessions/channels/${channel}`, fail);
-  }
+function compile(file: ProfileFile, _context: void, fail: Fail): ProfileConfig {
   if (file.deduplication.recentEventIds < file.journey.length) {
     fail('/deduplication/recentEventIds', `must be at least journey.length (${file.journey.length}): the journey's event ids are the most recent ones remembered`);
   }
+  const sessionGapByChannel: Record<string, number> = {};
+  for (const [channel, gap] of Object.entries(file.sessions.channels ?? {})) sessionGapByChannel[channel] = parseDuration(gap);
   return {
-    sessionGap: durationAt(file.sessions.inactivityGap, '/sessions/inactivityGap', fail),
+    sessionGap: parseDuration(file.sessions.inactivityGap),
     sessionGapByChannel,
     journeyLength: file.journey.length,
     recentEventIds: file.deduplication.recentEventIds,
-    viewInterval: durationAt(file.view.throttle, '/view/throttle', fail),
+    viewInterval: parseDuration(file.view.throttle),
   };
 }
 
-export function loadProfileConfig(file: string): ProfileConfig {
-  let config: ProfileConfig | undefined;
-  loadConfig<ProfileFile>(file, schema, (value, fail) => (config = resolve(value, fail)));
-  return config!;
-}
+/** config/profile.yaml */
+export const profileFile: ConfigFile<ProfileFile, ProfileConfig> = { name: 'profile.yaml', schema, compile };
 
-export function parseProfileConfig(file: string, text: string): ProfileConfig {
-  let config: ProfileConfig | undefined;
-  parseConfig<ProfileFile>(file, text, schema, (value, fail) => (config = resolve(value, fail)));
-  return config!;
+/** For callers that read this one file (bench/profile.ts). */
+export function loadProfileConfig(file: string): ProfileConfig {
+  return loadConfigFile(profileFile, file, undefined);
 }

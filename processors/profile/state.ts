@@ -2,7 +2,11 @@ import type { JourneyEntry, ProfileState, RecentEvent, SessionState, Stamped } f
 import { EVENT, type Touchpoint } from '../model/touchpoint';
 import type { ProfileConfig } from './config';
 
-/** A profile is known (not anonymous) once a customer id is linked to it. */
+/**
+ * A profile is known (not anonymous) once a customer id is linked to it:
+ * the one definition, for the profile view and for `known:` in segments
+ * and triggers alike.
+ */
 export const KNOWN_IDENTIFIER = 'customer_id';
 /** Attributes named `trait.<name>` set the trait <name>; other attributes are not kept. */
 export const TRAIT_PREFIX = 'trait.';

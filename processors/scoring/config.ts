@@ -1,5 +1,6 @@
-import { loadConfig, parseConfig } from '../../config/load';
-import { durationAt } from '../../config/duration';
+import { loadConfigFile, type ConfigFile } from '../../config/load';
+import { parseDuration, positiveDurationSchema } from '../../config/duration';
+import { mapByName } from '../../config/names';
 import { eventFilterSchema, type EventFilterConfig } from '../profile/event-filter';
 import { compileScoringModel, type ScoringModel } from './model';
 
@@ -57,16 +58,15 @@ const schema = {
   required: ['explain', 'scores'],
   properties: {
     explain: { type: 'integer', minimum: 1, maximum: 50 },
-    scores: {
-      type: 'object',
-      minProperties: 1,
-      additionalProperties: {
+    // referred to from rules and shown to channels: plain names
+    scores: mapByName(
+      {
         type: 'object',
         additionalProperties: false,
         required: ['halfLife', 'signals'],
         properties: {
           description: { type: 'string' },
-          halfLife: { type: 'string' },
+          halfLife: positiveDurationSchema,
           when: eventFilterSchema,
           signals: {
             type: 'object',
@@ -87,30 +87,21 @@ const schema = {
           },
         },
       },
-    },
+      { minProperties: 1, dotted: true },
+    ),
   },
 } as const;
 
-/** Score names are referred to from segment rules and shown to channels: keep them plain. */
-const SCORE_NAME = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$/;
-
-function compile(config: ScoringConfig, fail: (path: string, problem: string) => never): ScoringModel {
+function compile(config: ScoringConfig): ScoringModel {
   const halfLives: Record<string, number> = {};
-  for (const [name, score] of Object.entries(config.scores)) {
-    if (!SCORE_NAME.test(name) || name in Object.prototype) fail(`/scores/${name}`, `'${name}' is not a valid score name: use lower case letters, digits and _, parts separated by dots (e.g. intent.mortgage), and not a word JavaScript objects reserve (constructor)`);
-    halfLives[name] = durationAt(score.halfLife, `/scores/${name}/halfLife`, fail);
-  }
+  for (const [name, score] of Object.entries(config.scores)) halfLives[name] = parseDuration(score.halfLife);
   return compileScoringModel(config, halfLives);
 }
 
-export function loadScoringModel(file: string): ScoringModel {
-  let model: ScoringModel | undefined;
-  loadConfig<ScoringConfig>(file, schema, (config, fail) => (model = compile(config, fail)));
-  return model!;
-}
+/** config/scoring.yaml */
+export const scoringFile: ConfigFile<ScoringConfig, ScoringModel> = { name: 'scoring.yaml', schema, compile };
 
-export function parseScoringModel(file: string, text: string): ScoringModel {
-  let model: ScoringModel | undefined;
-  parseConfig<ScoringConfig>(file, text, schema, (config, fail) => (model = compile(config, fail)));
-  return model!;
+/** For callers that read this one file (bench/profile.ts). */
+export function loadScoringModel(file: string): ScoringModel {
+  return loadConfigFile(scoringFile, file, undefined);
 }

@@ -6,9 +6,10 @@ import { valueAt } from '../scoring/state';
 /**
  * Segment rules compiled at load time. A condition tree's leaves are
  * deduplicated across segments and measured once per evaluation into a
- * typed array; every segment's boolean logic over them is one generated
- * function, so evaluating 30 segments costs one pass over the distinct
- * leaves and one call, and allocates nothing unless a membership changes.
+ * typed array; each segment's boolean logic over them is a few closures
+ * (conditions.ts), so evaluating 30 segments costs one pass over the
+ * distinct leaves and one small tree per segment, and allocates nothing
+ * unless a membership changes.
  */
 export interface SegmentRules {
   counters: CompiledCounter[];
@@ -28,6 +29,8 @@ export interface CompiledCounter {
   match: EventFilter;
   /** Sums amount.minorUnits instead of counting. */
   sum: boolean;
+  /** Default window of conditions on it, as written (e.g. 7d): part of their labels. */
+  window: string;
   /** The longest window any rule reads it with: older events are pruned. */
   retention: number;
 }
@@ -42,65 +45,50 @@ export interface CompiledSegment {
 /** A measurable fact about a profile at an evaluation time, and a test on it. */
 export interface Leaf {
   label: string;
-  measure(ev: Evaluation): number;
+  measure(ev: Measurement): number;
   test(value: number): boolean;
   /** The earliest time after `ev.at` at which the test could change with no new event; Infinity if never. */
-  next(ev: Evaluation, value: number): number;
+  next(ev: Measurement, value: number): number;
 }
 
 const EMPTY: CounterEvent[] = [];
 
-/** One evaluation of every leaf of the rules for one profile at one time; reused from record to record. */
-export class Evaluation {
+/** Every leaf of some conditions measured for one profile at one time; reused from record to record. */
+export class Measurement {
   profile!: ProfileState;
   at = 0;
   readonly values: Float64Array;
   readonly held: Uint8Array;
-  /** By segment index: 1 when the segment holds. */
-  readonly decided: Uint8Array;
   /** The last window read (see `window`). */
   events: CounterEvent[] = EMPTY;
   start = 0;
   end = 0;
 
-  constructor(readonly rules: SegmentRules) {
-    this.values = new Float64Array(rules.leaves.length);
-    this.held = new Uint8Array(rules.leaves.length);
-    this.decided = new Uint8Array(rules.segments.length);
+  constructor(readonly leaves: readonly Leaf[]) {
+    this.values = new Float64Array(leaves.length);
+    this.held = new Uint8Array(leaves.length);
   }
 
-  run(profile: ProfileState, at: number): void {
+  measure(profile: ProfileState, at: number): void {
     this.profile = profile;
     this.at = at;
-    const leaves = this.rules.leaves;
+    const leaves = this.leaves;
     for (let i = 0; i < leaves.length; i++) {
       const value = leaves[i]!.measure(this);
       this.values[i] = value;
       this.held[i] = leaves[i]!.test(value) ? 1 : 0;
     }
-    this.rules.decide(this.held, this.decided);
-  }
-
-  holds(segment: CompiledSegment): boolean {
-    return this.decided[segment.index] === 1;
   }
 
   /** When the next evaluation is due if no event comes: a window slides past an event, a score decays past a threshold... */
   nextChange(): number {
     let next = Infinity;
-    const leaves = this.rules.leaves;
+    const leaves = this.leaves;
     for (let i = 0; i < leaves.length; i++) {
       const t = leaves[i]!.next(this, this.values[i]!);
       if (t < next) next = t;
     }
     return next;
-  }
-
-  /** The values that decided a segment, for its membership record. */
-  valuesOf(segment: CompiledSegment): Record<string, number> {
-    const values: Record<string, number> = {};
-    for (const i of segment.leaves) values[this.rules.leaves[i]!.label] = this.values[i]!;
-    return values;
   }
 
   /** Sets `events` and [`start`, `end`) to the counter's events inside (at - window, at]. */
@@ -116,13 +104,57 @@ export class Evaluation {
   }
 }
 
-interface Bounds {
-  atLeast?: number;
-  atMost?: number;
+/** Every segment of the rules decided for one profile at one time. */
+export class Evaluation extends Measurement {
+  /** By segment index: 1 when the segment holds. */
+  readonly decided: Uint8Array;
+
+  constructor(readonly rules: SegmentRules) {
+    super(rules.leaves);
+    this.decided = new Uint8Array(rules.segments.length);
+  }
+
+  run(profile: ProfileState, at: number): void {
+    this.measure(profile, at);
+    this.rules.decide(this.held, this.decided);
+  }
+
+  holds(segment: CompiledSegment): boolean {
+    return this.decided[segment.index] === 1;
+  }
+
+  /** The values that decided a segment, for its membership record. */
+  valuesOf(segment: CompiledSegment): Record<string, number> {
+    const values: Record<string, number> = {};
+    for (const i of segment.leaves) values[this.leaves[i]!.label] = this.values[i]!;
+    return values;
+  }
 }
 
-function within(bounds: Bounds, value: number): boolean {
-  return (bounds.atLeast === undefined || value >= bounds.atLeast) && (bounds.atMost === undefined || value <= bounds.atMost);
+/** atLeast / atMost include the bound; above / below do not. */
+export interface Bounds {
+  atLeast?: number;
+  atMost?: number;
+  above?: number;
+  below?: number;
+}
+
+/** The test of a value against bounds, over numbers alone (a rule's bounds object has its own fields beside them). */
+function withinBounds(bounds: Bounds): (value: number) => boolean {
+  const atLeast = bounds.atLeast ?? -Infinity;
+  const atMost = bounds.atMost ?? Infinity;
+  const above = bounds.above ?? -Infinity;
+  const below = bounds.below ?? Infinity;
+  return (value) => value >= atLeast && value <= atMost && value > above && value < below;
+}
+
+/** A count's bounds as whole inclusive ones (a count above 2.5 is at least 3), which `next` counts events with. */
+function countBounds(bounds: Bounds): { atLeast?: number; atMost?: number } {
+  const lows = [bounds.atLeast === undefined ? undefined : Math.ceil(bounds.atLeast), bounds.above === undefined ? undefined : Math.floor(bounds.above) + 1];
+  const highs = [bounds.atMost === undefined ? undefined : Math.floor(bounds.atMost), bounds.below === undefined ? undefined : Math.ceil(bounds.below) - 1];
+  const low = lows.filter((b) => b !== undefined);
+  const high = highs.filter((b) => b !== undefined);
+  return { atLeast: low.length ? Math.max(...low) : undefined, atMost: high.length ? Math.min(...high) : undefined };
 }
 
 /**
@@ -131,6 +163,7 @@ function within(bounds: Bounds, value: number): boolean {
  * cross a bound. A sum may move either way, so any slide is a candidate.
  */
 export function counterLeaf(label: string, counter: string, sum: boolean, window: number, bounds: Bounds): Leaf {
+  const counted = sum ? bounds : countBounds(bounds);
   // what `measure` saw, for `next` of the same evaluation
   let events: CounterEvent[] = EMPTY;
   let start = 0;
@@ -147,13 +180,14 @@ export function counterLeaf(label: string, counter: string, sum: boolean, window
       for (let i = ev.start; i < ev.end; i++) total += events[i]![1];
       return total;
     },
-    test: (value) => within(bounds, value),
+    test: withinBounds(counted),
     next(_ev, value) {
       if (sum) return inWindow > 0 ? events[start]![0] + window : Infinity;
       let next = Infinity;
+      const { atLeast, atMost } = counted;
       // the k-th oldest event in the window leaves it at its time + window
-      if (bounds.atLeast !== undefined && bounds.atLeast > 0 && value >= bounds.atLeast) next = events[start + value - bounds.atLeast]![0] + window;
-      if (bounds.atMost !== undefined && value > bounds.atMost) next = Math.min(next, events[start + value - bounds.atMost - 1]![0] + window);
+      if (atLeast !== undefined && atLeast > 0 && value >= atLeast) next = events[start + value - atLeast]![0] + window;
+      if (atMost !== undefined && atMost >= 0 && value > atMost) next = Math.min(next, events[start + value - atMost - 1]![0] + window);
       return next;
     },
   };
@@ -167,11 +201,13 @@ export function scoreLeaf(label: string, score: string, bounds: Bounds): Leaf {
       const state = ev.profile.scores[score];
       return state ? valueAt(state, ev.at) : 0;
     },
-    test: (value) => within(bounds, value),
+    test: withinBounds(bounds),
     next(ev, value) {
       const state = ev.profile.scores[score];
       if (!state) return Infinity;
-      return Math.min(crossing(ev.at, value, bounds.atLeast, state.halfLife), crossing(ev.at, value, bounds.atMost, state.halfLife));
+      let next = Infinity;
+      for (const bound of [bounds.atLeast, bounds.atMost, bounds.above, bounds.below]) next = Math.min(next, crossing(ev.at, value, bound, state.halfLife));
+      return next;
     },
   };
 }
@@ -184,6 +220,11 @@ function crossing(at: number, value: number, bound: number | undefined, halfLife
 
 export function knownLeaf(want: boolean): Leaf {
   return { label: 'known', measure: (ev) => (isKnown(ev.profile) ? 1 : 0), test: (v) => v === (want ? 1 : 0), next: () => Infinity };
+}
+
+/** In a segment: for triggers' `who`, membership as the segmentation node decided it. */
+export function segmentLeaf(segment: string): Leaf {
+  return { label: `segment ${segment}`, measure: (ev) => (own(ev.profile.segments, segment) ? 1 : 0), test: (v) => v === 1, next: () => Infinity };
 }
 
 /** Touched the channel ever, or within a time: then it stops holding a fixed time after the last touch. */

@@ -1,5 +1,11 @@
-import { loadConfig, parseConfig } from '../../config/load';
-import { durationSchema, parseDuration } from '../../config/duration';
+import { durationSchema, parseDuration, positiveDurationSchema } from '../../config/duration';
+import type { ConfigFile, Fail } from '../../config/load';
+import { dottedNameSchema, mapByName, nameSchema } from '../../config/names';
+import type { ScoringModel } from '../scoring/model';
+import { ConditionCompiler, conditionSchema, PURPOSES, refuseRetiredForms, type Condition, type Purpose, type Vocabulary } from '../segmentation/conditions';
+import type { SegmentRules } from '../segmentation/rules';
+
+export { PURPOSES, type Purpose };
 
 // ---------------------------------------------------------------------------------------------
 // config/triggers.yaml: the rules (when, for whom, what)
@@ -8,16 +14,17 @@ import { durationSchema, parseDuration } from '../../config/duration';
 export const ACTIONS = ['offer', 'banner', 'chat_prompt', 'account_alert', 'call_back', 'email', 'push'] as const;
 export type Action = (typeof ACTIONS)[number];
 
-export const PURPOSES = ['marketing', 'service'] as const;
-export type Purpose = (typeof PURPOSES)[number];
-
-/** config/triggers.yaml */
-export interface TriggerRules {
-  /** Identifier types that make a person "known" (`who: { known: true }`). */
-  knownIdentifierTypes: string[];
+/** config/triggers.yaml as written. */
+export interface TriggersFile {
   /** Values every trigger gets unless its `engage` (or `grace`) says otherwise. */
   defaults: TriggerDefaults;
   triggers: TriggerSpec[];
+}
+
+/** config/triggers.yaml, checked against the files it names. */
+export interface TriggerRules extends TriggersFile {
+  /** What `who` conditions may name (scores, counters, segments), for compiling them (rules.ts). */
+  vocabulary: Vocabulary;
 }
 
 export interface TriggerDefaults {
@@ -83,17 +90,6 @@ export interface SequenceStep extends EventFilter {
   times?: number;
 }
 
-/** Exactly one of these; `all`, `any` and `not` nest. */
-export interface Condition {
-  known?: boolean;
-  segment?: string;
-  score?: { name: string; atLeast?: number; below?: number };
-  consent?: { channel: string; purpose: Purpose };
-  all?: Condition[];
-  any?: Condition[];
-  not?: Condition;
-}
-
 export interface EngageSpec {
   action: Action;
   contentRef: string;
@@ -114,8 +110,6 @@ export interface ChannelChoice {
   contentRef?: string;
 }
 
-const NAME = '^[a-z][a-z0-9_]*$';
-const nameSchema = { type: 'string', pattern: NAME } as const;
 const oneOrMany = { anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } }] } as const;
 const moneyBound = {
   type: 'object',
@@ -127,7 +121,7 @@ const filterProperties = {
   eventType: oneOrMany,
   channel: oneOrMany,
   category: oneOrMany,
-  path: { type: 'string', minLength: 1 },
+  path: { type: 'string', minLength: 1, pattern: '^[^*]*\\*?$', description: "'*' may only end a path (a prefix match), e.g. /mortgages/*" },
   product: oneOrMany,
   authenticated: { type: 'boolean' },
   attributes: { type: 'object', additionalProperties: { type: 'string' } },
@@ -138,7 +132,7 @@ const filterProperties = {
 /** The engagement settings a trigger may set and `defaults` may give for every trigger. */
 const ENGAGE_DEFAULTABLE = {
   priority: { type: 'integer', minimum: 0, maximum: 1000 },
-  ttl: durationSchema,
+  ttl: positiveDurationSchema,
   purpose: { enum: [...PURPOSES] },
   maxDelay: durationSchema,
   holdoutPercent: { type: 'number', minimum: 0, maximum: 100 },
@@ -148,37 +142,12 @@ const ENGAGE_DEFAULTABLE = {
 const rulesSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['knownIdentifierTypes', 'defaults', 'triggers'],
+  required: ['defaults', 'triggers'],
   $defs: {
     filter: { type: 'object', additionalProperties: false, required: ['eventType'], properties: filterProperties },
-    condition: {
-      type: 'object',
-      additionalProperties: false,
-      minProperties: 1,
-      maxProperties: 1,
-      properties: {
-        known: { type: 'boolean' },
-        segment: nameSchema,
-        score: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['name'],
-          properties: { name: nameSchema, atLeast: { type: 'number' }, below: { type: 'number' } },
-        },
-        consent: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['channel', 'purpose'],
-          properties: { channel: { type: 'string', pattern: '^([a-z][a-z0-9_]*|\\*)$' }, purpose: { enum: [...PURPOSES] } },
-        },
-        all: { type: 'array', minItems: 1, items: { $ref: '#/$defs/condition' } },
-        any: { type: 'array', minItems: 1, items: { $ref: '#/$defs/condition' } },
-        not: { $ref: '#/$defs/condition' },
-      },
-    },
+    condition: conditionSchema,
   },
   properties: {
-    knownIdentifierTypes: { type: 'array', minItems: 1, items: nameSchema },
     defaults: {
       type: 'object',
       additionalProperties: false,
@@ -200,10 +169,10 @@ const rulesSchema = {
           enabled: { type: 'boolean' },
           grace: durationSchema,
           when: {
+            title: "a trigger's when",
             type: 'object',
             additionalProperties: false,
-            minProperties: 1,
-            maxProperties: 1,
+            oneOf: ['event', 'sequence', 'absence', 'segmentEntered', 'scoreCrosses'].map((kind) => ({ type: 'object', required: [kind] })),
             properties: {
               event: { $ref: '#/$defs/filter' },
               sequence: {
@@ -221,21 +190,23 @@ const rulesSchema = {
                       properties: { ...filterProperties, times: { type: 'integer', minimum: 1 } },
                     },
                   },
-                  within: durationSchema,
+                  within: positiveDurationSchema,
                 },
               },
               absence: {
                 type: 'object',
                 additionalProperties: false,
                 required: ['after', 'missing', 'within'],
-                properties: { after: { $ref: '#/$defs/filter' }, missing: { $ref: '#/$defs/filter' }, within: durationSchema },
+                properties: { after: { $ref: '#/$defs/filter' }, missing: { $ref: '#/$defs/filter' }, within: positiveDurationSchema },
               },
               segmentEntered: nameSchema,
               scoreCrosses: {
+                title: 'a score crossing',
                 type: 'object',
                 additionalProperties: false,
                 required: ['score'],
-                properties: { score: nameSchema, above: { type: 'number' }, below: { type: 'number' } },
+                oneOf: [{ type: 'object', required: ['above'] }, { type: 'object', required: ['below'] }],
+                properties: { score: dottedNameSchema, above: { type: 'number' }, below: { type: 'number' } },
               },
             },
           },
@@ -282,65 +253,64 @@ const rulesSchema = {
 /** Most steps a sequence may have (times included): the step set is a bit mask. */
 export const MAX_SEQUENCE_STEPS = 30;
 
-function checkRules(rules: TriggerRules, fail: (path: string, problem: string) => never): void {
+/** What triggers.yaml reads from the files before it. */
+export interface TriggersContext {
+  scoring: ScoringModel;
+  segments: SegmentRules;
+}
+
+function compile(file: TriggersFile, context: TriggersContext, fail: Fail): TriggerRules {
+  const segments = new Set(context.segments.segmentIndex.keys());
+  const vocabulary: Vocabulary = { scores: new Set(context.scoring.byName.keys()), counters: context.segments.counterByName, segments };
   const ids = new Map<string, number>();
-  rules.triggers.forEach((t, i) => {
+  file.triggers.forEach((t, i) => {
     const at = `/triggers/${i}`;
     const first = ids.get(t.id);
     if (first !== undefined) fail(`${at}/id`, `trigger id '${t.id}' is already used by triggers[${first}]; ids must be unique (they are part of every command id)`);
     ids.set(t.id, i);
     const w = t.when;
-    if (w.scoreCrosses && (w.scoreCrosses.above === undefined) === (w.scoreCrosses.below === undefined)) {
-      fail(`${at}/when/scoreCrosses`, "give exactly one of 'above' or 'below'");
+    if (w.segmentEntered !== undefined && !segments.has(w.segmentEntered)) {
+      fail(`${at}/when/segmentEntered`, `unknown segment '${w.segmentEntered}' (segments in segments.yaml: ${[...segments].join(', ')})`);
+    }
+    if (w.scoreCrosses && !vocabulary.scores.has(w.scoreCrosses.score)) {
+      fail(`${at}/when/scoreCrosses/score`, `unknown score '${w.scoreCrosses.score}' (scores in scoring.yaml: ${[...vocabulary.scores].join(', ')})`);
     }
     if (w.sequence) {
       const steps = w.sequence.steps.reduce((n, s) => n + (s.times ?? 1), 0);
       if (steps > MAX_SEQUENCE_STEPS) fail(`${at}/when/sequence/steps`, `${steps} steps (times included); at most ${MAX_SEQUENCE_STEPS}`);
-      if (parseDuration(w.sequence.within) === 0) fail(`${at}/when/sequence/within`, 'must be longer than 0');
     }
-    if (w.absence && parseDuration(w.absence.within) === 0) fail(`${at}/when/absence/within`, 'must be longer than 0');
-    const filters: [string, EventFilter][] = [];
-    if (w.event) filters.push([`${at}/when/event`, w.event]);
-    w.sequence?.steps.forEach((s, j) => filters.push([`${at}/when/sequence/steps/${j}`, s]));
-    if (w.absence) filters.push([`${at}/when/absence/after`, w.absence.after], [`${at}/when/absence/missing`, w.absence.missing]);
-    for (const [path, f] of filters) {
-      if (f.path !== undefined && f.path.indexOf('*') !== -1 && f.path.indexOf('*') !== f.path.length - 1) {
-        fail(`${path}/path`, "'*' may only end a path (a prefix match), e.g. /mortgages/*");
-      }
-    }
-    if (t.who) checkCondition(t.who, `${at}/who`, fail);
+    if (t.who) new ConditionCompiler(vocabulary, fail).compile(t.who, `${at}/who`, new Set());
     const channels = t.engage.channels.map((c) => (typeof c === 'string' ? c : c.channel));
     channels.forEach((c, j) => {
       if (channels.indexOf(c) !== j) fail(`${at}/engage/channels/${j}`, `channel '${c}' is listed twice`);
     });
-    if (parseDuration(t.engage.ttl ?? rules.defaults.ttl) === 0) fail(`${at}/engage/ttl`, 'a command must live longer than 0');
     if (w.absence) {
-      const grace = parseDuration(t.grace ?? rules.defaults.grace);
-      const maxDelay = parseDuration(t.engage.maxDelay ?? rules.defaults.maxDelay);
+      const grace = parseDuration(t.grace ?? file.defaults.grace);
+      const maxDelay = parseDuration(t.engage.maxDelay ?? file.defaults.maxDelay);
       if (maxDelay <= grace) {
         fail(
           t.engage.maxDelay ? `${at}/engage/maxDelay` : '/defaults/maxDelay',
-          `an absence is decided 'grace' (${t.grace ?? rules.defaults.grace}) after its deadline, so maxDelay must be longer than that or every firing is stale`,
+          `an absence is decided 'grace' (${t.grace ?? file.defaults.grace}) after its deadline, so maxDelay must be longer than that or every firing is stale`,
         );
       }
     }
   });
+  return { ...file, vocabulary };
 }
 
-function checkCondition(c: Condition, path: string, fail: (path: string, problem: string) => never): void {
-  if (c.score && c.score.atLeast === undefined && c.score.below === undefined) fail(`${path}/score`, "give 'atLeast', 'below' or both");
-  c.all?.forEach((x, i) => checkCondition(x, `${path}/all/${i}`, fail));
-  c.any?.forEach((x, i) => checkCondition(x, `${path}/any/${i}`, fail));
-  if (c.not) checkCondition(c.not, `${path}/not`, fail);
-}
-
-export function loadTriggerRules(file: string): TriggerRules {
-  return loadConfig<TriggerRules>(file, rulesSchema, checkRules);
-}
-
-export function parseTriggerRules(file: string, text: string): TriggerRules {
-  return parseConfig<TriggerRules>(file, text, rulesSchema, checkRules);
-}
+/** config/triggers.yaml, checked against the scores and segments it names. */
+export const triggersFile: ConfigFile<TriggersFile, TriggerRules, TriggersContext> = {
+  name: 'triggers.yaml',
+  schema: rulesSchema,
+  retired(value, fail) {
+    const file = value as { knownIdentifierTypes?: unknown; triggers?: unknown } | null;
+    if (file?.knownIdentifierTypes !== undefined) {
+      fail('/knownIdentifierTypes', 'is no longer read: a person is known when a customer id is linked to their profile, in triggers, segments and the profile view alike; remove it');
+    }
+    if (Array.isArray(file?.triggers)) file.triggers.forEach((t, i) => refuseRetiredForms((t as { who?: unknown } | null)?.who, `/triggers/${i}/who`, fail));
+  },
+  compile,
+};
 
 // ---------------------------------------------------------------------------------------------
 // config/engagement.yaml, section `eligibility`: the permission policy
@@ -395,7 +365,8 @@ export interface CapSpec {
 
 const CLOCK = '^([01][0-9]|2[0-3]):[0-5][0-9]$';
 
-const eligibilitySchema = {
+/** engagement.yaml's `eligibility` (config/engagement.ts reads the file). */
+export const eligibilitySchema = {
   type: 'object',
   additionalProperties: false,
   required: ['defaultTimeZone', 'consent', 'channels', 'fatigue', 'arbitration', 'holdout'],
@@ -407,11 +378,8 @@ const eligibilitySchema = {
       required: ['allowWithoutRecord'],
       properties: { allowWithoutRecord: { type: 'array', uniqueItems: true, items: { enum: [...PURPOSES] } } },
     },
-    channels: {
-      type: 'object',
-      minProperties: 1,
-      propertyNames: { pattern: NAME },
-      additionalProperties: {
+    channels: mapByName(
+      {
         type: 'object',
         additionalProperties: false,
         required: ['reach'],
@@ -431,7 +399,8 @@ const eligibilitySchema = {
           },
         },
       },
-    },
+      { minProperties: 1 },
+    ),
     fatigue: {
       type: 'object',
       additionalProperties: false,
@@ -443,7 +412,7 @@ const eligibilitySchema = {
             type: 'object',
             additionalProperties: false,
             required: ['max', 'per'],
-            properties: { channel: nameSchema, max: { type: 'integer', minimum: 0 }, per: durationSchema },
+            properties: { channel: nameSchema, max: { type: 'integer', minimum: 0 }, per: positiveDurationSchema },
           },
         },
         dismissals: {
@@ -469,14 +438,6 @@ const eligibilitySchema = {
   },
 } as const;
 
-/** The whole of engagement.yaml as the triggers package sees it: `outcomes` is checked by processors/outcomes. */
-const engagementFileSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['eligibility'],
-  properties: { eligibility: eligibilitySchema, outcomes: { type: 'object' } },
-} as const;
-
 export function isTimeZone(zone: string): boolean {
   try {
     new Intl.DateTimeFormat('en-GB', { timeZone: zone });
@@ -486,12 +447,8 @@ export function isTimeZone(zone: string): boolean {
   }
 }
 
-function checkEligibility(
-  file: { eligibility: EligibilityConfig },
-  fail: (path: string, problem: string) => never,
-  rules: TriggerRules | undefined,
-): void {
-  const e = file.eligibility;
+/** What engagement.yaml's `eligibility` schema cannot say, the fit of `rules` included (their channels and delays). */
+export function checkEligibility(e: EligibilityConfig, rules: TriggersFile, fail: Fail): void {
   if (!isTimeZone(e.defaultTimeZone)) fail('/eligibility/defaultTimeZone', `'${e.defaultTimeZone}' is not an IANA time zone (e.g. Europe/Dublin)`);
   for (const [name, ch] of Object.entries(e.channels)) {
     const at = `/eligibility/channels/${name}`;
@@ -503,9 +460,7 @@ function checkEligibility(
   }
   e.fatigue.caps.forEach((cap, i) => {
     if (cap.channel !== undefined && !e.channels[cap.channel]) fail(`/eligibility/fatigue/caps/${i}/channel`, `channel '${cap.channel}' is not configured under channels`);
-    if (parseDuration(cap.per) === 0) fail(`/eligibility/fatigue/caps/${i}/per`, 'must be longer than 0');
   });
-  if (!rules) return;
   const window = parseDuration(e.arbitration.window);
   rules.triggers.forEach((t) => {
     for (const c of t.engage.channels) {
@@ -521,13 +476,4 @@ function checkEligibility(
       );
     }
   });
-}
-
-/** Reads engagement.yaml's `eligibility`; with `rules`, also checks that every channel and delay the rules use fits the policy. */
-export function loadEligibilityConfig(file: string, rules?: TriggerRules): EligibilityConfig {
-  return loadConfig<{ eligibility: EligibilityConfig }>(file, engagementFileSchema, (v, fail) => checkEligibility(v, fail, rules)).eligibility;
-}
-
-export function parseEligibilityConfig(file: string, text: string, rules?: TriggerRules): EligibilityConfig {
-  return parseConfig<{ eligibility: EligibilityConfig }>(file, text, engagementFileSchema, (v, fail) => checkEligibility(v, fail, rules)).eligibility;
 }

@@ -1,14 +1,10 @@
-import type { ProfileState } from '../model/profile-state';
 import type { Touchpoint } from '../model/touchpoint';
-import { valueAt } from '../scoring/state';
-import type { Action, Condition, EventFilter, Purpose, TriggerRules, TriggerSpec } from './config';
-import { consentFor } from './consent';
+import { ConditionCompiler, compilePredicate, type ProfilePredicate } from '../segmentation/conditions';
+import type { Action, EventFilter, Purpose, TriggerRules, TriggerSpec } from './config';
 import { parseDuration } from '../../config/duration';
 
 /** Everything but the event type (which the index already matched); null when nothing else is asked. */
 export type Matcher = ((touchpoint: Touchpoint) => boolean) | null;
-/** A condition over the profile at event time `at` (scores decay). */
-export type ProfilePredicate = (profile: ProfileState, at: number) => boolean;
 
 export interface ChannelOption {
   channel: string;
@@ -89,11 +85,9 @@ function compile(rules: TriggerRules): CompiledRules {
       byEventType.set(type, list);
     }
   };
-  const knownTypes = rules.knownIdentifierTypes;
-
   for (const spec of rules.triggers) {
     if (spec.enabled === false) continue;
-    const trigger = compileTrigger(spec, rules, knownTypes);
+    const trigger = compileTrigger(spec, rules);
     triggers.push(trigger);
     const w = spec.when;
     if (w.event) {
@@ -127,12 +121,16 @@ function compile(rules: TriggerRules): CompiledRules {
   };
 }
 
-function compileTrigger(spec: TriggerSpec, rules: TriggerRules, knownTypes: string[]): CompiledTrigger {
+function compileTrigger(spec: TriggerSpec, rules: TriggerRules): CompiledTrigger {
   const d = rules.defaults;
   const e = spec.engage;
   const w = spec.when;
-  const scoreRefs = new Set<string>();
-  const segmentRefs = new Set<string>();
+  // triggers.yaml's compile checked the names `who` uses: a failure here is a rule object built past it
+  const compiler = new ConditionCompiler(rules.vocabulary, (path, problem) => {
+    throw new Error(`trigger ${spec.id}: ${path}: ${problem}`);
+  });
+  const scoreRefs = compiler.scoreRefs;
+  const segmentRefs = compiler.segmentRefs;
   let when: CompiledWhen;
   if (w.event) when = { kind: 'event' };
   else if (w.sequence) {
@@ -146,7 +144,7 @@ function compileTrigger(spec: TriggerSpec, rules: TriggerRules, knownTypes: stri
     when = { kind: 'score', score: s.score, above: s.above, below: s.below };
     scoreRefs.add(s.score);
   }
-  const who = spec.who ? compileCondition(spec.who, knownTypes, scoreRefs, segmentRefs) : null;
+  const who = spec.who ? compilePredicate(compiler, spec.who, '/who') : null;
   return {
     id: spec.id,
     description: spec.description,
@@ -209,40 +207,4 @@ export function compileFilter(f: EventFilter): { eventTypes: string[]; match: Ma
   }
   const match: Matcher = tests.length === 0 ? null : tests.length === 1 ? tests[0]! : (t) => tests.every((test) => test(t));
   return { eventTypes: asList(f.eventType)!, match };
-}
-
-/** A `who` condition as one predicate; records the scores and segments it reads. */
-export function compileCondition(c: Condition, knownTypes: string[], scoreRefs: Set<string>, segmentRefs: Set<string>): ProfilePredicate {
-  if (c.known !== undefined) {
-    const wanted = c.known;
-    return (p) => knownTypes.some((type) => (p.identifiers[type]?.length ?? 0) > 0) === wanted;
-  }
-  if (c.segment !== undefined) {
-    const segment = c.segment;
-    segmentRefs.add(segment);
-    return (p) => p.segments[segment] !== undefined;
-  }
-  if (c.score) {
-    const { name, atLeast, below } = c.score;
-    scoreRefs.add(name);
-    return (p, at) => {
-      const score = p.scores[name];
-      const value = score === undefined ? undefined : valueAt(score, at);
-      return value !== undefined && (atLeast === undefined || value >= atLeast) && (below === undefined || value < below);
-    };
-  }
-  if (c.consent) {
-    const { channel, purpose } = c.consent;
-    return (p) => consentFor(p, channel, purpose)?.granted === true;
-  }
-  if (c.all) {
-    const parts = c.all.map((x) => compileCondition(x, knownTypes, scoreRefs, segmentRefs));
-    return (p, at) => parts.every((part) => part(p, at));
-  }
-  if (c.any) {
-    const parts = c.any.map((x) => compileCondition(x, knownTypes, scoreRefs, segmentRefs));
-    return (p, at) => parts.some((part) => part(p, at));
-  }
-  const inner = compileCondition(c.not!, knownTypes, scoreRefs, segmentRefs);
-  return (p, at) => !inner(p, at);
 }

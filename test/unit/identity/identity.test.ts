@@ -1,4 +1,5 @@
-import { parseIdentityConfig } from '../../../processors/identity/config';
+import { parseConfigFile } from '../../../config/load';
+import { identityFile } from '../../../processors/identity/config';
 import type { IdentityAudit } from '../../../processors/identity/audit';
 import { identitySecret, profileIdFor } from '../../../processors/identity/identifiers';
 import type { ProfileEvent } from '../../../processors/model/profile-event';
@@ -287,8 +288,8 @@ describe('identity resolution', () => {
 
   it('names the file, path and line of a bad identity config', () => {
     const text = 'hashing:\n  secretEnv: X\n  developmentSecret: 0123456789abcdef\ndefaultPhoneRegion: IE\ntypeStrength: [customer_id]\nuniqueTypes: [customer_id]\nlimits:\n  device_id: 5\ntrust:\n  linkEventTypes: [login]\n  linkChannels: [web]\n  requireAuthenticated: true\ninput:\n  maxIdentifierLength: 256\n  maxStringLength: 4096\n  maxAttributes: 64\nblocked:\n  values: []\n  patterns: []\n';
-    expect(() => parseIdentityConfig('identity.yaml', text)).toThrow("identity.yaml: limits.device_id (line 8): 'device_id' is not listed in typeStrength");
-    expect(() => parseIdentityConfig('identity.yaml', text.replace('requireAuthenticated: true', 'requireAuthenticated: yes please'))).toThrow(
+    expect(() => parseConfigFile(identityFile, 'identity.yaml', text, undefined)).toThrow("identity.yaml: limits.device_id (line 8): 'device_id' is not listed in typeStrength");
+    expect(() => parseConfigFile(identityFile, 'identity.yaml', text.replace('requireAuthenticated: true', 'requireAuthenticated: yes please'), undefined)).toThrow(
       /identity\.yaml: trust\.requireAuthenticated \(line 12\): must be boolean/,
     );
   });

@@ -1,8 +1,9 @@
+import { parseConfigFile } from '../../../config/load';
 import type { ProfileConfig } from '../../../processors/profile/config';
 import type { ProfileState } from '../../../processors/model/profile-state';
 import type { Touchpoint } from '../../../processors/model/touchpoint';
-import { parseScoringModel } from '../../../processors/scoring/config';
-import { parseSegmentRules } from '../../../processors/segmentation/config';
+import { scoringFile } from '../../../processors/scoring/config';
+import { segmentsFile } from '../../../processors/segmentation/config';
 import { pruneCounters } from '../../../processors/segmentation/counters';
 import { Evaluation } from '../../../processors/segmentation/rules';
 import { DAY, HOUR, MINUTE, ProfileHarness, T0, page, tp, type Rules } from './harness';
@@ -18,7 +19,8 @@ import { DAY, HOUR, MINUTE, ProfileHarness, T0, page, tp, type Rules } from './h
  * that truncation is exercised; explanations keep every signal.
  */
 
-const scoring = parseScoringModel(
+const scoring = parseConfigFile(
+  scoringFile,
   'property-scoring.yaml',
   `
 explain: 20
@@ -46,9 +48,11 @@ scores:
       eventType: { login: -1, bill_payment: -2, call: 3 }
       recency: -2
 `,
+  undefined,
 );
 
-const segments = parseSegmentRules(
+const segments = parseConfigFile(
+  segmentsFile,
   'property-segments.yaml',
   `
 limits: { eventsPerCounter: 5 }
@@ -66,7 +70,7 @@ segments:
       any:
         - { counter: mortgage_views, atLeast: 2, within: 3d }
         - { score: interest, atLeast: 15 }
-  reachable: { when: { all: [ { consent: email|marketing }, { not: { trait: tier, equals: silver } } ] } }
+  reachable: { when: { all: [ { consent: { channel: email, purpose: marketing } }, { not: { trait: tier, equals: silver } } ] } }
   app_user: { when: { channel: app, within: 5d } }
   recently_seen: { when: { lastSeenWithin: 2d } }
   engaged: { when: { score: engagement, atLeast: 8 } }

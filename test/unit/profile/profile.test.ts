@@ -1,4 +1,5 @@
-import { parseProfileConfig } from '../../../processors/profile/config';
+import { parseConfigFile } from '../../../config/load';
+import { profileFile } from '../../../processors/profile/config';
 import { PROFILES_STORE } from '../../../processors/stores';
 import { profileEntrySerde } from '../../../processors/profile/serde';
 import { profileView } from '../../../processors/profile/view';
@@ -271,12 +272,12 @@ describe('config/profile.yaml', () => {
 
   it('names the file, path and line of a bad duration', () => {
     const text = ['sessions:', '  inactivityGap: 30m', '  channels:', '    app: 10 minutes', 'journey: { length: 10 }', 'deduplication: { recentEventIds: 8 }', 'view: { throttle: 5s }'].join('\n');
-    expect(() => parseProfileConfig('profile.yaml', text)).toThrow(ConfigError);
-    expect(() => parseProfileConfig('profile.yaml', text)).toThrow(/^profile\.yaml: sessions\.channels\.app \(line 4\): "10 minutes" is not a duration/);
+    expect(() => parseConfigFile(profileFile, 'profile.yaml', text, undefined)).toThrow(ConfigError);
+    expect(() => parseConfigFile(profileFile, 'profile.yaml', text, undefined)).toThrow(/^profile\.yaml: sessions\.channels\.app \(line 4\): "10 minutes" is not a duration/);
   });
 
   it('names the file, path and line of a value of the wrong type', () => {
     const text = ['sessions: { inactivityGap: 30m }', 'journey:', '  length: ten', 'deduplication: { recentEventIds: 8 }', 'view: { throttle: 5s }'].join('\n');
-    expect(() => parseProfileConfig('profile.yaml', text)).toThrow(/^profile\.yaml: journey\.length \(line 3\): must be integer/);
+    expect(() => parseConfigFile(profileFile, 'profile.yaml', text, undefined)).toThrow(/^profile\.yaml: journey\.length \(line 3\): must be integer/);
   });
 });

@@ -1,7 +1,8 @@
+import { loadConfigFile } from '../../../config/load';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadIdentityConfig } from '../../../processors/identity/config';
+import { identityFile } from '../../../processors/identity/config';
 import { IdentifierHasher } from '../../../processors/identity/identifiers';
 import type { Touchpoint } from '../../../processors/model/touchpoint';
 import { touchpoint } from '../../../processors/model/touchpoint';
@@ -13,7 +14,7 @@ import { simulate } from '../simulator/support';
 import { truthPerson } from '../../support/truth';
 
 const ROOT = join(__dirname, '..', '..', '..');
-const hasher = new IdentifierHasher(loadIdentityConfig(join(ROOT, 'config', 'identity.yaml')), 'test-secret');
+const hasher = new IdentifierHasher(loadConfigFile(identityFile, join(ROOT, 'config', 'identity.yaml'), undefined), 'test-secret');
 const catalog = SchemaCatalog.load(join(ROOT, 'schemas'));
 const touchpointType = catalog.type('Touchpoint');
 const identifierType = catalog.type('Identifier');

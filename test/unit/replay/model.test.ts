@@ -188,7 +188,7 @@ describe('rule sets', () => {
 
   it('names the variant file, path and line of a bad rule, not the directory it was assembled in', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lp-replay-bad-'));
-    writeFileSync(join(dir, 'triggers.yaml'), 'knownIdentifierTypes: [customer_id]\ndefaults:\n  grace: 5m\n  bogus: 1\ntriggers: []\n');
+    writeFileSync(join(dir, 'triggers.yaml'), 'defaults:\n  grace: 5m\n  bogus: 1\ntriggers: []\n');
     let error: unknown;
     try {
       loadRuleSet('variant', dir, CONFIG_DIR);

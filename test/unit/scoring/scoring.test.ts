@@ -1,8 +1,9 @@
+import { loadConfigFile, parseConfigFile } from '../../../config/load';
 import { join } from 'node:path';
 import { emptyProfile } from '../../../processors/model/profile-state';
 import { profileView } from '../../../processors/profile/view';
-import { loadScoringModel, parseScoringModel } from '../../../processors/scoring/config';
-import { parseSegmentRules } from '../../../processors/segmentation/config';
+import { scoringFile } from '../../../processors/scoring/config';
+import { segmentsFile } from '../../../processors/segmentation/config';
 import { ConfigError } from '../../../runtime/errors';
 import { CONFIG_DIR, DAY, HOUR, ProfileHarness, T0, page, shippedRules, tp, type Rules } from '../profile/harness';
 
@@ -29,8 +30,8 @@ scores:
 `;
 
 function rules(): Rules {
-  const scoring = parseScoringModel('scoring.yaml', MODEL);
-  const segments = parseSegmentRules('segments.yaml', 'counters: {}\nsegments:\n  interested: { when: { score: interest, atLeast: 10 } }\n', scoring);
+  const scoring = parseConfigFile(scoringFile, 'scoring.yaml', MODEL, undefined);
+  const segments = parseConfigFile(segmentsFile, 'segments.yaml', 'counters: {}\nsegments:\n  interested: { when: { score: interest, atLeast: 10 } }\n', scoring);
   return { profile: shippedRules().profile, scoring, segments };
 }
 
@@ -154,7 +155,7 @@ describe('n=1 scoring', () => {
 
 describe('config/scoring.yaml', () => {
   it('loads the shipped model: five scores for a bank and a retailer', () => {
-    const model = loadScoringModel(join(CONFIG_DIR, 'scoring.yaml'));
+    const model = loadConfigFile(scoringFile, join(CONFIG_DIR, 'scoring.yaml'), undefined);
     expect(model.scores.map((s) => s.name)).toEqual(['engagement', 'intent.mortgage', 'intent.cards', 'churn_risk', 'purchase_intent']);
     expect(model.byName.get('intent.mortgage')!.halfLife).toBe(7 * DAY);
   });
@@ -162,24 +163,24 @@ describe('config/scoring.yaml', () => {
   const bad = (line3: string) => `explain: 3\nscores:\n  interest:\n${line3}\n    signals: { frequency: 1 }\n`;
 
   it('names the file, path and line of a bad half-life', () => {
-    expect(() => parseScoringModel('scoring.yaml', bad('    halfLife: 7x'))).toThrow(ConfigError);
-    expect(() => parseScoringModel('scoring.yaml', bad('    halfLife: 7x'))).toThrow(
+    expect(() => parseConfigFile(scoringFile, 'scoring.yaml', bad('    halfLife: 7x'), undefined)).toThrow(ConfigError);
+    expect(() => parseConfigFile(scoringFile, 'scoring.yaml', bad('    halfLife: 7x'), undefined)).toThrow(
       /^scoring\.yaml: scores\.interest\.halfLife \(line 4\): "7x" is not a duration: write a positive whole number and a unit/,
     );
   });
 
   it('names an unknown signal with its path and line', () => {
     const text = 'explain: 3\nscores:\n  interest:\n    halfLife: 1d\n    signals:\n      eventTyp: { login: 1 }\n';
-    expect(() => parseScoringModel('scoring.yaml', text)).toThrow(/^scoring\.yaml: scores\.interest\.signals \(line 5\): unknown field 'eventTyp'/);
+    expect(() => parseConfigFile(scoringFile, 'scoring.yaml', text, undefined)).toThrow(/^scoring\.yaml: scores\.interest\.signals \(line 5\): unknown field 'eventTyp'/);
   });
 
   it('names a weight of the wrong type', () => {
     const text = 'explain: 3\nscores:\n  interest:\n    halfLife: 1d\n    signals:\n      eventType:\n        login: high\n';
-    expect(() => parseScoringModel('scoring.yaml', text)).toThrow(/^scoring\.yaml: scores\.interest\.signals\.eventType\.login \(line 7\): must be number/);
+    expect(() => parseConfigFile(scoringFile, 'scoring.yaml', text, undefined)).toThrow(/^scoring\.yaml: scores\.interest\.signals\.eventType\.login \(line 7\): must be number/);
   });
 
   it('names a score name that segment rules could not refer to', () => {
     const text = 'explain: 3\nscores:\n  Intent Mortgage:\n    halfLife: 1d\n    signals: { frequency: 1 }\n';
-    expect(() => parseScoringModel('scoring.yaml', text)).toThrow(/^scoring\.yaml: scores\.Intent Mortgage \(line 3\): 'Intent Mortgage' is not a valid score name/);
+    expect(() => parseConfigFile(scoringFile, 'scoring.yaml', text, undefined)).toThrow(/^scoring\.yaml: scores\.Intent Mortgage \(line 3\): 'Intent Mortgage' is not a valid name/);
   });
 });

@@ -1,13 +1,15 @@
+import { loadConfigFile, parseConfigFile } from '../../../config/load';
 import { join } from 'node:path';
-import { parseScoringModel } from '../../../processors/scoring/config';
-import { loadSegmentRules, parseSegmentRules } from '../../../processors/segmentation/config';
+import { scoringFile } from '../../../processors/scoring/config';
+import { segmentsFile } from '../../../processors/segmentation/config';
 import { Evaluation } from '../../../processors/segmentation/rules';
 import { emptyProfile } from '../../../processors/model/profile-state';
 import { ConfigError } from '../../../runtime/errors';
 import { partitionForKey } from '../../../runtime/kafka/partitioner';
 import { CONFIG_DIR, DAY, HOUR, MINUTE, ProfileHarness, T0, page, shippedRules, tp, type Rules } from '../profile/harness';
 
-const scoring = parseScoringModel(
+const scoring = parseConfigFile(
+  scoringFile,
   'scoring.yaml',
   `
 explain: 3
@@ -17,6 +19,7 @@ scores:
     when: { category: [mortgages] }
     signals: { eventType: { page_view: 5 } }
 `,
+  undefined,
 );
 
 const RULES = `
@@ -31,7 +34,7 @@ segments:
   reachable_gold:
     when:
       all:
-        - any: [ { consent: email|marketing }, { consent: sms|marketing } ]
+        - any: [ { consent: { channel: email, purpose: marketing } }, { consent: { channel: sms, purpose: marketing } } ]
         - { trait: tier, in: [gold, platinum] }
         - not: { channel: call_centre, within: 1d }
         - { lastSeenWithin: 10d }
@@ -39,7 +42,7 @@ segments:
 `;
 
 function rules(text = RULES): Rules {
-  return { profile: shippedRules().profile, scoring, segments: parseSegmentRules('segments.yaml', text, scoring) };
+  return { profile: shippedRules().profile, scoring, segments: parseConfigFile(segmentsFile, 'segments.yaml', text, scoring) };
 }
 
 const mortgageView = (at: number) => tp(at, 'web', 'page_view', { page: page('/mortgages/rates', 'mortgages') });
@@ -194,7 +197,7 @@ describe('real-time segmentation', () => {
     for (let i = 0; i < 30; i++) {
       lines.push(`  s${i}: { when: { all: [ { counter: views, atLeast: ${(i % 10) + 1} }, { any: [ { known: true }, { lastSeenWithin: ${i + 1}d } ] } ] } }`);
     }
-    const segments = parseSegmentRules('segments.yaml', lines.join('\n'), scoring);
+    const segments = parseConfigFile(segmentsFile, 'segments.yaml', lines.join('\n'), scoring);
     expect(segments.segments).toHaveLength(30);
     // 10 distinct counts, one known, 30 last-seen windows
     expect(segments.leaves).toHaveLength(41);
@@ -214,7 +217,7 @@ describe('config/segments.yaml', () => {
   it('loads the shipped rules for the bank and the retailer', () => {
     const r = shippedRules();
     expect(r.segments.segments.map((s) => s.name)).toEqual(['mortgage_shopper', 'bill_payer_at_risk', 'card_churn_risk', 'dormant_customer', 'cart_abandoner', 'anonymous_researcher']);
-    expect(loadSegmentRules(join(CONFIG_DIR, 'segments.yaml'), r.scoring).counterByName.get('bill_payments')!.retention).toBe(90 * DAY);
+    expect(loadConfigFile(segmentsFile, join(CONFIG_DIR, 'segments.yaml'), r.scoring).counterByName.get('bill_payments')!.retention).toBe(90 * DAY);
   });
 
   it("runs the retailer's cart abandoner: in 30 minutes after leaving with a full cart, out when the cart is a day old", async () => {
@@ -244,34 +247,34 @@ describe('config/segments.yaml', () => {
     ]);
   });
 
-  const problem = (when: string) => () => parseSegmentRules('segments.yaml', `counters:\n  views: { match: { eventType: [page_view] }, window: 7d }\nsegments:\n  s:\n    when:\n${when}\n`, scoring);
+  const problem = (when: string) => () => parseConfigFile(segmentsFile, 'segments.yaml', `counters:\n  views: { match: { eventType: [page_view] }, window: 7d }\nsegments:\n  s:\n    when:\n${when}\n`, scoring);
 
   it('names an unknown counter with the path inside the file and the line', () => {
     expect(problem('      all:\n        - { known: true }\n        - { counter: veiws, atLeast: 3 }')).toThrow(ConfigError);
     expect(problem('      all:\n        - { known: true }\n        - { counter: veiws, atLeast: 3 }')).toThrow(
-      /^segments\.yaml: segments\.s\.when\.all\[1\]\.counter \(line 8\): unknown counter 'veiws' \(counters: views\)$/,
+      /^segments\.yaml: segments\.s\.when\.all\[1\]\.counter \(line 8\): unknown counter 'veiws' \(counters in segments.yaml: views\)$/,
     );
   });
 
   it('names an unknown score', () => {
-    expect(problem('      score: intrest\n      atLeast: 3')).toThrow(/^segments\.yaml: segments\.s\.when\.score \(line 6\): unknown score 'intrest' \(scores in the scoring model: interest\)$/);
+    expect(problem('      score: intrest\n      atLeast: 3')).toThrow(/^segments\.yaml: segments\.s\.when\.score \(line 6\): unknown score 'intrest' \(scores in scoring.yaml: interest\)$/);
   });
 
   it('names a bad window', () => {
     expect(problem('      counter: views\n      atLeast: 3\n      within: 7x')).toThrow(/^segments\.yaml: segments\.s\.when\.within \(line 8\): "7x" is not a duration/);
-    expect(() => parseSegmentRules('segments.yaml', 'counters:\n  views:\n    match: {}\n    window: week\nsegments:\n  s: { when: { known: true } }\n', scoring)).toThrow(
+    expect(() => parseConfigFile(segmentsFile, 'segments.yaml', 'counters:\n  views:\n    match: {}\n    window: week\nsegments:\n  s: { when: { known: true } }\n', scoring)).toThrow(
       /^segments\.yaml: counters\.views\.window \(line 4\): "week" is not a duration/,
     );
   });
 
   it('names a value of the wrong type', () => {
-    expect(problem('      counter: views\n      atLeast: three')).toThrow(/^segments\.yaml: segments\.s\.when\.atLeast \(line 7\): atLeast must be a number, got "three"$/);
-    expect(problem('      known: yes please')).toThrow(/^segments\.yaml: segments\.s\.when\.known \(line 6\): known must be true/);
+    expect(problem('      counter: views\n      atLeast: three')).toThrow(/^segments\.yaml: segments\.s\.when\.atLeast \(line 7\): must be number, got "three"$/);
+    expect(problem('      known: yes please')).toThrow(/^segments\.yaml: segments\.s\.when\.known \(line 6\): must be boolean, got "yes please"/);
   });
 
   it('names a condition that mixes two kinds, or has an unknown field', () => {
-    expect(problem('      counter: views\n      score: interest\n      atLeast: 1')).toThrow(/segments\.s\.when \(line 5\): 'counter' and 'score' in one condition/);
-    expect(problem('      counter: views\n      atleast: 1')).toThrow(/segments\.s\.when\.atleast \(line 7\): unknown field 'atleast' for a counter condition \(allowed: counter, atLeast, atMost, within\)/);
-    expect(problem('      any: []')).toThrow(/segments\.s\.when\.any \(line 6\): any takes a non-empty list of conditions/);
+    expect(problem('      counter: views\n      score: interest\n      atLeast: 1')).toThrow(/segments\.s\.when \(line 5\): 'counter' and 'score' cannot be together in a condition: give exactly one of all, any, not, counter/);
+    expect(problem('      counter: views\n      atleast: 1')).toThrow(/segments\.s\.when \(line 5\): unknown field 'atleast' for a 'counter' condition \(allowed: counter, atLeast, atMost, above, below, within\)$/);
+    expect(problem('      any: []')).toThrow(/segments\.s\.when\.any \(line 6\): must NOT have fewer than 1 items/);
   });
 });

@@ -1,12 +1,13 @@
+import { loadConfigFile } from '../../../config/load';
 import { join } from 'node:path';
-import { loadIdentityConfig } from '../../../processors/identity/config';
+import { identityFile } from '../../../processors/identity/config';
 import { IdentifierHasher } from '../../../processors/identity/identifiers';
 import type { Touchpoint } from '../../../processors/model/touchpoint';
 import { groundTruth } from '../../../simulator/truth';
 import { personOf, simulate, type Simulation } from './support';
 
 const JUNK = new Set(['null', '', '0', 'anonymous', 'undefined']);
-const hasher = new IdentifierHasher(loadIdentityConfig(join(__dirname, '../../../config/identity.yaml')), 'test-secret');
+const hasher = new IdentifierHasher(loadConfigFile(identityFile, join(__dirname, '../../../config/identity.yaml'), undefined), 'test-secret');
 
 const value = (t: Touchpoint, type: string) => t.identifiers.find((i) => i.type === type && !JUNK.has(i.value))?.value;
 

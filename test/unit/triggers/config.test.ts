@@ -1,13 +1,17 @@
 import { join } from 'node:path';
-import { loadOutcomesConfig, parseOutcomesConfig } from '../../../processors/outcomes/config';
-import { loadEligibilityConfig, loadTriggerRules, parseEligibilityConfig, parseTriggerRules } from '../../../processors/triggers/config';
+import { engagementFile } from '../../../config/engagement';
+import { parseConfigFile } from '../../../config/load';
+import { loadProductConfig } from '../../../config/product';
+import { triggersFile, type TriggersFile } from '../../../processors/triggers/config';
 import { compileRules } from '../../../processors/triggers/rules';
 import { ConfigError } from '../../../runtime/errors';
 
 const CONFIG = join(__dirname, '../../../config');
+const shipped = loadProductConfig(CONFIG);
+
+const parseTriggerRules = (file: string, text: string) => parseConfigFile(triggersFile, file, text, { scoring: shipped.scoring, segments: shipped.segments });
 
 const RULE = `
-knownIdentifierTypes: [customer_id]
 defaults: { grace: 5m, priority: 50, ttl: 1h, purpose: marketing, maxDelay: 10m, holdoutPercent: 10, cooldown: 1d }
 triggers:
   - id: first
@@ -32,11 +36,9 @@ function ruleError(text: string): ConfigError {
 
 describe('config/triggers.yaml', () => {
   it('ships rules that load, compile and fit the shipped engagement policy', () => {
-    const rules = loadTriggerRules(join(CONFIG, 'triggers.yaml'));
-    const compiled = compileRules(rules);
+    const compiled = compileRules(shipped.triggers);
     expect(compiled.triggers.map((t) => t.when.kind).sort()).toEqual(['absence', 'event', 'score', 'segment', 'segment', 'sequence', 'sequence']);
-    expect(() => loadEligibilityConfig(join(CONFIG, 'engagement.yaml'), rules)).not.toThrow();
-    expect(loadOutcomesConfig(join(CONFIG, 'engagement.yaml')).conversionEvents).toContain('purchase');
+    expect(shipped.outcomes.conversionEvents).toContain('purchase');
   });
 
   it('compiles defaults, durations and channel choices', () => {
@@ -55,15 +57,15 @@ describe('config/triggers.yaml', () => {
     expect(ruleError(RULE.replace('contentRef: hello', 'contentRef: hello\n      priorty: 3')).message).toMatch(
       /triggers\[0\]\.engage.*unknown field 'priorty'/,
     );
-    expect(ruleError(RULE.replace('ttl: 1h', 'ttl: 1 hour')).message).toMatch(/defaults\.ttl \(line 3\): must match pattern/);
+    expect(ruleError(RULE.replace('ttl: 1h', 'ttl: 1 hour')).message).toMatch(/defaults\.ttl \(line 2\): "1 hour" is not a duration/);
   });
 
   it('refuses a `when` with two kinds, a score crossing with both directions, a misplaced wildcard', () => {
     expect(ruleError(RULE.replace('event: { eventType: login }', 'event: { eventType: login }\n      segmentEntered: x')).message).toMatch(
-      /triggers\[0\]\.when \(line \d+\): must NOT have more than 1 properties/,
+      /triggers\[0\]\.when \(line \d+\): 'event' and 'segmentEntered' cannot be together in a trigger's when: give exactly one of event, sequence, absence, segmentEntered, scoreCrosses/,
     );
-    expect(ruleError(RULE.replace('event: { eventType: login }', 'scoreCrosses: { score: s, above: 1, below: 0 }')).message).toMatch(
-      /when\.scoreCrosses.*exactly one of 'above' or 'below'/,
+    expect(ruleError(RULE.replace('event: { eventType: login }', 'scoreCrosses: { score: churn_risk, above: 1, below: 0 }')).message).toMatch(
+      /when\.scoreCrosses.*'above' and 'below' cannot be together in a score crossing/,
     );
     expect(ruleError(RULE.replace('event: { eventType: login }', 'event: { eventType: page_view, path: "/a*/b" }')).message).toMatch(
       /when\.event\.path.*may only end a path/,
@@ -96,9 +98,12 @@ outcomes:
   lift: { everyChanges: 10, maxInterval: 1m }
 `;
 
+const NO_RULES: TriggersFile = { defaults: shipped.triggers.defaults, triggers: [] };
+const parseEngagement = (text: string, rules: TriggersFile = NO_RULES) => parseConfigFile(engagementFile, 'engagement.yaml', text, rules);
+
 function policyError(text: string, withRules = false): ConfigError {
   try {
-    parseEligibilityConfig('engagement.yaml', text, withRules ? parseTriggerRules('triggers.yaml', RULE) : undefined);
+    parseEngagement(text, withRules ? parseTriggerRules('triggers.yaml', RULE) : undefined);
   } catch (error) {
     if (error instanceof ConfigError) return error;
     throw error;
@@ -108,8 +113,9 @@ function policyError(text: string, withRules = false): ConfigError {
 
 describe('config/engagement.yaml', () => {
   it('reads both sections', () => {
-    expect(parseEligibilityConfig('engagement.yaml', POLICY).arbitration.window).toBe('2s');
-    expect(parseOutcomesConfig('engagement.yaml', POLICY).lift.everyChanges).toBe(10);
+    const engagement = parseEngagement(POLICY);
+    expect(engagement.eligibility.arbitration.window).toBe('2s');
+    expect(engagement.outcomes.lift.everyChanges).toBe(10);
   });
 
   it('names an unknown time zone and a session channel without a gap', () => {
@@ -127,9 +133,9 @@ describe('config/engagement.yaml', () => {
   });
 
   it('validates the outcomes section on its own', () => {
-    expect(() => parseOutcomesConfig('engagement.yaml', POLICY.replace('everyChanges: 10', 'everyChanges: 0'))).toThrow(
+    expect(() => parseEngagement(POLICY.replace('everyChanges: 10', 'everyChanges: 0'))).toThrow(
       /outcomes\.lift\.everyChanges.*must be >= 1/,
     );
-    expect(() => parseOutcomesConfig('engagement.yaml', POLICY.slice(0, POLICY.indexOf('outcomes:')))).toThrow(/'outcomes' is required/);
+    expect(() => parseEngagement(POLICY.slice(0, POLICY.indexOf('outcomes:')))).toThrow(/'outcomes' is required/);
   });
 });

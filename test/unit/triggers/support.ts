@@ -182,7 +182,7 @@ export function avroSerde<T>(name: string): Serde<T> {
 
 export function rules(triggers: TriggerSpec[], defaults: Partial<TriggerRules['defaults']> = {}): TriggerRules {
   return {
-    knownIdentifierTypes: ['customer_id'],
+    vocabulary: { scores: new Set(), counters: new Map(), segments: new Set() },
     defaults: { grace: '5m', priority: 50, ttl: '1h', purpose: 'marketing', maxDelay: '10m', holdoutPercent: 0, cooldown: '1d', ...defaults },
     triggers,
   };

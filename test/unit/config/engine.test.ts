@@ -1,0 +1,26 @@
+import { join } from 'node:path';
+import { loadEngineSettings } from '../../../config/engine';
+import { ConfigError } from '../../../runtime/errors';
+
+const ENGINE = join(__dirname, '../../../config/engine.yaml');
+
+describe('config/engine.yaml with environment overrides', () => {
+  it('applies overrides, typed like the file', () => {
+    const settings = loadEngineSettings(ENGINE, { LP_COMMIT_INTERVAL_MS: '250', LP_WALL_CLOCK_PUNCTUATION: 'false', LP_HTTP_PORT: '9090' });
+    expect(settings).toMatchObject({ commitIntervalMs: 250, wallClockPunctuation: false, http: { port: 9090 } });
+  });
+
+  it('names the variable of a bad override, not a line of the file', () => {
+    const error = (() => {
+      try {
+        loadEngineSettings(ENGINE, { LP_PARTITIONS: '8', LP_COMMIT_INTERVAL_MS: 'soon' });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toBe(`LP_COMMIT_INTERVAL_MS: the environment variable that overrides commitIntervalMs of ${ENGINE}: must be integer, got "soon"`);
+    expect(() => loadEngineSettings(ENGINE, { LP_SESSION_TIMEOUT_MS: '1000' })).toThrow(/^LP_SESSION_TIMEOUT_MS: .*sessionTimeoutMs.*must be >= 6000, got 1000$/);
+    expect(() => loadEngineSettings(ENGINE, { LP_WALL_CLOCK_PUNCTUATION: 'yes' })).toThrow(/^LP_WALL_CLOCK_PUNCTUATION: .*must be boolean, got "yes"$/);
+  });
+});
