@@ -20,6 +20,8 @@ module.exports = {
       transform,
       moduleNameMapper,
       testEnvironment: 'node',
+      globalSetup: '<rootDir>/test/support/scratch.ts',
+      globalTeardown: '<rootDir>/test/support/scratch-teardown.ts',
     },
     {
       displayName: 'integration',
@@ -28,6 +30,7 @@ module.exports = {
       moduleNameMapper,
       testEnvironment: 'node',
       globalSetup: '<rootDir>/test/integration/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/scratch-teardown.ts',
     },
   ],
 };

@@ -1,0 +1,3 @@
+import { removeRunDir } from './scratch';
+
+export default removeRunDir;
