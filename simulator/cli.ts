@@ -168,7 +168,7 @@ export async function main(argv: string[]): Promise<number> {
     const r = run.responder.stats;
     process.stderr.write(
       `responder: ${r.commands} commands (${r.converted} converted, ${r.dismissed} dismissed), ${r.decisions} held-out decisions (${r.controlConverted} converted), ` +
-        `${r.unknownPerson} not ours, ${r.duplicates} duplicates, largest time shift ${formatDuration(Math.round(r.maxShiftMs))}\n`,
+        `${r.unknownPerson} not ours, ${r.duplicates} duplicates, answers up to ${formatDuration(Math.round(r.maxLateMs))} behind the simulated clock\n`,
     );
   }
   if (options.truth) {

@@ -57,8 +57,11 @@ export interface ResponderStats {
   unknownPerson: number;
   /** The same command or decision id again (at-least-once delivery): answered once. */
   duplicates: number;
-  /** Largest shift applied to keep outcomes from going back in time (ms). */
-  maxShiftMs: number;
+  /**
+   * Largest lag of an answer's first event behind the simulated clock when
+   * it was given (ms): how late, in event time, the engine receives it.
+   */
+  maxLateMs: number;
 }
 
 export interface ParsedEventId {
@@ -95,7 +98,7 @@ export class OutcomeResponder {
     ignoredDecisions: 0,
     unknownPerson: 0,
     duplicates: 0,
-    maxShiftMs: 0,
+    maxLateMs: 0,
   };
   private readonly answered = new Set<string>();
   private readonly decisionOutcomes: ReadonlySet<string>;
@@ -105,12 +108,15 @@ export class OutcomeResponder {
   }
 
   /**
-   * The outcome touchpoints of a command, in time order. `notBefore`
-   * (event time): when the simulation has moved past the command's time,
-   * the outcomes are shifted forward together so none goes back in time.
-   * A command id seen before gets [] (it was answered).
+   * The outcome touchpoints of a command, in time order, at the command's
+   * time plus the person's delays: treated and held-out people answer
+   * alike relative to their exposure, so a simulation running ahead of
+   * the engine delivers answers late but never moves them (a moved
+   * conversion could leave its attribution window and bias the lift).
+   * `clock` (event time) only measures that lateness. A command id seen
+   * before gets [] (it was answered).
    */
-  respondToCommand(command: CommandLike, notBefore?: number): Touchpoint[] {
+  respondToCommand(command: CommandLike, clock?: number): Touchpoint[] {
     if (this.answered.has(command.commandId)) {
       this.stats.duplicates++;
       return [];
@@ -126,11 +132,11 @@ export class OutcomeResponder {
       if (e.eventType === 'converted') this.stats.converted++;
       else if (e.eventType === 'dismissed') this.stats.dismissed++;
     }
-    return this.shift(events, notBefore);
+    return this.late(events, clock);
   }
 
   /** A person not engaged: held out (or another configured outcome) converts at the base rate. */
-  respondToDecision(decision: DecisionLike, notBefore?: number): Touchpoint[] {
+  respondToDecision(decision: DecisionLike, clock?: number): Touchpoint[] {
     if (!this.decisionOutcomes.has(decision.outcome)) {
       this.stats.ignoredDecisions++;
       return [];
@@ -147,14 +153,11 @@ export class OutcomeResponder {
     this.answered.add(decision.decisionId);
     this.stats.decisions++;
     this.stats.controlConverted += events.length;
-    return this.shift(events, notBefore);
+    return this.late(events, clock);
   }
 
-  private shift(events: Touchpoint[], notBefore: number | undefined): Touchpoint[] {
-    if (notBefore === undefined || events.length === 0 || events[0]!.occurredAt >= notBefore) return events;
-    const by = notBefore - events[0]!.occurredAt;
-    if (by > this.stats.maxShiftMs) this.stats.maxShiftMs = by;
-    for (const e of events) e.occurredAt += by;
+  private late(events: Touchpoint[], clock: number | undefined): Touchpoint[] {
+    if (clock !== undefined && events.length > 0) this.stats.maxLateMs = Math.max(this.stats.maxLateMs, clock - events[0]!.occurredAt);
     return events;
   }
 }

@@ -2,7 +2,7 @@ import type { Touchpoint } from '../../../processors/model/touchpoint';
 import { TouchpointGenerator } from '../../../simulator/generator';
 import { buildModel } from '../../../simulator/model';
 import { createPopulation, type Population } from '../../../simulator/population';
-import { commandOutcomes, OutcomeResponder, parseEventId, type CommandLike, type DecisionLike } from '../../../simulator/responder';
+import { commandOutcomes, decisionOutcomes, OutcomeResponder, parseEventId, type CommandLike, type DecisionLike } from '../../../simulator/responder';
 import { DAY, personasModel, variantConfig } from './support';
 
 const HOUR = 3_600_000;
@@ -122,15 +122,17 @@ describe('the outcome responder', () => {
     expect(responder.stats).toMatchObject({ commands: 1, duplicates: 1, ignoredDecisions: 1, unknownPerson: 1 });
   });
 
-  it('shifts outcomes forward together when the simulation has moved past the command', () => {
+  it('answers at the exposure time plus the person`s delays, however far the simulation has run ahead, and measures the lateness', () => {
     const responder = new OutcomeResponder(population);
     const cause = events[3]!;
     const plain = commandOutcomes(population, command(cause, 3))!;
-    const later = cause.occurredAt + 5 * HOUR;
-    const shifted = responder.respondToCommand(command(cause, 3), later);
-    expect(shifted[0]!.occurredAt).toBe(later);
-    expect(shifted.map((t) => t.occurredAt - later)).toEqual(plain.map((t) => t.occurredAt - plain[0]!.occurredAt));
-    expect(responder.respondToCommand(command(cause, 4), cause.occurredAt - HOUR)[0]!.occurredAt).toBeGreaterThan(cause.occurredAt);
-    expect(responder.stats.maxShiftMs).toBe(later - plain[0]!.occurredAt);
+    const clock = cause.occurredAt + 5 * HOUR;
+    expect(responder.respondToCommand(command(cause, 3), clock).map((t) => t.occurredAt)).toEqual(plain.map((t) => t.occurredAt));
+    expect(responder.stats.maxLateMs).toBe(clock - plain[0]!.occurredAt);
+    const held = events.slice(0, 200).map((c, i) => [decision(c, 9_000 + i, 'held_out', 'card_churn_retention'), c] as const);
+    for (const [d] of held) {
+      const answer = responder.respondToDecision(d, d.decidedAt + 30 * 24 * HOUR);
+      expect(answer).toEqual(decisionOutcomes(population, d));
+    }
   });
 });
