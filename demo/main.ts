@@ -23,7 +23,8 @@ import { createPopulation, type Population } from '../simulator/population';
 import { TouchpointGenerator } from '../simulator/generator';
 import { OutcomeResponder, parseEventId } from '../simulator/responder';
 import { groundTruth, writeGroundTruth } from '../simulator/truth';
-import { SCHEMAS_DIR, topicNames } from '../topology';
+import { SCHEMAS_DIR, topicNames, type ProductConfig } from '../topology';
+import { parseDuration } from '../config/duration';
 import { identityAccuracy, liftAgainstTruth, readIdentityGraph, type IdentityAccuracy, type LiftAgainstTruth } from './accuracy';
 import { Feed } from './feed';
 import { eventually } from '../runtime/retry';
@@ -31,7 +32,7 @@ import { committedTotal, type TopicFollower } from './kafka';
 import { outputObserver, responderLoop } from './observer';
 import { usageFailure } from '../cli/args';
 import { parseDemoArgs, USAGE, type DemoOptions } from './options';
-import { PipelineWatch } from './pipeline';
+import { PipelineWatch, rawProcessed } from './pipeline';
 import { appendResults } from './results';
 import { renderAccuracy, renderFinal, renderStatus, type DemoStatus, type FinalReport } from './screen';
 import { Tally } from './tally';
@@ -159,7 +160,8 @@ export async function main(argv: string[]): Promise<number> {
   const observer = outputObserver(kafka, `${runId}-observer`, topics, app.registry, catalog, tally);
   const answering: TopicFollower = responderLoop(kafka, `${runId}-responder`, topics, app.registry, catalog, responder, generator);
   await Promise.all([observer.start(), answering.start()]);
-  const feed = new Feed(generator, producer, serde, topics.raw, options.rate);
+  const aheadMs = options.ahead === 'rules' ? pacingFromRules(app.config) : options.ahead === 'off' ? null : options.ahead;
+  const feed = new Feed(generator, producer, serde, topics.raw, options.rate, { aheadMs, processed: () => rawProcessed(running.engine, topics) });
   const startedAt = Date.now();
   feed.start();
 
@@ -170,6 +172,7 @@ export async function main(argv: string[]): Promise<number> {
   let processed = 0;
   const status = async (): Promise<DemoStatus> => {
     processed = await committedTotal(admin, runId, topics.raw).catch(() => processed);
+    await feed.measure();
     const now = Date.now();
     const r = rates.add({ at: now, produced: feed.sent, processed, clock: generator.clock });
     const readiness = running.engine.readiness();
@@ -189,7 +192,7 @@ export async function main(argv: string[]): Promise<number> {
       days: options.days,
       phase,
       wallSeconds: (now - startedAt) / 1000,
-      simulated: { start: generator.start, end: generator.end, clock: generator.clock, speed: r.speed },
+      simulated: { start: generator.start, end: generator.end, clock: generator.clock, speed: r.speed, aheadMs, sentUntil: feed.sentUntil, processedUntil: feed.processedUntil },
       engine: { ready: readiness.ready, tasks: readiness.detail.tasks, restoring: readiness.detail.restoring.length },
       touchpoints: { produced: feed.sent, processed, producedPerSecond: r.produced, processedPerSecond: r.processed, deadLettered, forwarded },
       outputs: tally.snapshot(),
@@ -337,4 +340,16 @@ if (require.main === module) {
       process.exit(1);
     },
   );
+}
+
+/**
+ * Half the shortest maxDelay of the enabled rules: a touchpoint on the
+ * longer path through identity resolution then reaches its profile at
+ * most that much event time after the profile's other touchpoints, and no
+ * firing is stale because the demo ran ahead.
+ */
+function pacingFromRules(config: ProductConfig): number {
+  const { defaults, triggers } = config.triggers;
+  const delays = triggers.filter((t) => t.enabled !== false).map((t) => parseDuration(t.engage.maxDelay ?? defaults.maxDelay));
+  return Math.floor(Math.min(parseDuration(defaults.maxDelay), ...delays) / 2);
 }

@@ -1,10 +1,16 @@
-import { flag, parseOptions, positive, rate, seconds, text, usage, whole } from '../cli/args';
+import { custom, durationOption, flag, parseOptions, positive, rate, seconds, text, usage, whole } from '../cli/args';
 
 const OPTIONS = {
   people: whole('N', 'simulated people', 10_000, 1),
   rate: rate('touchpoints per second, wall clock', 3000),
   seed: whole('N', 'population and behaviour', 1, 0),
   days: positive('N', 'simulated period in days', 30),
+  ahead: custom(
+    'DURATION|rules|off',
+    "pace the feed: at most this much event time ahead of what the engine\nhas processed; rules: half the rules' shortest maxDelay; off: as fast as\n--rate (the screen still says how far behind the engine is)",
+    (given, name) => (given === undefined || given === 'off' ? 'off' : given === 'rules' ? 'rules' : durationOption(name, given)),
+    'off',
+  ),
   config: text('DIR', "the engine's config and rule files (default config/)"),
   duration: seconds('stop by itself after this long (default: run until Ctrl-C)'),
   drain: seconds('at the end, wait at most this long for the engine to process\neverything sent; a second Ctrl-C skips it', 60),
@@ -38,6 +44,8 @@ export interface DemoOptions {
   rate: number;
   seed: number;
   days: number;
+  /** Pacing: ms of event time ahead of the engine, 'rules' (derived from the rules' maxDelay) or 'off'. */
+  ahead: number | 'rules' | 'off';
   /** Config directory for the engine (null: config/). */
   config: string | null;
   durationMs: number | null;
@@ -58,6 +66,7 @@ export function parseDemoArgs(argv: string[], isTty: boolean): DemoOptions {
     rate: v.rate,
     seed: v.seed,
     days: v.days,
+    ahead: v.ahead,
     config: v.config ?? null,
     durationMs: v.duration ?? null,
     drainMs: v.drain,

@@ -38,6 +38,11 @@ async function byTopic(counter: Counter<'topic'>): Promise<Map<string, number>> 
   return out;
 }
 
+/** Raw touchpoints the engine has committed, from its own counters (cheap enough to ask before every produce request). */
+export async function rawProcessed(engine: Engine, topics: PipelineTopics): Promise<number> {
+  return (await byTopic(engine.metrics.recordsIn)).get(topics.raw) ?? 0;
+}
+
 export class PipelineWatch {
   private last = '';
   private lastChange = Date.now();

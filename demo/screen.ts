@@ -1,3 +1,4 @@
+import { formatDuration } from '../config/duration';
 import type { ResponderStats } from '../simulator/responder';
 import type { IdentityAccuracy, LiftAgainstTruth } from './accuracy';
 import type { TallySnapshot } from './tally';
@@ -13,7 +14,8 @@ export interface DemoStatus {
   days: number;
   phase: 'starting' | 'running' | 'period complete' | 'draining' | 'stopped';
   wallSeconds: number;
-  simulated: { start: number; end: number; clock: number; speed: number | null };
+  /** `aheadMs`: the pacing allowance (null: unpaced); `sentUntil`/`processedUntil`: event time of the latest touchpoint sent / that the engine has processed everything up to. */
+  simulated: { start: number; end: number; clock: number; speed: number | null; aheadMs: number | null; sentUntil: number; processedUntil: number };
   engine: { ready: boolean; tasks: number; restoring: number };
   touchpoints: { produced: number; processed: number; producedPerSecond: number; processedPerSecond: number; deadLettered: number; forwarded: number };
   outputs: TallySnapshot;
@@ -55,6 +57,13 @@ function simulatedTime(status: DemoStatus): string {
   return `simulated ${when} UTC (day ${Math.min(day, total).toFixed(1)} of ${total}${pace})`;
 }
 
+function pacing(status: DemoStatus): string {
+  const { aheadMs, sentUntil, processedUntil } = status.simulated;
+  const behind = `the engine has processed everything up to ${formatDuration(Math.max(0, sentUntil - processedUntil))} of event time behind the feed`;
+  if (aheadMs === null) return `unpaced: ${behind} (--ahead paces the feed)`;
+  return `paced at most ${formatDuration(aheadMs)} ahead: ${behind}`;
+}
+
 /** The live summary: one screen, redrawn about once a second. */
 export function renderStatus(status: DemoStatus): string {
   const o = status.outputs;
@@ -64,6 +73,7 @@ export function renderStatus(status: DemoStatus): string {
   lines.push(`Listening Post demo · run ${status.runId} · seed ${status.seed}, ${n(status.people)} people, ${rate}`);
   const engine = status.engine.ready ? `engine ready (${status.engine.tasks} tasks)` : status.engine.restoring > 0 ? `engine restoring ${status.engine.restoring} tasks` : 'engine starting';
   lines.push(`wall ${clock(status.wallSeconds)} · ${simulatedTime(status)} · ${engine} · ${status.phase}`);
+  lines.push(pacing(status));
   lines.push('');
   lines.push(
     `touchpoints  ${n(t.produced)} produced · ${n(t.processed)} processed (committed) · ${n(t.processedPerSecond)}/s processed · ${n(t.producedPerSecond)}/s produced · ${n(t.deadLettered)} dead-lettered`,
