@@ -112,7 +112,7 @@ export class Feed {
         nextAt = Math.max(nextAt, now - 1000) + (messages.length / this.rate) * 1000;
         if (nextAt > now) await sleep(nextAt - now);
       }
-      if (messages.length < batchSize) await sleep(100); // the period is generated: only outcomes still come
+      if (messages.length < batchSize && this.held === undefined) await sleep(100); // the period is generated: only outcomes still come
       else await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
