@@ -178,6 +178,40 @@ describe('outcomes processor', () => {
     expect(h.lift.map((l) => l.treatedConverted)).toEqual([0, 1]);
   });
 
+  it('converts at most one exposure of a rule per person with repeated conversions: the latest one at or before each', async () => {
+    const p = find('treatment');
+    const h = await Harness.create({ rules: rules([offer]) });
+    await h.send(consenting(p), touch(p, 'l1', T0, 'login'), touch(p, 'l2', T0 + HOUR, 'login'));
+    await h.send(touch(p, 'buy1', T0 + 2 * HOUR, 'purchase'), touch(p, 'buy2', T0 + 3 * HOUR, 'purchase'));
+    expect(h.lift.at(-1)).toMatchObject({ treated: 2, treatedConverted: 1 });
+    expect((await h.profile(p)).engagement.exposures.map((x) => x.converted)).toEqual([false, true]);
+
+    const q = find('control');
+    const spaced = await Harness.create({ rules: rules([offer]) });
+    await spaced.send(consenting(q), touch(q, 'l1', T0, 'login'), touch(q, 'buy1', T0 + MINUTE, 'purchase'));
+    await spaced.send(touch(q, 'l2', T0 + HOUR, 'login'), touch(q, 'buy2', T0 + 2 * HOUR, 'purchase'));
+    expect(spaced.lift.at(-1)).toMatchObject({ control: 2, controlConverted: 2 });
+  });
+
+  it('gives a rule without its own conversion events only the default ones, and a rule with them only its own', async () => {
+    const card: TriggerSpec = { ...onEvent('card', 'bill_payment'), measure: { conversionEvents: ['card_used'] } };
+    const plain = onEvent('plain', 'login');
+    const h = await Harness.create({ rules: rules([card, plain], { cooldown: '1ms' }), outcomes: outcomesConfig({ conversionEvents: ['purchase'] }) });
+    await h.send(consenting('p1'), touch('p1', 'b1', T0, 'bill_payment'), touch('p1', 'l1', T0 + MINUTE, 'login'));
+    const converted = () => Object.fromEntries(h.lift.map((l) => [l.triggerId, l.treatedConverted]));
+    await h.send(touch('p1', 'use', T0 + HOUR, 'card_used'));
+    expect(converted()).toEqual({ card: 1, plain: 0 });
+    await h.send(touch('p1', 'buy', T0 + 2 * HOUR, 'purchase'));
+    expect(converted()).toEqual({ card: 1, plain: 1 });
+  });
+
+  it('attributes a converted outcome without a command id only to the rule it names', async () => {
+    const h = await Harness.create({ rules: rules([onEvent('first', 'bill_payment'), onEvent('second', 'login')], { cooldown: '1ms' }) });
+    await h.send(consenting('p1'), touch('p1', 'b1', T0, 'bill_payment'), touch('p1', 'l1', T0 + MINUTE, 'login'));
+    await h.send(touch('p1', 'c1', T0 + HOUR, 'converted', { outcome: { commandId: null, triggerId: 'first' } }));
+    expect(h.lift.filter((l) => l.treatedConverted > 0).map((l) => l.triggerId)).toEqual(['first']);
+  });
+
   it('moves a command’s status forward only, and records a dismissal once for fatigue', async () => {
     const h = await Harness.create({ rules: rules([onEvent('plain', 'login')]) });
     await h.send(consenting('p1'), touch('p1', 'l1', T0, 'login'));
