@@ -88,20 +88,22 @@ export function recordOutcome(e: EngagementState, touchpoint: Touchpoint): { dis
  *   conversion is inside its trigger's attribution window;
  * - without: for every trigger whose conversion events include this one
  *   (only the trigger named by outcome.triggerId, if one is), the person's
- *   latest exposure to it at or before `at`, if the conversion is inside
- *   its window and it has not converted yet. Treatment (to the command) or
- *   control (to the hold-out) alike, so both groups are measured the same
- *   way.
+ *   latest exposure to it at or before `at`, and their first exposure to it
+ *   if still kept — each if the conversion is inside its window and it has
+ *   not converted yet. Treatment (to the command) or control (to the
+ *   hold-out) alike, so both groups are measured the same way.
  *
- * Only the latest exposure: an event in the window of an exposure that
- * already converted (a second purchase) converts nothing. Falling back to an
- * older unconverted exposure of the same trigger would let one person's
- * repeated purchases convert every exposure still in its window.
+ * Only the latest exposure among repeats: an event in the window of an
+ * exposure that already converted (a second purchase) converts nothing.
+ * Falling back to an older unconverted exposure would let one person's
+ * repeated purchases convert every exposure still in its window. The first
+ * exposure is the exception: it stands for the person in the lift counts,
+ * so it sees every conversion in its window, even after a repeat exposure.
  */
 export function attributeConversion(e: EngagementState, touchpoint: Touchpoint, at: number, rules: AttributionRules): Exposure[] {
   const inWindow = (x: Exposure): boolean => !x.converted && x.at <= at && at <= x.at + rules.windowFor(x.triggerId);
   const commandId = touchpoint.outcome?.commandId ?? null;
-  const candidates = commandId !== null ? [e.exposures.find((x) => x.commandId === commandId)] : latestExposures(e, touchpoint, at, rules);
+  const candidates = commandId !== null ? [e.exposures.find((x) => x.commandId === commandId)] : candidateExposures(e, touchpoint, at, rules);
   const converted: Exposure[] = [];
   for (const x of candidates) {
     if (x === undefined || !inWindow(x)) continue;
@@ -111,16 +113,18 @@ export function attributeConversion(e: EngagementState, touchpoint: Touchpoint, 
   return converted;
 }
 
-/** Per trigger the conversion counts for, the person's latest exposure at or before `at`. */
-function latestExposures(e: EngagementState, touchpoint: Touchpoint, at: number, rules: AttributionRules): Exposure[] {
+/** Per trigger the conversion counts for, the person's first exposure and latest exposure at or before `at`. */
+function candidateExposures(e: EngagementState, touchpoint: Touchpoint, at: number, rules: AttributionRules): Exposure[] {
   const named = touchpoint.outcome?.triggerId ?? null;
+  const first = new Map<string, Exposure>();
   const latest = new Map<string, Exposure>();
   // oldest first: the last one kept per trigger is the latest
   for (const x of e.exposures) {
     if (x.at > at || (named !== null && x.triggerId !== named) || !rules.converts(x.triggerId, touchpoint.eventType)) continue;
+    if (x.repeat !== true && !first.has(x.triggerId)) first.set(x.triggerId, x);
     latest.set(x.triggerId, x);
   }
-  return [...latest.values()];
+  return [...new Set([...first.values(), ...latest.values()])];
 }
 
 /** Forgets exposures whose attribution window has passed. */

@@ -239,10 +239,11 @@ export function decide(profile: ProfileState, firings: readonly Firing[], now: n
         e.heldOut.push({ at: now, decisionId: id, triggerId: trigger.id, channel: ev.option!.channel });
         e.heldOut = keepNewest(e.heldOut, LIMITS.heldOut);
       }
+      const repeat = e.lastFired[trigger.id] !== undefined;
       e.lastFired[trigger.id] = now;
-      e.exposures.push({ at: now, triggerId: trigger.id, group, commandId: id, converted: false });
+      e.exposures.push({ at: now, triggerId: trigger.id, group, commandId: id, converted: false, repeat });
       e.exposures = keepNewest(e.exposures, LIMITS.exposures);
-      outputs.push({ to: 'outcomes', value: { kind: 'exposure', profileId: profile.id, triggerId: trigger.id, group, commandId: id, at: now } });
+      outputs.push({ to: 'outcomes', value: { kind: 'exposure', profileId: profile.id, triggerId: trigger.id, group, commandId: id, at: now, repeat } });
     }
     const trace = traceOf(profile, ev, now);
     if (ev.outcome === undefined) {

@@ -106,6 +106,12 @@ export interface Exposure {
   /** The command id (treatment) or the decision id of the hold-out (control). */
   commandId: string;
   converted: boolean;
+  /**
+   * The person had been exposed to the trigger before: lift counts it (and
+   * its conversion) apart from first exposures. Absent on exposures recorded
+   * before repeats were counted apart, which were counted as first.
+   */
+  repeat?: boolean;
 }
 
 /** Upper bounds of the lists above (merges truncate to them too). */
