@@ -122,7 +122,7 @@ const points = (x: number) => (x * 100).toFixed(1);
 function report(results: SeedResult[]): string {
   const triggers = [...new Set(results.flatMap((r) => [...r.lift.keys()]))].sort();
   const lines = [
-    `${'trigger'.padEnd(28)} ${'true u'.padStart(7)} ${'mean lift'.padStart(9)} ${'bias'.padStart(6)} ${'coverage'.padStart(9)} ${'seeds'.padStart(5)} ${'treated'.padStart(8)} ${'control'.padStart(8)}  (points; exposures per seed)`,
+    `${'trigger'.padEnd(28)} ${'true u'.padStart(7)} ${'mean lift'.padStart(9)} ${'bias'.padStart(6)} ${'coverage'.padStart(9)} ${'seeds'.padStart(5)} ${'treated'.padStart(8)} ${'control'.padStart(8)}  (points; people per seed: first exposures)`,
   ];
   for (const id of triggers) {
     const runs = results.flatMap((r) => {

@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import { Kafka, logLevel } from '../runtime/kafka/client';
 import type { Logger } from 'pino';
 import { loadEngineSettings, type EngineSettings } from '../config/engine';
-import { loadProductConfig } from '../config/product';
+import { configWarnings, loadProductConfig } from '../config/product';
 import { stackEndpoints } from '../local-stack/settings';
 import { HttpServer } from '../runtime/http';
 import { kafkaConnection, refusedCredentials, type KafkaConnection } from '../runtime/kafka/connection';
@@ -43,6 +43,7 @@ export function assemble(options: AppOptions): App {
   const env = options.env ?? process.env;
   const settings = loadEngineSettings(join(configDir, 'engine.yaml'), env);
   const config = loadProductConfig(configDir);
+  for (const warning of configWarnings(config)) options.log.warn({ configDir }, warning);
   const endpoints = stackEndpoints(env);
   const registry = new ConfluentRegistry(endpoints.registryUrl, registryAuth(env));
   const topology = buildTopology({ appId: settings.appId, partitions: settings.partitions, config, registry, topicPrefix: settings.topicPrefix });

@@ -3,7 +3,7 @@
  * listening-post <command>; `listening-post --help` lists the commands.
  */
 import { resolve } from 'node:path';
-import { loadProductConfig } from '../config/product';
+import { configWarnings, loadProductConfig } from '../config/product';
 import { ListeningPostError } from '../runtime/errors';
 import { createLogger } from '../runtime/logger';
 import { InMemoryRegistry } from '../runtime/serde/registry';
@@ -25,7 +25,8 @@ const USAGE = `usage: listening-post <command>
   asyncapi            print the AsyncAPI 3 document of every topic (YAML): what channels code against
   rules check <dir>   validate a directory of rule and config files (identity, profile, scoring,
                       segments, triggers, engagement) as start-up would, without a broker;
-                      exit 1 with the file, path and line of the first problem
+                      exit 1 with the file, path and line of the first problem; likely
+                      mistakes it accepts are printed as warnings on stderr
   --help              this text
 
 Environment: LP_CONFIG_DIR (the rule and config files; default: the package's config/),
@@ -35,6 +36,7 @@ LP_KAFKA_BROKERS, LP_REGISTRY_URL, and the LP_* overrides of engine.yaml (README
 /** The rule files of `dir`, checked and wired into the topology as start-up does. */
 function checkRules(dir: string): string {
   const config = loadProductConfig(dir);
+  for (const warning of configWarnings(config)) console.error(`warning: ${warning}`);
   buildTopology({ appId: 'rules-check', partitions: 1, config, registry: new InMemoryRegistry() });
   return `ok: ${dir} (${config.scoring.scores.length} scores, ${config.segments.segments.length} segments, ${config.triggers.triggers.length} triggers)`;
 }

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { identityFile } from '../processors/identity/config';
+import { inheritedConversionWarnings } from '../processors/outcomes/config';
 import { profileFile } from '../processors/profile/config';
 import { scoringFile } from '../processors/scoring/config';
 import { segmentsFile } from '../processors/segmentation/config';
@@ -30,4 +31,13 @@ export function loadProductConfig(dir: string): ProductConfig {
     eligibility: engagement.eligibility,
     outcomes: engagement.outcomes,
   };
+}
+
+/**
+ * What start-up accepts but is likely a mistake, one sentence each naming
+ * the file and the fix; the caller logs them (the engine at start-up,
+ * `rules check` on stderr).
+ */
+export function configWarnings(config: ProductConfig): string[] {
+  return inheritedConversionWarnings(config.outcomes, config.triggers);
 }

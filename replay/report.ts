@@ -1,5 +1,5 @@
 import { combineLift } from '../processors/outcomes/merge';
-import { liftEstimate, type LiftEstimate, type TriggerLift } from '../processors/outcomes/lift';
+import { liftEstimate, tallyOf, TALLY_FIELDS, type LiftEstimate, type LiftTally, type TriggerLift } from '../processors/outcomes/lift';
 import type { VariantCollector } from './collector';
 import type { DiffResult } from './diff';
 import { diffLines, type LineDiff, type RuleSet } from './rules';
@@ -72,12 +72,9 @@ export interface VariantReport {
   lift: LiftRow[];
 }
 
-export interface LiftRow {
+/** Per person (first exposures), with repeat exposures apart; the estimate is of the first exposures. */
+export interface LiftRow extends LiftTally {
   triggerId: string;
-  treated: number;
-  treatedConverted: number;
-  control: number;
-  controlConverted: number;
   /** Task partitions that reported counts. */
   partitions: number;
   asOf: string;
@@ -221,15 +218,9 @@ export function liftRows(collector: VariantCollector): LiftRow[] {
   for (const key of keys) {
     const end = collector.lift.get(key) ?? collector.liftAtStart.get(key)!;
     const start = collector.liftAtStart.get(key);
-    windowed.push({
-      triggerId: end.triggerId,
-      partition: end.partition,
-      asOf: end.asOf,
-      treated: end.treated - (start?.treated ?? 0),
-      treatedConverted: end.treatedConverted - (start?.treatedConverted ?? 0),
-      control: end.control - (start?.control ?? 0),
-      controlConverted: end.controlConverted - (start?.controlConverted ?? 0),
-    });
+    const counts = tallyOf(end);
+    if (start) for (const field of TALLY_FIELDS) counts[field] -= start[field];
+    windowed.push({ triggerId: end.triggerId, partition: end.partition, asOf: end.asOf, ...counts });
   }
   return [...combineLift(windowed)]
     .sort(([a], [b]) => a.localeCompare(b))
@@ -241,7 +232,7 @@ export function liftRows(collector: VariantCollector): LiftRow[] {
       } catch (error) {
         note = `no estimate: ${(error as Error).message} (exposures from before the report window converted inside it)`;
       }
-      return { triggerId, treated: t.treated, treatedConverted: t.treatedConverted, control: t.control, controlConverted: t.controlConverted, partitions: t.partitions, asOf: new Date(t.asOf).toISOString(), estimate, ...(note ? { note } : {}) };
+      return { triggerId, ...tallyOf(t), partitions: t.partitions, asOf: new Date(t.asOf).toISOString(), estimate, ...(note ? { note } : {}) };
     });
 }
 

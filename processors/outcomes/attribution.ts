@@ -86,32 +86,45 @@ export function recordOutcome(e: EngagementState, touchpoint: Touchpoint): { dis
  *
  * - with outcome.commandId: the exposure of that command, if the
  *   conversion is inside its trigger's attribution window;
- * - without: for every trigger whose conversion events include this one,
- *   its latest unconverted exposure whose window contains `at` —
- *   treatment (to the command) or control (to the holdout assignment)
- *   alike, so both groups are measured the same way.
+ * - without: for every trigger whose conversion events include this one
+ *   (only the trigger named by outcome.triggerId, if one is), the person's
+ *   latest exposure to it at or before `at`, and their first exposure to it
+ *   if still kept — each if the conversion is inside its window and it has
+ *   not converted yet. Treatment (to the command) or control (to the
+ *   hold-out) alike, so both groups are measured the same way.
+ *
+ * Only the latest exposure among repeats: an event in the window of an
+ * exposure that already converted (a second purchase) converts nothing.
+ * Falling back to an older unconverted exposure would let one person's
+ * repeated purchases convert every exposure still in its window. The first
+ * exposure is the exception: it stands for the person in the lift counts,
+ * so it sees every conversion in its window, even after a repeat exposure.
  */
 export function attributeConversion(e: EngagementState, touchpoint: Touchpoint, at: number, rules: AttributionRules): Exposure[] {
-  const converted: Exposure[] = [];
   const inWindow = (x: Exposure): boolean => !x.converted && x.at <= at && at <= x.at + rules.windowFor(x.triggerId);
   const commandId = touchpoint.outcome?.commandId ?? null;
-  if (commandId !== null) {
-    const exposure = e.exposures.find((x) => x.commandId === commandId);
-    if (exposure !== undefined && inWindow(exposure)) {
-      exposure.converted = true;
-      converted.push(exposure);
-    }
-    return converted;
-  }
-  const seen = new Set<string>();
-  for (let i = e.exposures.length - 1; i >= 0; i--) {
-    const x = e.exposures[i]!;
-    if (seen.has(x.triggerId) || !rules.converts(x.triggerId, touchpoint.eventType) || !inWindow(x)) continue;
-    seen.add(x.triggerId);
+  const candidates = commandId !== null ? [e.exposures.find((x) => x.commandId === commandId)] : candidateExposures(e, touchpoint, at, rules);
+  const converted: Exposure[] = [];
+  for (const x of candidates) {
+    if (x === undefined || !inWindow(x)) continue;
     x.converted = true;
     converted.push(x);
   }
-  return converted.reverse();
+  return converted;
+}
+
+/** Per trigger the conversion counts for, the person's first exposure and latest exposure at or before `at`. */
+function candidateExposures(e: EngagementState, touchpoint: Touchpoint, at: number, rules: AttributionRules): Exposure[] {
+  const named = touchpoint.outcome?.triggerId ?? null;
+  const first = new Map<string, Exposure>();
+  const latest = new Map<string, Exposure>();
+  // oldest first: the last one kept per trigger is the latest
+  for (const x of e.exposures) {
+    if (x.at > at || (named !== null && x.triggerId !== named) || !rules.converts(x.triggerId, touchpoint.eventType)) continue;
+    if (x.repeat !== true && !first.has(x.triggerId)) first.set(x.triggerId, x);
+    latest.set(x.triggerId, x);
+  }
+  return [...new Set([...first.values(), ...latest.values()])];
 }
 
 /** Forgets exposures whose attribution window has passed. */

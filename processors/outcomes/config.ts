@@ -1,5 +1,6 @@
 import { durationSchema, positiveDurationSchema } from '../../config/duration';
 import { nameSchema } from '../../config/names';
+import type { TriggersFile } from '../triggers/config';
 
 /** config/engagement.yaml → `outcomes` */
 export interface OutcomesConfig {
@@ -32,3 +33,25 @@ export const outcomesSchema = {
     },
   },
 } as const;
+
+/**
+ * Rules measured against a holdout (enabled, holdout above 0) that inherit
+ * the default conversion events: the loader cannot know what a rule's
+ * outcome produces, and a rule whose people never produce the defaults
+ * measures a lift of zero however well it works. Warnings, not errors:
+ * the defaults may well fit, and saying so in `measure.conversionEvents`
+ * silences them.
+ */
+export function inheritedConversionWarnings(outcomes: OutcomesConfig, rules: TriggersFile): string[] {
+  const warnings: string[] = [];
+  for (const rule of rules.triggers) {
+    const holdoutPercent = rule.engage.holdoutPercent ?? rules.defaults.holdoutPercent;
+    if (rule.enabled === false || holdoutPercent === 0 || rule.measure?.conversionEvents !== undefined) continue;
+    warnings.push(
+      `triggers.yaml: rule ${rule.id} (${holdoutPercent}% held out) inherits the default conversion events ` +
+        `[${outcomes.conversionEvents.join(', ')}] from engagement.yaml outcomes.conversionEvents; ` +
+        'a rule whose outcome never produces them measures no lift: give it its own measure.conversionEvents',
+    );
+  }
+  return warnings;
+}

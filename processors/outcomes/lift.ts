@@ -1,16 +1,68 @@
-/** Running counts of one trigger against its holdout group (per exposure). */
+import type { HoldoutGroup } from '../triggers/state';
+
+/**
+ * Running counts of one trigger against its holdout group, per person: a
+ * person counts once, at their first exposure to the trigger.
+ */
 export interface LiftCounts {
-  /** Treatment exposures: commands sent. */
+  /** People whose first exposure was a command sent. */
   treated: number;
-  /** Of those, how many converted inside the attribution window. */
+  /** Of those, how many converted inside the attribution window of that first exposure. */
   treatedConverted: number;
-  /** Control exposures: people held out at the moment they would have been engaged. */
+  /** People whose first exposure was a hold-out: held out at the moment they would have been engaged. */
   control: number;
   controlConverted: number;
 }
 
+/**
+ * A person's later exposures to the same trigger, counted apart: how often
+ * a person is exposed again depends on what the first exposure did to them
+ * (a treated person who dismissed is cooled down), so repeats are an outcome
+ * of the treatment, not a fresh draw of either group.
+ */
+export interface RepeatCounts {
+  repeatTreated: number;
+  repeatTreatedConverted: number;
+  repeatControl: number;
+  repeatControlConverted: number;
+}
+
+export interface LiftTally extends LiftCounts, RepeatCounts {}
+
+export const TALLY_FIELDS = [
+  'treated',
+  'treatedConverted',
+  'control',
+  'controlConverted',
+  'repeatTreated',
+  'repeatTreatedConverted',
+  'repeatControl',
+  'repeatControlConverted',
+] as const satisfies readonly (keyof LiftTally)[];
+
+export function emptyTally(): LiftTally {
+  return { treated: 0, treatedConverted: 0, control: 0, controlConverted: 0, repeatTreated: 0, repeatTreatedConverted: 0, repeatControl: 0, repeatControlConverted: 0 };
+}
+
+/** The tally fields of a record that has them (and more). */
+export function tallyOf(source: LiftTally): LiftTally {
+  const tally = emptyTally();
+  for (const field of TALLY_FIELDS) tally[field] = source[field];
+  return tally;
+}
+
+const TALLY_FIELD: Record<HoldoutGroup, Record<'first' | 'repeat', Record<'exposed' | 'converted', keyof LiftTally>>> = {
+  treatment: { first: { exposed: 'treated', converted: 'treatedConverted' }, repeat: { exposed: 'repeatTreated', converted: 'repeatTreatedConverted' } },
+  control: { first: { exposed: 'control', converted: 'controlConverted' }, repeat: { exposed: 'repeatControl', converted: 'repeatControlConverted' } },
+};
+
+/** The count an exposure, or its conversion, adds one to. */
+export function tallyField(group: HoldoutGroup, repeat: boolean, event: 'exposed' | 'converted'): keyof LiftTally {
+  return TALLY_FIELD[group][repeat ? 'repeat' : 'first'][event];
+}
+
 /** schemas/TriggerLift.avsc: what goes to engagement.lift, key trigger id. */
-export interface TriggerLift extends LiftCounts {
+export interface TriggerLift extends LiftTally {
   triggerId: string;
   /** The task partition that measured it; sum over partitions for the total (see `combineLift`). */
   partition: number;

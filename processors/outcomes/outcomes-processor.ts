@@ -6,10 +6,10 @@ import { parseDuration } from '../../config/duration';
 import type { ExposureRecorded } from '../triggers/records';
 import { attributeConversion, AttributionRules, pruneExposures, recordOutcome } from './attribution';
 import type { OutcomesConfig } from './config';
-import type { LiftCounts, TriggerLift } from './lift';
+import { emptyTally, tallyField, tallyOf, type LiftTally, type TriggerLift } from './lift';
 
 /** What the `lift` store holds per trigger id (this task's partition only). */
-export interface LiftEntry extends LiftCounts {
+export interface LiftEntry extends LiftTally {
   triggerId: string;
   /** Changes not yet emitted. */
   unsent: number;
@@ -28,7 +28,8 @@ export interface LiftEntry extends LiftCounts {
  *   purchase) are attributed to exposures inside the attribution window
  *   (attribution.ts);
  * - per trigger, running counts (treated, treatedConverted, control,
- *   controlConverted) live in store `lift` and go to child `lift` as
+ *   controlConverted per person at their first exposure; the same for
+ *   repeat exposures apart) live in store `lift` and go to child `lift` as
  *   TriggerLift records, throttled: after `everyChanges` changes, or when
  *   `maxInterval` of event time has passed since the last emit (a timer per
  *   trigger, key = trigger id, flushes what is left).
@@ -53,7 +54,7 @@ export class OutcomesProcessor implements Processor<string, ProfileUpdate | Expo
   async process(record: StreamRecord<string, ProfileUpdate | ExposureRecorded>, ctx: ProcessorContext<Out>): Promise<void> {
     const value = record.value;
     if ('kind' in value) {
-      await this.count(value.triggerId, record.timestamp, ctx, (c) => (value.group === 'treatment' ? c.treated++ : c.control++));
+      await this.count(value.triggerId, record.timestamp, ctx, tallyField(value.group, value.repeat, 'exposed'));
       return;
     }
     const touchpoint = value.touchpoint;
@@ -66,9 +67,7 @@ export class OutcomesProcessor implements Processor<string, ProfileUpdate | Expo
     pruneExposures(e, ctx.streamTime, this.attribution);
     for (const exposure of attributeConversion(e, touchpoint, record.timestamp, this.attribution)) {
       ctx.count(`conversion-${exposure.group}`);
-      await this.count(exposure.triggerId, record.timestamp, ctx, (c) =>
-        exposure.group === 'treatment' ? c.treatedConverted++ : c.controlConverted++,
-      );
+      await this.count(exposure.triggerId, record.timestamp, ctx, tallyField(exposure.group, exposure.repeat === true, 'converted'));
     }
   }
 
@@ -80,19 +79,11 @@ export class OutcomesProcessor implements Processor<string, ProfileUpdate | Expo
     this.emit(store.editable(timer.key, entry), ctx.streamTime, ctx);
   }
 
-  private async count(triggerId: string, at: number, ctx: ProcessorContext<Out>, change: (c: LiftCounts) => void): Promise<void> {
+  private async count(triggerId: string, at: number, ctx: ProcessorContext<Out>, field: keyof LiftTally): Promise<void> {
     const store = ctx.store<LiftEntry>(LIFT_STORE);
     const stored = await store.get(triggerId);
-    const entry = stored ? store.editable(triggerId, stored) : {
-      triggerId,
-      treated: 0,
-      treatedConverted: 0,
-      control: 0,
-      controlConverted: 0,
-      unsent: 0,
-      emittedAt: null,
-    };
-    change(entry);
+    const entry = stored ? store.editable(triggerId, stored) : { triggerId, ...emptyTally(), unsent: 0, emittedAt: null };
+    entry[field]++;
     entry.unsent++;
     const now = Math.max(at, ctx.streamTime);
     if (entry.emittedAt === null || entry.unsent >= this.everyChanges || now - entry.emittedAt >= this.maxInterval) this.emit(entry, now, ctx);
@@ -101,15 +92,7 @@ export class OutcomesProcessor implements Processor<string, ProfileUpdate | Expo
   }
 
   private emit(entry: LiftEntry, now: number, ctx: ProcessorContext<Out>): void {
-    const lift: TriggerLift = {
-      triggerId: entry.triggerId,
-      partition: ctx.partition,
-      treated: entry.treated,
-      treatedConverted: entry.treatedConverted,
-      control: entry.control,
-      controlConverted: entry.controlConverted,
-      asOf: now,
-    };
+    const lift: TriggerLift = { triggerId: entry.triggerId, partition: ctx.partition, ...tallyOf(entry), asOf: now };
     ctx.forward('to-lift', liftKey(entry.triggerId, ctx.partition), lift, { timestamp: now });
     entry.unsent = 0;
     entry.emittedAt = now;

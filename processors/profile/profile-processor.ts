@@ -7,6 +7,7 @@ import type { ProfileConfig } from './config';
 import { mergeProfiles } from './merge';
 import { applyTouchpoint, isDuplicate } from './state';
 import { PROFILES_STORE } from '../stores';
+import { engagementFromStored } from '../triggers/state';
 
 /** Store of ProfileEntry by profile id: a live profile, or the pointer a merge left. */
 export const PROFILE_OUTPUTS = outputs('to-resolved', 'outcomes', 'scoring', 'profile-view', 'to-membership');
@@ -96,7 +97,8 @@ export class ProfileProcessor implements Processor<string, ProfileEvent, Out> {
       ctx.forward('to-resolved', entry.mergedInto, { ...event, profileId: entry.mergedInto, body: { ...body, into: entry.mergedInto } });
       return;
     }
-    const loser = JSON.parse(body.state.toString('utf8')) as ProfileState;
+    const transferred = JSON.parse(body.state.toString('utf8')) as ProfileState;
+    const loser: ProfileState = { ...transferred, engagement: engagementFromStored(transferred.engagement) };
     const winnerBefore = entry ?? null;
     const merged = winnerBefore ? mergeProfiles(winnerBefore, loser, this.config) : { ...loser, id, viewedAt: null };
     ctx.store<ProfileEntry>(PROFILES_STORE).put(id, merged);

@@ -3,6 +3,7 @@ import { DeserializationError } from '../../runtime/errors';
 import { encodeAfter } from '../../runtime/serde/avro-encode';
 import type { Serde } from '../../runtime/serde/serde';
 import type { ProfileEntry, ProfileState } from '../model/profile-state';
+import { engagementFromStored, type EngagementState } from '../triggers/state';
 
 /**
  * The profile store's format: Avro binary, about half the size of JSON
@@ -11,7 +12,8 @@ import type { ProfileEntry, ProfileState } from '../model/profile-state';
  * ProfileState's core, scores, counters or segments needs a new version
  * here (with the old schema kept to read what is stored); the engagement
  * section travels as JSON text, so processors/triggers can change it
- * freely.
+ * freely: a field it adds reads back empty from older entries
+ * (`engagementFromStored`).
  */
 
 /** Version 2 added `viewedAt`; version 1 entries are read with the version 1 schema. */
@@ -152,6 +154,6 @@ export const profileEntrySerde: Serde<ProfileEntry> = {
       // Avro has null where the state has no field
       if (score.recency === null) delete score.recency;
     }
-    return { ...state, engagement: JSON.parse(state.engagement) } as ProfileState;
+    return { ...state, engagement: engagementFromStored(JSON.parse(state.engagement) as Partial<EngagementState>) } as ProfileState;
   },
 };

@@ -6,7 +6,7 @@ import { consentFor } from './consent';
 import { formatDuration, parseDuration } from '../../config/duration';
 import type { DecisionCheck, DecisionOutcome, DecisionTrace, EngagementCommand, EngagementDecision, ExposureRecorded } from './records';
 import type { ChannelOption, CompiledRules, CompiledTrigger } from './rules';
-import { keepNewest, LIMITS, type Firing, type HoldoutGroup } from './state';
+import { keepNewest, LIMITS, type EngagementState, type Firing, type HoldoutGroup } from './state';
 
 // --- ids and hashes ---------------------------------------------------------------------------
 
@@ -177,7 +177,7 @@ const STAGE_OUTCOME: DecisionOutcome[] = ['no_consent', 'no_reachable_channel', 
  *    quiet hours in the person's time zone, the channel's own caps
  *    (`fatigue`); the first channel that passes all four is used;
  * 2. fatigue: overall caps, counting every command sent on every channel
- *    (plus dismissals, weighted);
+ *    and every decision held out (plus dismissals, weighted);
  * 3. cooldown of the trigger (since it last engaged the person, and since
  *    the person dismissed it);
  * 4. freshness: decided later than the trigger's maxDelay after its cause
@@ -185,9 +185,10 @@ const STAGE_OUTCOME: DecisionOutcome[] = ['no_consent', 'no_reachable_channel', 
  *    before arbitration);
  * 5. arbitration: of the firings that passed 1-4, only the highest
  *    priority (then the earliest cause, then trigger id) goes on;
- * 6. holdout: the winner's control members get nothing (held_out).
+ * 6. holdout: the winner's control members get nothing (held_out); the
+ *    command they would have had is recorded in `heldOut` for the caps.
  *
- * Changes `profile.engagement` (sent, lastFired, holdout, exposures) and
+ * Changes `profile.engagement` (sent, heldOut, lastFired, holdout, exposures) and
  * returns the records to forward.
  */
 export function decide(profile: ProfileState, firings: readonly Firing[], now: number, rules: CompiledRules, policy: CompiledPolicy): DecisionOutput[] {
@@ -233,11 +234,16 @@ export function decide(profile: ProfileState, firings: readonly Firing[], now: n
     if (ev === winner) {
       const share = `${trigger.holdoutPercent}% held out`;
       ev.checks.push({ check: 'holdout', passed: group === 'treatment', detail: `${group} group (${share})` });
-      if (group === 'control') ev.outcome = 'held_out';
+      if (group === 'control') {
+        ev.outcome = 'held_out';
+        e.heldOut.push({ at: now, decisionId: id, triggerId: trigger.id, channel: ev.option!.channel });
+        e.heldOut = keepNewest(e.heldOut, LIMITS.heldOut);
+      }
+      const repeat = e.lastFired[trigger.id] !== undefined;
       e.lastFired[trigger.id] = now;
-      e.exposures.push({ at: now, triggerId: trigger.id, group, commandId: id, converted: false });
+      e.exposures.push({ at: now, triggerId: trigger.id, group, commandId: id, converted: false, repeat });
       e.exposures = keepNewest(e.exposures, LIMITS.exposures);
-      outputs.push({ to: 'outcomes', value: { kind: 'exposure', profileId: profile.id, triggerId: trigger.id, group, commandId: id, at: now } });
+      outputs.push({ to: 'outcomes', value: { kind: 'exposure', profileId: profile.id, triggerId: trigger.id, group, commandId: id, at: now, repeat } });
     }
     const trace = traceOf(profile, ev, now);
     if (ev.outcome === undefined) {
@@ -292,12 +298,13 @@ function evaluate(profile: ProfileState, firing: Firing, trigger: CompiledTrigge
   const e = profile.engagement;
   for (const cap of policy.overallCaps) {
     const since = now - cap.per;
-    let sent = 0;
-    for (const s of e.sent) if (s.at > since) sent++;
+    const engaged = engagedSince(e, since, undefined);
     let dismissals = 0;
     if (policy.dismissalWeight > 0) for (const d of e.dismissed) if (d.at > since) dismissals++;
-    const used = sent + dismissals * policy.dismissalWeight;
-    const detail = `overall: ${used} of ${cap.label}${dismissals > 0 ? ` (${sent} sent + ${dismissals} dismissed × ${policy.dismissalWeight})` : ''}`;
+    const used = engaged.sent + engaged.heldOut + dismissals * policy.dismissalWeight;
+    const parts = usageParts(engaged);
+    if (dismissals > 0) parts.push(`${dismissals} dismissed × ${policy.dismissalWeight}`);
+    const detail = `overall: ${used} of ${cap.label}${parts.length > 1 ? ` (${parts.join(' + ')})` : ''}`;
     if (used >= cap.max) {
       checks.push({ check: 'fatigue', passed: false, detail });
       ev.outcome = 'capped';
@@ -408,14 +415,33 @@ function tryChannel(profile: ProfileState, channel: string, purpose: Purpose, no
   }
 
   for (const cap of rule.caps) {
-    const since = now - cap.per;
-    let used = 0;
-    for (const s of profile.engagement.sent) if (s.channel === channel && s.at > since) used++;
-    const detail = `${channel}: ${used} of ${cap.label}`;
+    const engaged = engagedSince(profile.engagement, now - cap.per, channel);
+    const used = engaged.sent + engaged.heldOut;
+    const parts = usageParts(engaged);
+    const detail = `${channel}: ${used} of ${cap.label}${parts.length > 1 ? ` (${parts.join(' + ')})` : ''}`;
     checks.push({ check: 'fatigue', passed: used < cap.max, detail });
     if (used >= cap.max) return 3;
   }
   return 4;
+}
+
+/**
+ * What the caps count after `since` (on `channel`, or on every channel when
+ * undefined): commands sent and decisions held out alike, so treatment and
+ * control people reach a cap at the same points.
+ */
+function engagedSince(e: EngagementState, since: number, channel: string | undefined): { sent: number; heldOut: number } {
+  const counts = (list: readonly { at: number; channel: string }[]): number => {
+    let n = 0;
+    for (const x of list) if (x.at > since && (channel === undefined || x.channel === channel)) n++;
+    return n;
+  };
+  return { sent: counts(e.sent), heldOut: counts(e.heldOut) };
+}
+
+/** `n sent`, and `n held out` when there are any: a cap reached by hold-outs says so in the trace. */
+function usageParts(engaged: { sent: number; heldOut: number }): string[] {
+  return engaged.heldOut > 0 ? [`${engaged.sent} sent`, `${engaged.heldOut} held out`] : [`${engaged.sent} sent`];
 }
 
 /** The rule, its causes, the scores (at decision time) and segments it reads, and the checks. */
@@ -434,11 +460,15 @@ function traceOf(profile: ProfileState, ev: Evaluation, now: number): DecisionTr
   };
 }
 
-/** Forgets sends and dismissals older than any cap or cooldown still looks at. */
+/** Forgets sends, hold-outs and dismissals older than any cap or cooldown still looks at. */
 function prune(profile: ProfileState, now: number, policy: CompiledPolicy): void {
   const e = profile.engagement;
-  const sentSince = now - policy.sentRetention;
-  if (e.sent.length > 0 && e.sent[0]!.at <= sentSince) e.sent = e.sent.filter((s) => s.at > sentSince);
-  const dismissedSince = now - policy.dismissalRetention;
-  if (e.dismissed.length > 0 && e.dismissed[0]!.at <= dismissedSince) e.dismissed = e.dismissed.filter((d) => d.at > dismissedSince);
+  e.sent = newerThan(e.sent, now - policy.sentRetention);
+  e.heldOut = newerThan(e.heldOut, now - policy.sentRetention);
+  e.dismissed = newerThan(e.dismissed, now - policy.dismissalRetention);
+}
+
+/** The entries of a list sorted oldest first that are later than `since`; the list itself when none is older. */
+function newerThan<T extends { at: number }>(list: T[], since: number): T[] {
+  return list.length > 0 && list[0]!.at <= since ? list.filter((x) => x.at > since) : list;
 }

@@ -27,7 +27,8 @@ function unionBy<T>(a: readonly T[], b: readonly T[], key: (item: T) => string, 
  * Folds the loser's engagement state into the winner's (both profiles are
  * the same person). The rules, field by field:
  *
- * - sent, dismissed: union (they happened to the person), oldest first, bounded.
+ * - sent, heldOut, dismissed: union (they happened to the person), oldest
+ *   first, bounded.
  * - lastFired: the later time per trigger (cooldowns keep running).
  * - holdout: **the winner's assignment stands**; the loser's fills only the
  *   triggers the winner has none for. A person never switches group for a
@@ -51,10 +52,8 @@ export function mergeEngagement(winner: EngagementState, loser: EngagementState)
   }
 
   return {
-    sent: keepNewest(
-      unionBy(winner.sent, loser.sent, (s) => s.commandId).sort((a, b) => a.at - b.at || cmp(a.commandId, b.commandId)),
-      LIMITS.sent,
-    ),
+    sent: timelineUnion(winner.sent, loser.sent, (s) => s.commandId, LIMITS.sent),
+    heldOut: timelineUnion(winner.heldOut, loser.heldOut, (h) => h.decisionId, LIMITS.heldOut),
     dismissed: keepNewest(
       unionBy(winner.dismissed, loser.dismissed, (d) => `${d.at}|${d.triggerId}|${d.commandId}`).sort(
         (a, b) => a.at - b.at || cmp(a.triggerId, b.triggerId) || cmp(a.commandId ?? '', b.commandId ?? ''),
@@ -77,6 +76,14 @@ export function mergeEngagement(winner: EngagementState, loser: EngagementState)
       LIMITS.exposures,
     ),
   };
+}
+
+/** Union by id, oldest first (ties by id), bounded to the newest `limit`. */
+function timelineUnion<T extends { at: number }>(a: readonly T[], b: readonly T[], id: (item: T) => string, limit: number): T[] {
+  return keepNewest(
+    unionBy(a, b, id).sort((x, y) => x.at - y.at || cmp(id(x), id(y))),
+    limit,
+  );
 }
 
 const pendingKey = (p: PendingFiring): string => `${p.triggerId}|${p.causeEventId}`;

@@ -63,4 +63,6 @@ export interface ExposureRecorded {
   /** Command id (treatment) or decision id (control). */
   commandId: string;
   at: number;
+  /** The person had been exposed to the trigger before (lift counts repeats apart). */
+  repeat: boolean;
 }

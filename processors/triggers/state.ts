@@ -10,6 +10,13 @@ import type { OutcomeEvent } from '../model/touchpoint';
 export interface EngagementState {
   /** Commands sent, oldest first, bounded: fatigue counts them on every channel. */
   sent: SentCommand[];
+  /**
+   * Decisions held out as control, oldest first, bounded: fatigue counts
+   * them as the commands they stand for, so a control person is capped at
+   * the same points as a treated one. Apart from `sent` because no channel
+   * ever hears of them.
+   */
+  heldOut: HeldOutDecision[];
   /** Dismissals reported by channels, oldest first, bounded. */
   dismissed: Dismissal[];
   /** Per trigger: last time it engaged the person (command sent, or held out as control), for cooldowns. */
@@ -36,6 +43,14 @@ export interface SentCommand {
   channel: string;
   action: string;
   status: CommandStatus;
+}
+
+/** The command a control person would have been sent: its trigger and the channel it would have used. */
+export interface HeldOutDecision {
+  at: number;
+  decisionId: string;
+  triggerId: string;
+  channel: string;
 }
 
 export interface Dismissal {
@@ -91,11 +106,18 @@ export interface Exposure {
   /** The command id (treatment) or the decision id of the hold-out (control). */
   commandId: string;
   converted: boolean;
+  /**
+   * The person had been exposed to the trigger before: lift counts it (and
+   * its conversion) apart from first exposures. Absent on exposures recorded
+   * before repeats were counted apart, which were counted as first.
+   */
+  repeat?: boolean;
 }
 
 /** Upper bounds of the lists above (merges truncate to them too). */
 export const LIMITS = {
   sent: 100,
+  heldOut: 100,
   dismissed: 32,
   exposures: 64,
   pending: 16,
@@ -105,7 +127,15 @@ export const LIMITS = {
 } as const;
 
 export function emptyEngagement(): EngagementState {
-  return { sent: [], dismissed: [], lastFired: {}, holdout: {}, patterns: {}, pending: [], exposures: [] };
+  return { sent: [], heldOut: [], dismissed: [], lastFired: {}, holdout: {}, patterns: {}, pending: [], exposures: [] };
+}
+
+/**
+ * Engagement state as stored or transferred, which may predate a field (the
+ * profile store keeps this section as JSON text): a missing field is empty.
+ */
+export function engagementFromStored(stored: Partial<EngagementState>): EngagementState {
+  return { ...emptyEngagement(), ...stored };
 }
 
 /** Keeps the newest `max` entries of a list sorted oldest first. */

@@ -120,16 +120,32 @@ describe('combineLift', () => {
       treatedConverted,
       control: 1,
       controlConverted: 0,
+      repeatTreated: treated * 2,
+      repeatTreatedConverted: treatedConverted,
+      repeatControl: 3,
+      repeatControlConverted: 1,
     });
     const totals = combineLift([r(0, 10, 5, 1), r(1, 12, 3, 1), r(0, 20, 7, 2), r(0, 15, 6, 1)]);
-    expect(totals.get('offer')).toEqual({ treated: 10, treatedConverted: 3, control: 2, controlConverted: 0, asOf: 20, partitions: 2 });
+    expect(totals.get('offer')).toEqual({
+      treated: 10,
+      treatedConverted: 3,
+      control: 2,
+      controlConverted: 0,
+      repeatTreated: 20,
+      repeatTreatedConverted: 3,
+      repeatControl: 6,
+      repeatControlConverted: 2,
+      asOf: 20,
+      partitions: 2,
+    });
   });
 });
 
 describe('outcomes processor', () => {
   const offer = onEvent('offer', 'login', { holdoutPercent: 50, cooldown: '1ms' });
-  const find = (wanted: 'control' | 'treatment'): string =>
-    Array.from({ length: 100 }, (_, i) => `person-${i}`).find((id) => holdoutGroup('test', 'offer', id, 50) === wanted)!;
+  /** The `skip`-th profile id whose stable hash puts it in the group. */
+  const find = (wanted: 'control' | 'treatment', skip = 0): string =>
+    Array.from({ length: 100 }, (_, i) => `person-${i}`).filter((id) => holdoutGroup('test', 'offer', id, 50) === wanted)[skip]!;
 
   it('counts treatment sends and attributes a later purchase inside the window to the command, once', async () => {
     const p = find('treatment');
@@ -176,6 +192,54 @@ describe('outcomes processor', () => {
     expect(h.lift.map((l) => l.treatedConverted)).toEqual([0]);
     await h.send(touch('p1', 'app', T0 + 20 * DAY, 'application_submitted'));
     expect(h.lift.map((l) => l.treatedConverted)).toEqual([0, 1]);
+  });
+
+  it('counts a person once at their first exposure, repeats apart, and converts each at most once with repeated purchases', async () => {
+    const p = find('treatment');
+    const h = await Harness.create({ rules: rules([offer]) });
+    await h.send(consenting(p), touch(p, 'l1', T0, 'login'), touch(p, 'l2', T0 + HOUR, 'login'), touch(p, 'l3', T0 + 2 * HOUR, 'login'));
+    expect(h.lift.at(-1)).toMatchObject({ treated: 1, treatedConverted: 0, repeatTreated: 2, repeatTreatedConverted: 0 });
+    await h.send(touch(p, 'buy1', T0 + 3 * HOUR, 'purchase'), touch(p, 'buy2', T0 + 4 * HOUR, 'purchase'));
+    // the first exposure (the person) and the latest repeat; the repeat between them stays unconverted
+    expect(h.lift.at(-1)).toMatchObject({ treated: 1, treatedConverted: 1, repeatTreated: 2, repeatTreatedConverted: 1 });
+    expect((await h.profile(p)).engagement.exposures.map((x) => [x.repeat, x.converted])).toEqual([
+      [false, true],
+      [true, false],
+      [true, true],
+    ]);
+
+    const q = find('control');
+    const spaced = await Harness.create({ rules: rules([offer]) });
+    await spaced.send(consenting(q), touch(q, 'l1', T0, 'login'), touch(q, 'buy1', T0 + MINUTE, 'purchase'));
+    await spaced.send(touch(q, 'l2', T0 + HOUR, 'login'), touch(q, 'buy2', T0 + 2 * HOUR, 'purchase'));
+    expect(spaced.lift.at(-1)).toMatchObject({ control: 1, controlConverted: 1, repeatControl: 1, repeatControlConverted: 1 });
+  });
+
+  it('counts a person who was control and treated alike: first exposure in the main counts, whichever group', async () => {
+    const people = Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? find('control', i) : find('treatment', i)));
+    const h = await Harness.create({ rules: rules([offer]) });
+    await h.send(...people.map(consenting));
+    for (const [i, at] of [T0, T0 + HOUR].entries()) await h.send(...people.map((person) => touch(person, `${person}-l${i}`, at, 'login')));
+    expect(h.lift.at(-1)).toMatchObject({ treated: 3, control: 3, repeatTreated: 3, repeatControl: 3 });
+  });
+
+  it('gives a rule without its own conversion events only the default ones, and a rule with them only its own', async () => {
+    const card: TriggerSpec = { ...onEvent('card', 'bill_payment'), measure: { conversionEvents: ['card_used'] } };
+    const plain = onEvent('plain', 'login');
+    const h = await Harness.create({ rules: rules([card, plain], { cooldown: '1ms' }), outcomes: outcomesConfig({ conversionEvents: ['purchase'] }) });
+    await h.send(consenting('p1'), touch('p1', 'b1', T0, 'bill_payment'), touch('p1', 'l1', T0 + MINUTE, 'login'));
+    const converted = () => Object.fromEntries(h.lift.map((l) => [l.triggerId, l.treatedConverted]));
+    await h.send(touch('p1', 'use', T0 + HOUR, 'card_used'));
+    expect(converted()).toEqual({ card: 1, plain: 0 });
+    await h.send(touch('p1', 'buy', T0 + 2 * HOUR, 'purchase'));
+    expect(converted()).toEqual({ card: 1, plain: 1 });
+  });
+
+  it('attributes a converted outcome without a command id only to the rule it names', async () => {
+    const h = await Harness.create({ rules: rules([onEvent('first', 'bill_payment'), onEvent('second', 'login')], { cooldown: '1ms' }) });
+    await h.send(consenting('p1'), touch('p1', 'b1', T0, 'bill_payment'), touch('p1', 'l1', T0 + MINUTE, 'login'));
+    await h.send(touch('p1', 'c1', T0 + HOUR, 'converted', { outcome: { commandId: null, triggerId: 'first' } }));
+    expect(h.lift.filter((l) => l.treatedConverted > 0).map((l) => l.triggerId)).toEqual(['first']);
   });
 
   it('moves a command’s status forward only, and records a dismissal once for fatigue', async () => {

@@ -252,6 +252,13 @@ describe('unified profile', () => {
     for (const record of [stored.channels.web!, stored.channels.web!.session!, stored.journey[0]!]) expect(enumerated(record)).toEqual(Object.keys(record));
   });
 
+  it('reads engagement state stored before a field existed with that field empty', () => {
+    const profile = { ...emptyProfile('p', T0), viewedAt: null };
+    const { heldOut, ...older } = profile.engagement;
+    const stored = profileEntrySerde.serialize(PROFILES_STORE, { ...profile, engagement: older as ProfileState['engagement'] });
+    expect((profileEntrySerde.deserialize(PROFILES_STORE, stored) as ProfileState).engagement).toEqual({ ...older, heldOut });
+  });
+
   it('reads a profile stored by format version 1 (before viewedAt) as one without a view yet', () => {
     const profile = { ...emptyProfile('p', T0), viewedAt: null };
     const v2 = profileEntrySerde.serialize(PROFILES_STORE, profile);

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { engagementFile } from '../../../config/engagement';
 import { parseConfigFile } from '../../../config/load';
-import { loadProductConfig } from '../../../config/product';
+import { configWarnings, loadProductConfig } from '../../../config/product';
+import { inheritedConversionWarnings } from '../../../processors/outcomes/config';
 import { triggersFile, type TriggersFile } from '../../../processors/triggers/config';
 import { compileRules } from '../../../processors/triggers/rules';
 import { ConfigError } from '../../../runtime/errors';
@@ -137,5 +138,20 @@ describe('config/engagement.yaml', () => {
       /outcomes\.lift\.everyChanges.*must be >= 1/,
     );
     expect(() => parseEngagement(POLICY.slice(0, POLICY.indexOf('outcomes:')))).toThrow(/'outcomes' is required/);
+  });
+
+  it('warns about every enabled rule with a holdout that inherits the default conversion events, and about none of the shipped rules', () => {
+    const outcomes = parseEngagement(POLICY).outcomes;
+    const variants = RULE + ['second', 'third', 'fourth'].map((id) => RULE.slice(RULE.indexOf('  - id: first')).replace('first', id)).join('');
+    const rules = parseTriggerRules('triggers.yaml', variants);
+    const [, second, third, fourth] = rules.triggers;
+    second!.engage.holdoutPercent = 0;
+    third!.enabled = false;
+    fourth!.measure = { conversionEvents: ['purchase'] };
+    expect(inheritedConversionWarnings(outcomes, rules)).toEqual([
+      'triggers.yaml: rule first (10% held out) inherits the default conversion events [purchase] from engagement.yaml outcomes.conversionEvents; ' +
+        'a rule whose outcome never produces them measures no lift: give it its own measure.conversionEvents',
+    ]);
+    expect(configWarnings(shipped)).toEqual([]);
   });
 });

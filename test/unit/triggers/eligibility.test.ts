@@ -272,9 +272,43 @@ describe('eligibility', () => {
       expect(h.commands.map((c) => c.profileId)).toEqual([treated]);
       const held = (await h.profile(control)).engagement;
       expect(held.holdout).toEqual({ offer: 'control' });
-      expect(held.exposures).toEqual([{ at: T0, triggerId: 'offer', group: 'control', commandId: commandId('offer', control, 'l1'), converted: false }]);
+      expect(held.exposures).toEqual([{ at: T0, triggerId: 'offer', group: 'control', commandId: commandId('offer', control, 'l1'), converted: false, repeat: false }]);
       expect(held.sent).toEqual([]);
       expect((await h.profile(treated)).engagement.exposures.map((e) => e.group)).toEqual(['treatment']);
+    });
+
+    it('caps and cools down a control person at the same points as a treated one with the same history', async () => {
+      const control = find('control');
+      const treated = find('treatment');
+      const h = await Harness.create({
+        rules: rules([onEvent('offer', 'login', { holdoutPercent: 50, cooldown: '1h' })]),
+        policy: policy({
+          fatigue: { caps: [{ channel: 'web', max: 2, per: '1d' }, { max: 3, per: '1d' }], dismissals: { countAs: 0, triggerCooldown: '30d' } },
+        }),
+      });
+      const offsets = [0, 30 * MINUTE, 2 * HOUR, 4 * HOUR, 6 * HOUR];
+      await h.send(consenting(control), consenting(treated));
+      for (const [i, offset] of offsets.entries()) {
+        await h.send(...[control, treated].map((person) => touch(person, `${person}-l${i}`, T0 + offset, 'login')));
+      }
+      /** Per login, engaged (sent or held out) or the reason why not; and the channels engaged on. */
+      const history = async (person: string) => {
+        const outcome = new Map<string, string>();
+        for (const c of h.commands) if (c.profileId === person) outcome.set(c.trace.causeEventIds[0]!, 'engaged');
+        for (const d of h.decisions) if (d.profileId === person) outcome.set(d.trace.causeEventIds[0]!, d.outcome === 'held_out' ? 'engaged' : d.outcome);
+        const sentOn = h.commands.filter((c) => c.profileId === person).map((c) => c.channel);
+        const heldOutOn = (await h.profile(person)).engagement.heldOut.map((x) => x.channel);
+        return { outcomes: offsets.map((_, i) => outcome.get(`${person}-l${i}`)), channels: [...sentOn, ...heldOutOn] };
+      };
+      const expected = { outcomes: ['engaged', 'cooldown', 'engaged', 'engaged', 'capped'], channels: ['web', 'web', 'email'] };
+      expect(await history(treated)).toEqual(expected);
+      expect(await history(control)).toEqual(expected);
+      expect(h.commands.filter((c) => c.profileId === control)).toEqual([]);
+      const capped = h.decisions.find((d) => d.profileId === control && d.outcome === 'capped')!;
+      expect(capped.trace.checks.filter((c) => c.check === 'fatigue').map((c) => c.detail)).toEqual([
+        'web: 2 of 2 per 1d (0 sent + 2 held out)',
+        'overall: 3 of 3 per 1d (0 sent + 3 held out)',
+      ]);
     });
 
     it('keeps a person’s group across a profile merge: the loser’s recorded control group stands in a winner without one', async () => {
@@ -289,7 +323,9 @@ describe('eligibility', () => {
         [loser, 'held_out'],
         [winner, 'held_out'],
       ]);
-      expect((await h.profile(winner)).engagement.holdout).toEqual({ offer: 'control' });
+      const merged = (await h.profile(winner)).engagement;
+      expect(merged.holdout).toEqual({ offer: 'control' });
+      expect(merged.heldOut.map((x) => x.decisionId)).toEqual([commandId('offer', loser, 'l1'), commandId('offer', winner, 'l2')]);
     });
 
     it('keeps the winner’s group when both were assigned', async () => {
