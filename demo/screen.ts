@@ -1,4 +1,5 @@
 import { formatDuration } from '../config/duration';
+import { MIN_EXPOSURES_PER_GROUP } from '../processors/outcomes/lift';
 import type { ResponderStats } from '../simulator/responder';
 import type { IdentityAccuracy, LiftAgainstTruth } from './accuracy';
 import type { TallySnapshot } from './tally';
@@ -148,7 +149,7 @@ export function renderAccuracy(report: Pick<FinalReport, 'identity' | 'lift'>): 
       const e = l.estimate;
       const measured = e.lift === null ? '-' : pts(e.lift);
       const ci = e.ci95 ? `[${pts(e.ci95[0])}, ${pts(e.ci95[1])}]` : l.control === 0 ? 'no control group' : '-';
-      const verdict = l.withinCi === null ? '' : l.withinCi ? 'true value inside the CI' : 'true value OUTSIDE the CI';
+      const verdict = l.withinCi === null ? '' : !e.enoughData ? `not enough data (under ${MIN_EXPOSURES_PER_GROUP} people in a group)` : l.withinCi ? 'true value inside the CI' : 'true value OUTSIDE the CI';
       lines.push(
         `              ${pad(l.triggerId, width)}${lpad(n(l.treated), 8)}${lpad(n(l.control), 8)}  ${lpad(measured, 9)}  ${pad(ci, 16)}  ${lpad(pts(l.trueUplift), 6)}  ${lpad(pct(l.baseRate), 6)}  ${verdict}`,
       );
