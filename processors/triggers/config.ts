@@ -14,8 +14,21 @@ export { PURPOSES, type Purpose };
 export const ACTIONS = ['offer', 'banner', 'chat_prompt', 'account_alert', 'call_back', 'email', 'push'] as const;
 export type Action = (typeof ACTIONS)[number];
 
+/** How firings of one person in one arbitration window are ranked (eligibility.ts, arbitration.ts). */
+export const ARBITRATION_METHODS = ['priority', 'expected-value'] as const;
+export type ArbitrationMethod = (typeof ARBITRATION_METHODS)[number];
+
+/** What one conversion is worth when a rule and `defaults` say nothing: every rule alike, so expected value ranks by uplift alone. */
+export const DEFAULT_CONVERSION_VALUE = 1;
+
 /** config/triggers.yaml as written. */
 export interface TriggersFile {
+  /**
+   * Here rather than beside the window in engagement.yaml: ranking by
+   * expected value reads each rule's `value`, so a variant that tries it
+   * changes one file.
+   */
+  arbitration?: { method: ArbitrationMethod };
   /** Values every trigger gets unless its `engage` (or `grace`) says otherwise. */
   defaults: TriggerDefaults;
   triggers: TriggerSpec[];
@@ -36,6 +49,7 @@ export interface TriggerDefaults {
   maxDelay: string;
   holdoutPercent: number;
   cooldown: string;
+  value?: number;
 }
 
 export interface TriggerSpec {
@@ -101,6 +115,8 @@ export interface EngageSpec {
   maxDelay?: string;
   holdoutPercent?: number;
   cooldown?: string;
+  /** What one conversion is worth to the business (e.g. in currency units), for `arbitration.method: expected-value`. */
+  value?: number;
 }
 
 /** A channel with its own action or content (e.g. a banner on web, an email otherwise). */
@@ -137,6 +153,7 @@ const ENGAGE_DEFAULTABLE = {
   maxDelay: durationSchema,
   holdoutPercent: { type: 'number', minimum: 0, maximum: 100 },
   cooldown: durationSchema,
+  value: { type: 'number', exclusiveMinimum: 0 },
 } as const;
 
 const rulesSchema = {
@@ -148,6 +165,12 @@ const rulesSchema = {
     condition: conditionSchema,
   },
   properties: {
+    arbitration: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['method'],
+      properties: { method: { enum: [...ARBITRATION_METHODS] } },
+    },
     defaults: {
       type: 'object',
       additionalProperties: false,

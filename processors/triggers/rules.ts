@@ -1,6 +1,6 @@
 import type { Touchpoint } from '../model/touchpoint';
 import { ConditionCompiler, compilePredicate, type ProfilePredicate } from '../segmentation/conditions';
-import type { Action, EventFilter, Purpose, TriggerRules, TriggerSpec } from './config';
+import { DEFAULT_CONVERSION_VALUE, type Action, type ArbitrationMethod, type EventFilter, type Purpose, type TriggerRules, type TriggerSpec } from './config';
 import { parseDuration } from '../../config/duration';
 
 /** Everything but the event type (which the index already matched); null when nothing else is asked. */
@@ -36,6 +36,8 @@ export interface CompiledTrigger {
   maxDelay: number;
   holdoutPercent: number;
   cooldown: number;
+  /** What one conversion is worth: expected value = uplift × value. */
+  value: number;
   /** Scores and segments the rule reads: they go into the decision trace. */
   scoreRefs: string[];
   segmentRefs: string[];
@@ -51,6 +53,7 @@ export type EventHook =
   | { role: 'cancel'; trigger: CompiledTrigger; match: Matcher };
 
 export interface CompiledRules {
+  arbitration: ArbitrationMethod;
   triggers: CompiledTrigger[];
   byId: ReadonlyMap<string, CompiledTrigger>;
   /** Event type -> hooks, in rule order. Most touchpoints find nothing here and cost one map lookup. */
@@ -112,6 +115,7 @@ function compile(rules: TriggerRules): CompiledRules {
     }
   }
   return {
+    arbitration: rules.arbitration?.method ?? 'priority',
     triggers,
     byId: new Map(triggers.map((t) => [t.id, t])),
     byEventType,
@@ -164,6 +168,7 @@ function compileTrigger(spec: TriggerSpec, rules: TriggerRules): CompiledTrigger
     maxDelay: parseDuration(e.maxDelay ?? d.maxDelay),
     holdoutPercent: e.holdoutPercent ?? d.holdoutPercent,
     cooldown: parseDuration(e.cooldown ?? d.cooldown),
+    value: e.value ?? d.value ?? DEFAULT_CONVERSION_VALUE,
     scoreRefs: [...scoreRefs],
     segmentRefs: [...segmentRefs],
     conversionEvents: spec.measure?.conversionEvents ?? null,

@@ -73,6 +73,28 @@ describe('config/triggers.yaml', () => {
     );
   });
 
+  it('ranks by priority with every conversion worth 1 unless the file says otherwise', () => {
+    const compiled = compileRules(parseTriggerRules('triggers.yaml', RULE));
+    expect(compiled.arbitration).toBe('priority');
+    expect(compiled.byId.get('first')!.value).toBe(1);
+  });
+
+  it('reads the arbitration method, a default value and a rule’s own value', () => {
+    const text = `arbitration: { method: expected-value }\n${RULE.replace('cooldown: 1d }', 'cooldown: 1d, value: 2 }')}`;
+    const withOwn = text.replace('channels: [web]', 'channels: [web]\n      value: 7.5');
+    const compiled = compileRules(parseTriggerRules('triggers.yaml', text));
+    expect(compiled.arbitration).toBe('expected-value');
+    expect(compiled.byId.get('first')!.value).toBe(2);
+    expect(compileRules(parseTriggerRules('triggers.yaml', withOwn)).byId.get('first')!.value).toBe(7.5);
+  });
+
+  it('refuses an unknown arbitration method and a value that is not a positive number', () => {
+    expect(ruleError(`arbitration: { method: highest-value }\n${RULE}`).message).toMatch(/arbitration\.method \(line 1\).*priority.*expected-value/);
+    expect(ruleError(`arbitration: {}\n${RULE}`).message).toMatch(/arbitration.*method/);
+    expect(ruleError(RULE.replace('channels: [web]', 'channels: [web]\n      value: 0')).message).toMatch(/triggers\[0\]\.engage\.value \(line \d+\).*> 0/);
+    expect(ruleError(RULE.replace('channels: [web]', 'channels: [web]\n      value: lots')).message).toMatch(/triggers\[0\]\.engage\.value.*number/);
+  });
+
   it('refuses an absence whose maxDelay cannot outlast its grace', () => {
     const absence = RULE.replace('event: { eventType: login }', 'absence: { after: { eventType: a }, missing: { eventType: b }, within: 30m }').replace(
       'channels: [web]',
