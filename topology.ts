@@ -130,7 +130,7 @@ export function buildTopology(options: TopologyOptions): Topology {
       .processor('profile-view', () => new ViewProcessor(config.profile, config.scoring), { from: ['segmentation', 'profile'], outputs: VIEW_OUTPUTS, stores: [PROFILES_STORE] })
       .sink('to-view', { topic: topic.views, key: stringSerde, value: avro('ProfileView'), from: 'profile-view' })
       .processor('triggers', () => new TriggerProcessor(config.triggers), { from: 'segmentation', outputs: TRIGGER_OUTPUTS, stores: [PROFILES_STORE] })
-      .processor('eligibility', () => new EligibilityProcessor(config.eligibility, config.triggers), { from: 'triggers', outputs: ELIGIBILITY_OUTPUTS, stores: [PROFILES_STORE] })
+      .processor('eligibility', () => new EligibilityProcessor(config.eligibility, config.triggers), { from: 'triggers', outputs: ELIGIBILITY_OUTPUTS, stores: [PROFILES_STORE, LIFT_STORE] })
       .sink('to-commands', { topic: topic.commands, key: stringSerde, value: avro('EngagementCommand'), from: 'eligibility' })
       .sink('to-decisions', { topic: topic.decisions, key: stringSerde, value: avro('EngagementDecision'), from: 'eligibility' })
       .build()

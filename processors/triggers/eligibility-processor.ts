@@ -1,7 +1,9 @@
 import { outputs, type Processor, type ProcessorContext, type StreamRecord, type Timer } from '../../runtime/processor';
-import { PROFILES_STORE } from '../stores';
+import { tallyOf, type LiftTally } from '../outcomes/lift';
+import { LIFT_STORE, PROFILES_STORE } from '../stores';
 import { isForwarding, type ProfileEntry, type ProfileState } from '../model/profile-state';
 import type { EligibilityConfig, TriggerRules } from './config';
+import { NO_LIFT, type LiftByTrigger } from './arbitration';
 import { compilePolicy, decide, type CompiledPolicy } from './eligibility';
 import { compileRules, type CompiledRules } from './rules';
 import { keepNewest, LIMITS, type PendingFiring } from './state';
@@ -20,7 +22,9 @@ import type { FiredTriggers } from './trigger-processor';
  *
  * Firings wait in profile.engagement.pending for the end of their
  * arbitration window (an event-time timer per profile, key = profile id);
- * with a window of 0s they are decided at once. Store `profiles`.
+ * with a window of 0s they are decided at once. Stores: `profiles`; `lift`,
+ * read only, with `arbitration.method: expected-value` (the counts the
+ * outcomes node of the same task keeps).
  */
 export const ELIGIBILITY_OUTPUTS = outputs('to-commands', 'to-decisions', 'outcomes');
 type Out = (typeof ELIGIBILITY_OUTPUTS)[number];
@@ -34,7 +38,7 @@ export class EligibilityProcessor implements Processor<string, FiredTriggers, Ou
     this.rules = compileRules(rules);
   }
 
-  process(record: StreamRecord<string, FiredTriggers>, ctx: ProcessorContext<Out>): void {
+  async process(record: StreamRecord<string, FiredTriggers>, ctx: ProcessorContext<Out>): Promise<void> {
     const { profile, firings } = record.value;
     const now = ctx.streamTime;
     const e = profile.engagement;
@@ -52,7 +56,7 @@ export class EligibilityProcessor implements Processor<string, FiredTriggers, Ou
         e.pending = keepNewest(e.pending, LIMITS.pending);
       }
     }
-    this.decideDue(profile, now, ctx);
+    await this.decideDue(profile, now, ctx);
   }
 
   prefetchTimer(timer: Timer): Iterable<[string, string]> {
@@ -65,11 +69,11 @@ export class EligibilityProcessor implements Processor<string, FiredTriggers, Ou
     const entry = await store.get(timer.key);
     if (entry === undefined || isForwarding(entry)) return; // erased, or merged away: the winner holds the firings now
     if (entry.engagement.pending.length === 0) return;
-    this.decideDue(store.editable(timer.key, entry), ctx.streamTime, ctx);
+    await this.decideDue(store.editable(timer.key, entry), ctx.streamTime, ctx);
   }
 
   /** Decides the firings whose window has ended and arms the timer for the rest. */
-  private decideDue(profile: ProfileState, now: number, ctx: ProcessorContext<Out>): void {
+  private async decideDue(profile: ProfileState, now: number, ctx: ProcessorContext<Out>): Promise<void> {
     const e = profile.engagement;
     if (e.pending.length === 0) return;
     let due: PendingFiring[] | undefined;
@@ -82,10 +86,23 @@ export class EligibilityProcessor implements Processor<string, FiredTriggers, Ou
     else ctx.schedule(next, profile.id);
     if (due === undefined) return;
     e.pending = next === undefined ? [] : e.pending.filter((p) => p.decideAt > now);
-    for (const out of decide(profile, due, now, this.rules, this.policy)) {
+    const lift = await this.liftFor(due, ctx);
+    for (const out of decide(profile, due, now, this.rules, this.policy, lift)) {
       ctx.forward(out.to, profile.id, out.value, { timestamp: now });
       if (out.to === 'to-commands') ctx.count('command-sent');
       else if (out.to === 'to-decisions') ctx.count(`suppressed-${out.value.outcome}`);
     }
+  }
+
+  /** The lift counts of the rules that may compete; none when priority decides or nothing competes. */
+  private async liftFor(due: readonly PendingFiring[], ctx: ProcessorContext<Out>): Promise<LiftByTrigger> {
+    if (this.rules.arbitration !== 'expected-value' || due.length < 2) return NO_LIFT;
+    const store = ctx.store<LiftTally>(LIFT_STORE);
+    const lift = new Map<string, LiftTally>();
+    for (const triggerId of new Set(due.map((p) => p.triggerId))) {
+      const entry = await store.get(triggerId);
+      if (entry !== undefined) lift.set(triggerId, tallyOf(entry));
+    }
+    return lift;
   }
 }

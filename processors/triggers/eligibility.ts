@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ProfileState } from '../model/profile-state';
 import { valueAt } from '../scoring/state';
 import type { EligibilityConfig, Purpose } from './config';
+import { arbitrate, NO_LIFT, type LiftByTrigger } from './arbitration';
 import { consentFor } from './consent';
 import { formatDuration, parseDuration } from '../../config/duration';
 import type { DecisionCheck, DecisionOutcome, DecisionTrace, EngagementCommand, EngagementDecision, ExposureRecorded } from './records';
@@ -158,6 +159,8 @@ export type DecisionOutput =
 interface Evaluation {
   firing: Firing;
   trigger: CompiledTrigger;
+  /** What the command is, or would have been, called. */
+  commandId: string;
   checks: DecisionCheck[];
   /** Set when a check failed. */
   outcome: DecisionOutcome | undefined;
@@ -183,15 +186,24 @@ const STAGE_OUTCOME: DecisionOutcome[] = ['no_consent', 'no_reachable_channel', 
  * 4. freshness: decided later than the trigger's maxDelay after its cause
  *    is stale (a stale firing must not outrank a fresh one, so this runs
  *    before arbitration);
- * 5. arbitration: of the firings that passed 1-4, only the highest
- *    priority (then the earliest cause, then trigger id) goes on;
+ * 5. arbitration: of the firings that passed 1-4, only one goes on: the
+ *    highest priority (then the earliest cause, then trigger id), or with
+ *    `arbitration.method: expected-value` the best draw of expected value
+ *    from the rules' `lift` counts (arbitration.ts);
  * 6. holdout: the winner's control members get nothing (held_out); the
  *    command they would have had is recorded in `heldOut` for the caps.
  *
  * Changes `profile.engagement` (sent, heldOut, lastFired, holdout, exposures) and
  * returns the records to forward.
  */
-export function decide(profile: ProfileState, firings: readonly Firing[], now: number, rules: CompiledRules, policy: CompiledPolicy): DecisionOutput[] {
+export function decide(
+  profile: ProfileState,
+  firings: readonly Firing[],
+  now: number,
+  rules: CompiledRules,
+  policy: CompiledPolicy,
+  lift: LiftByTrigger = NO_LIFT,
+): DecisionOutput[] {
   const e = profile.engagement;
   prune(profile, now, policy);
   const evaluations: Evaluation[] = [];
@@ -202,34 +214,15 @@ export function decide(profile: ProfileState, firings: readonly Firing[], now: n
   }
 
   const contenders = evaluations.filter((ev) => ev.outcome === undefined);
-  contenders.sort(
-    (a, b) =>
-      b.trigger.priority - a.trigger.priority ||
-      a.firing.causeAt - b.firing.causeAt ||
-      (a.trigger.id < b.trigger.id ? -1 : a.trigger.id > b.trigger.id ? 1 : 0),
-  );
-  const winner = contenders[0];
+  const { winner, details } = arbitrate(contenders, rules.arbitration, lift);
   for (const ev of contenders) {
-    if (ev === winner) {
-      const detail =
-        contenders.length === 1
-          ? `only firing in the window (priority ${ev.trigger.priority})`
-          : `highest priority of ${contenders.length} firings (${ev.trigger.priority})`;
-      ev.checks.push({ check: 'arbitration', passed: true, detail });
-    } else {
-      ev.checks.push({
-        check: 'arbitration',
-        passed: false,
-        detail: `outranked by ${winner!.trigger.id} (priority ${winner!.trigger.priority} vs ${ev.trigger.priority})`,
-      });
-      ev.outcome = 'outranked';
-    }
+    ev.checks.push({ check: 'arbitration', passed: ev === winner, detail: details.get(ev)! });
+    if (ev !== winner) ev.outcome = 'outranked';
   }
 
   const outputs: DecisionOutput[] = [];
   for (const ev of evaluations) {
-    const { trigger, firing } = ev;
-    const id = commandId(trigger.id, profile.id, firing.causeEventId);
+    const { trigger, commandId: id } = ev;
     const group = (e.holdout[trigger.id] ??= holdoutGroup(policy.salt, trigger.id, profile.id, trigger.holdoutPercent));
     if (ev === winner) {
       const share = `${trigger.holdoutPercent}% held out`;
@@ -276,7 +269,7 @@ export function decide(profile: ProfileState, firings: readonly Firing[], now: n
 }
 
 function evaluate(profile: ProfileState, firing: Firing, trigger: CompiledTrigger, now: number, policy: CompiledPolicy): Evaluation {
-  const ev: Evaluation = { firing, trigger, checks: [], outcome: undefined, option: undefined };
+  const ev: Evaluation = { firing, trigger, commandId: commandId(trigger.id, profile.id, firing.causeEventId), checks: [], outcome: undefined, option: undefined };
   const checks = ev.checks;
 
   // 1. channel selection: consent, reach, quiet hours, the channel's caps

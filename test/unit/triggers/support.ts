@@ -249,7 +249,7 @@ export function engagementTopology(setup: Setup) {
     .processor('profile', () => new TestProfileProcessor(), { from: 'input', outputs: TEST_PROFILE_OUTPUTS, stores: [PROFILES_STORE] })
     .processor('outcomes', () => new OutcomesProcessor(outcomes, setup.rules), { from: ['profile', 'eligibility'], outputs: OUTCOMES_OUTPUTS, stores: [PROFILES_STORE, LIFT_STORE] })
     .processor('triggers', () => new TriggerProcessor(setup.rules), { from: 'profile', outputs: TRIGGER_OUTPUTS, stores: [PROFILES_STORE] })
-    .processor('eligibility', () => new EligibilityProcessor(eligibility, setup.rules), { from: 'triggers', outputs: ELIGIBILITY_OUTPUTS, stores: [PROFILES_STORE] })
+    .processor('eligibility', () => new EligibilityProcessor(eligibility, setup.rules), { from: 'triggers', outputs: ELIGIBILITY_OUTPUTS, stores: [PROFILES_STORE, LIFT_STORE] })
     .sink('to-commands', { topic: TOPICS.commands, key: stringSerde, value: avroSerde<EngagementCommand>('EngagementCommand'), from: 'eligibility' })
     .sink('to-decisions', { topic: TOPICS.decisions, key: stringSerde, value: avroSerde<EngagementDecision>('EngagementDecision'), from: 'eligibility' })
     .sink('to-lift', { topic: TOPICS.lift, key: stringSerde, value: avroSerde<TriggerLift>('TriggerLift'), from: 'outcomes' })
