@@ -1,0 +1,120 @@
+/**
+ * The closed loop the lift and arbitration benches run: the whole product
+ * in process, fed the simulator's population in event-time order, `stepMs`
+ * of event time at a time; after each step the people answer the commands
+ * and held-out decisions that came out (simulator/responder.ts, in event
+ * time relative to their exposure), and their answers go back into the
+ * stream. At the end, each trigger's counts as the engine published them
+ * (engagement.lift, summed over partitions) beside the simulator's true
+ * uplift, and the commands each trigger sent.
+ */
+import { emptyTally, TALLY_FIELDS, type LiftTally, type TriggerLift } from '../processors/outcomes/lift';
+import type { EngagementCommand, EngagementDecision } from '../processors/triggers/records';
+import { InProcessEngine } from '../runtime/in-process-engine';
+import { AvroSerde } from '../runtime/serde/avro-serde';
+import { InMemoryRegistry } from '../runtime/serde/registry';
+import { SchemaCatalog } from '../runtime/serde/schema-catalog';
+import { createPopulation, TouchpointGenerator } from '../simulator';
+import { OutcomeResponder, triggerTruth } from '../simulator/responder';
+import { buildTopology, SCHEMAS_DIR, topicNames, type ProductConfig } from '../topology';
+
+const PARTITIONS = 4;
+const topic = topicNames();
+
+export interface ClosedLoopOptions {
+  /** Names the run's app id, `lp-bench-<bench>-<seed>`. */
+  bench: string;
+  seed: number;
+  people: number;
+  days: number;
+  stepMs: number;
+  config: ProductConfig;
+}
+
+export interface ClosedLoopResult {
+  seed: number;
+  touchpoints: number;
+  /** By trigger id: the engine's counts and the true uplift. */
+  lift: Map<string, { counts: LiftTally; uplift: number }>;
+  /** By trigger id: commands sent. */
+  commands: Map<string, number>;
+}
+
+/** Decodes what the engine produced to one topic since the last call. */
+class OutputReader<T> {
+  private next = 0;
+  private readonly serde: AvroSerde<T>;
+
+  constructor(
+    private readonly engine: InProcessEngine,
+    private readonly topic: string,
+    registry: InMemoryRegistry,
+    type: string,
+  ) {
+    this.serde = new AvroSerde<T>(registry, SchemaCatalog.load(SCHEMAS_DIR).type(type));
+  }
+
+  async read(): Promise<T[]> {
+    const produced = this.engine.producedRecords;
+    const values: Buffer[] = [];
+    for (; this.next < produced.length; this.next++) {
+      const r = produced[this.next]!;
+      if (r.topic === this.topic && r.value !== null) values.push(r.value);
+    }
+    await this.serde.prepare(this.topic, values);
+    return values.map((v) => this.serde.deserialize(this.topic, v));
+  }
+}
+
+export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedLoopResult> {
+  const { seed, people, days, stepMs, config } = options;
+  const registry = new InMemoryRegistry();
+  const appId = `lp-bench-${options.bench}-${seed}`;
+  const engine = await InProcessEngine.create(buildTopology({ appId, partitions: PARTITIONS, config, registry }), { checkValues: false });
+  const population = createPopulation({ seed, people });
+  const generator = new TouchpointGenerator(population, { days });
+  const responder = new OutcomeResponder(population);
+  const commands = new OutputReader<EngagementCommand>(engine, topic.commands, registry, 'EngagementCommand');
+  const decisions = new OutputReader<EngagementDecision>(engine, topic.decisions, registry, 'EngagementDecision');
+  const sent = new Map<string, number>();
+  let touchpoints = 0;
+  let until = generator.start + stepMs;
+  for (;;) {
+    let piped = 0;
+    for (let t = generator.take(); t !== undefined; t = generator.take()) {
+      engine.pipe(topic.raw, Buffer.from(t.identifiers[0]?.value ?? t.eventId), t, { timestamp: t.occurredAt });
+      piped++;
+      if (t.occurredAt >= until) break;
+    }
+    touchpoints += piped;
+    await engine.run();
+    let answers = 0;
+    for (const c of await commands.read()) {
+      sent.set(c.triggerId, (sent.get(c.triggerId) ?? 0) + 1);
+      answers += inject(generator, responder.respondToCommand(c, generator.clock));
+    }
+    for (const d of await decisions.read()) answers += inject(generator, responder.respondToDecision(d, generator.clock));
+    if (piped === 0 && answers === 0) {
+      if (generator.done) break;
+    }
+    until = Math.max(until, generator.clock) + stepMs;
+    if (generator.done && piped === 0) {
+      // The period is over: let arbitration windows and attribution windows close, in steps, so late answers still come in.
+      await engine.advanceTime(until);
+    }
+  }
+  const lift = new Map<string, { counts: LiftTally; uplift: number }>();
+  const latest = new Map<string, TriggerLift>();
+  for (const l of await new OutputReader<TriggerLift>(engine, topic.lift, registry, 'TriggerLift').read()) latest.set(`${l.triggerId}:${l.partition}`, l);
+  for (const l of latest.values()) {
+    const sum = lift.get(l.triggerId)?.counts ?? emptyTally();
+    for (const field of TALLY_FIELDS) sum[field] += l[field];
+    lift.set(l.triggerId, { counts: sum, uplift: triggerTruth(population, l.triggerId).uplift });
+  }
+  return { seed, touchpoints, lift, commands: sent };
+}
+
+function inject(generator: TouchpointGenerator, answer: Parameters<TouchpointGenerator['inject']>[0]): number {
+  generator.inject(answer);
+  return answer.length;
+}
