@@ -16,14 +16,11 @@
  * count, so the two methods part only after the first weeks and only where
  * rules meet.
  */
-import { join } from 'node:path';
-import { loadProductConfig } from '../config/product';
 import { emptyTally, liftEstimate, TALLY_FIELDS, type LiftTally } from '../processors/outcomes/lift';
 import type { ArbitrationMethod } from '../processors/triggers/config';
 import type { ProductConfig } from '../topology';
 import { ProgressBar } from '../cli/progress';
-import { runClosedLoop, type ClosedLoopResult } from './closed-loop';
-import { option } from './support';
+import { loopSettings, runClosedLoop, type ClosedLoopResult } from './closed-loop';
 
 const METHODS: readonly ArbitrationMethod[] = ['priority', 'expected-value'];
 
@@ -111,11 +108,7 @@ function report(byMethod: ReadonlyMap<ArbitrationMethod, ClosedLoopResult[]>, se
 }
 
 async function main(): Promise<void> {
-  const seeds = Number(option('seeds', '5'));
-  const people = Number(option('people', '2000'));
-  const days = Number(option('days', '30'));
-  const stepMs = Number(option('step', '300')) * 1000;
-  const config = loadProductConfig(join(__dirname, '..', option('config', 'config')));
+  const { seeds, people, days, stepMs, config } = loopSettings(5);
   const bar = new ProgressBar({ label: 'arbitration', unit: 'runs' });
   const started = performance.now();
   const byMethod = new Map<ArbitrationMethod, ClosedLoopResult[]>(METHODS.map((m) => [m, []]));

@@ -8,6 +8,8 @@
  * (engagement.lift, summed over partitions) beside the simulator's true
  * uplift, and the commands each trigger sent.
  */
+import { join } from 'node:path';
+import { loadProductConfig } from '../config/product';
 import { emptyTally, TALLY_FIELDS, type LiftTally, type TriggerLift } from '../processors/outcomes/lift';
 import type { EngagementCommand, EngagementDecision } from '../processors/triggers/records';
 import { InProcessEngine } from '../runtime/in-process-engine';
@@ -17,6 +19,7 @@ import { SchemaCatalog } from '../runtime/serde/schema-catalog';
 import { createPopulation, TouchpointGenerator } from '../simulator';
 import { OutcomeResponder, triggerTruth } from '../simulator/responder';
 import { buildTopology, SCHEMAS_DIR, topicNames, type ProductConfig } from '../topology';
+import { option } from './support';
 
 const PARTITIONS = 4;
 const topic = topicNames();
@@ -38,6 +41,17 @@ export interface ClosedLoopResult {
   lift: Map<string, { counts: LiftTally; uplift: number }>;
   /** By trigger id: commands sent. */
   commands: Map<string, number>;
+}
+
+/** `--seeds`, `--people`, `--days`, `--step` (seconds) and `--config` (directory) from the command line. */
+export function loopSettings(defaultSeeds: number): { seeds: number; people: number; days: number; stepMs: number; config: ProductConfig } {
+  return {
+    seeds: Number(option('seeds', String(defaultSeeds))),
+    people: Number(option('people', '2000')),
+    days: Number(option('days', '30')),
+    stepMs: Number(option('step', '300')) * 1000,
+    config: loadProductConfig(join(__dirname, '..', option('config', 'config'))),
+  };
 }
 
 /** Decodes what the engine produced to one topic since the last call. */

@@ -13,12 +13,9 @@
  * correct engine should measure"): where it does (purchase: cart_abandoned,
  * anonymous_search_help), the measured lift is (1 - q) u, a little less.
  */
-import { join } from 'node:path';
-import { loadProductConfig } from '../config/product';
 import { liftEstimate } from '../processors/outcomes/lift';
 import { ProgressBar } from '../cli/progress';
-import { runClosedLoop, type ClosedLoopResult } from './closed-loop';
-import { option } from './support';
+import { loopSettings, runClosedLoop, type ClosedLoopResult } from './closed-loop';
 
 const points = (x: number) => (x * 100).toFixed(1);
 
@@ -51,11 +48,7 @@ function report(results: ClosedLoopResult[]): string {
 }
 
 async function main(): Promise<void> {
-  const seeds = Number(option('seeds', '20'));
-  const people = Number(option('people', '2000'));
-  const days = Number(option('days', '30'));
-  const stepMs = Number(option('step', '300')) * 1000;
-  const config = loadProductConfig(join(__dirname, '..', option('config', 'config')));
+  const { seeds, people, days, stepMs, config } = loopSettings(20);
   const bar = new ProgressBar({ label: 'lift', unit: 'seeds' });
   const started = performance.now();
   const results: ClosedLoopResult[] = [];
