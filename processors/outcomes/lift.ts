@@ -132,10 +132,19 @@ export function liftEstimate(counts: LiftCounts): LiftEstimate {
 
 /** Newcombe's hybrid score interval for p1 - p2 (both groups non-empty). */
 export function newcombeInterval(x1: number, n1: number, x2: number, n2: number, z = Z95): [number, number] {
+  return squareAndAdd(x1, n1, x2, n2, (x, n) => wilsonInterval(x, n, z));
+}
+
+/**
+ * Newcombe's combination of an interval per rate into one for p1 - p2: each
+ * side of the difference is as far from it as the two rates' distances to
+ * their own bounds on that side, added in squares.
+ */
+function squareAndAdd(x1: number, n1: number, x2: number, n2: number, rateInterval: (x: number, n: number) => [number, number]): [number, number] {
   const p1 = x1 / n1;
   const p2 = x2 / n2;
-  const [l1, u1] = wilsonInterval(x1, n1, z);
-  const [l2, u2] = wilsonInterval(x2, n2, z);
+  const [l1, u1] = rateInterval(x1, n1);
+  const [l2, u2] = rateInterval(x2, n2);
   const d = p1 - p2;
   return [Math.max(-1, d - Math.hypot(p1 - l1, u2 - p2)), Math.min(1, d + Math.hypot(u1 - p1, p2 - l2))];
 }
@@ -187,12 +196,7 @@ export interface AlwaysValidOptions {
  * The two rates' intervals are combined as Newcombe combines Wilson's.
  */
 export function alwaysValidInterval(x1: number, n1: number, x2: number, n2: number, options: AlwaysValidOptions = {}): [number, number] {
-  const p1 = x1 / n1;
-  const p2 = x2 / n2;
-  const [l1, u1] = alwaysValidRateInterval(x1, n1, options);
-  const [l2, u2] = alwaysValidRateInterval(x2, n2, options);
-  const d = p1 - p2;
-  return [Math.max(-1, d - Math.hypot(p1 - l1, u2 - p2)), Math.min(1, d + Math.hypot(u1 - p1, p2 - l2))];
+  return squareAndAdd(x1, n1, x2, n2, (x, n) => alwaysValidRateInterval(x, n, options));
 }
 
 /** The rates p in [0, 1] whose boundary b(p(1 - p)/n) reaches the observed rate x / n (n > 0). */
