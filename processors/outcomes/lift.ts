@@ -221,21 +221,20 @@ function edge(inside: number, limit: number, excess: (p: number) => number): num
   // At a rate of 0 or 1 the boundary is 0 too: start just off it, where the boundary is already wider than the distance.
   let a = excess(inside) < 0 ? inside : inside + (limit - inside) * 1e-9;
   let fa = excess(a);
-  let kept = 0;
+  // Illinois: an end kept twice in a row has its value halved, so both ends close in.
+  let moved: 'a' | 'b' | null = null;
   for (let i = 0; i < 100 && Math.abs(b - a) > 1e-12; i++) {
     const c = (a * fb - b * fa) / (fb - fa);
     if (c === a || c === b) break;
     const fc = excess(c);
     if (fc > 0) {
-      b = c;
-      fb = fc;
-      if (kept === 1) fa /= 2;
-      kept = 1;
+      [b, fb] = [c, fc];
+      if (moved === 'b') fa /= 2;
+      moved = 'b';
     } else {
-      a = c;
-      fa = fc;
-      if (kept === -1) fb /= 2;
-      kept = -1;
+      [a, fa] = [c, fc];
+      if (moved === 'a') fb /= 2;
+      moved = 'a';
     }
   }
   return a;
