@@ -13,6 +13,8 @@ import { SchemaCatalog } from '../runtime/serde/schema-catalog';
 import { formatTopology } from '../runtime/topology';
 import { buildTopology, SCHEMAS_DIR } from '../topology';
 import { assemble, provisionTopics, runEngine } from './app';
+import { usageFailure } from './args';
+import { LIFT_PLAN_USAGE, liftPlan } from './lift-plan';
 
 // Through the package's own name, so that it resolves from cli/ and from dist/cli/ alike.
 const PACKAGE_VERSION = (require('listening-post/package.json') as { version: string }).version;
@@ -27,6 +29,9 @@ const USAGE = `usage: listening-post <command>
                       segments, triggers, engagement) as start-up would, without a broker;
                       exit 1 with the file, path and line of the first problem; likely
                       mistakes it accepts are printed as warnings on stderr
+  lift plan --control-rate PERCENT --lift POINTS --holdout PERCENT [--half-width POINTS] [--per-day N]
+                      how many people (first exposures) and days a ±2-point (--half-width)
+                      95% lift interval needs, fixed-sample and always-valid; --help for more
   --help              this text
 
 Environment: LP_CONFIG_DIR (the rule and config files; default: the package's config/),
@@ -50,6 +55,14 @@ async function main(args: string[]): Promise<number> {
   if (command === 'rules' && sub === 'check' && operand !== undefined) {
     console.log(checkRules(resolve(operand)));
     return 0;
+  }
+  if (command === 'lift' && sub === 'plan') {
+    try {
+      console.log(liftPlan(args.slice(2)));
+      return 0;
+    } catch (error) {
+      return usageFailure(error, LIFT_PLAN_USAGE);
+    }
   }
   const log = createLogger('listening-post');
   const app = () => assemble({ log, configDir: process.env.LP_CONFIG_DIR || undefined });

@@ -1,5 +1,5 @@
 import type { DiffExample, FiringSide } from './diff';
-import type { ReplayReport, VariantReport } from './report';
+import type { LiftRow, ReplayReport, VariantReport } from './report';
 import { barChart, escapeHtml as e, forestPlot, formatCount, lineChart, PALETTE, slug, VARIANT_COLORS, VARIANT_DASH, type ForestRow, type LineSeries } from './svg';
 
 /**
@@ -257,6 +257,17 @@ function pp(v: number): string {
   return `${v >= 0 ? '+' : '−'}${Math.abs(v * 100).toFixed(1)}`;
 }
 
+function interval(ci: [number, number] | null | undefined): string {
+  return ci ? `[${pp(ci[0])}, ${pp(ci[1])}]` : '–';
+}
+
+/** What is still needed for ±2 points: people, and days when the window had a length. */
+function planCell(plan: LiftRow['plan']): string {
+  if (!plan) return '–';
+  const needed = (people: number, days: number | null) => (people === 0 ? 'reached' : `${formatCount(people)} people${days === null ? '' : ` · ${formatCount(days)} d`}`);
+  return `${needed(plan.remaining, plan.days)}<br><span class="muted">live: ${needed(plan.alwaysValidRemaining, plan.alwaysValidDays)}</span>`;
+}
+
 function liftSection(r: ReplayReport): string {
   const triggers = union(r.variants.flatMap((v) => v.lift.map((l) => l.triggerId)));
   const rows: ForestRow[] = [];
@@ -266,7 +277,7 @@ function liftSection(r: ReplayReport): string {
       const l = v.lift.find((x) => x.triggerId === trigger);
       if (!l) return;
       const est = l.estimate;
-      const note = est?.lift != null && est.ci95 ? `${pp(est.lift)} pp [${pp(est.ci95[0])}, ${pp(est.ci95[1])}]` : l.note ? 'no estimate' : est?.treatedRate == null ? 'no treated group' : 'no control group';
+      const note = est?.lift != null && est.ci95 ? `${pp(est.lift)} pp ${interval(est.ci95)}` : l.note ? 'no estimate' : est?.treatedRate == null ? 'no treated group' : 'no control group';
       rows.push({
         label: r.variants.length > 1 ? `${trigger} · ${v.name}` : trigger,
         id: `variant-${i}`,
@@ -278,16 +289,16 @@ function liftSection(r: ReplayReport): string {
       });
       const rate = (x: number | null | undefined) => (x == null ? '–' : `${(x * 100).toFixed(1)}%`);
       tableRows.push(
-        `<tr><td><code>${e(trigger)}</code></td>${r.variants.length > 1 ? `<td>${e(v.name)}</td>` : ''}<td class="num">${formatCount(l.treatedConverted)} / ${formatCount(l.treated)}</td><td class="num">${rate(est?.treatedRate)}</td><td class="num">${formatCount(l.controlConverted)} / ${formatCount(l.control)}</td><td class="num">${rate(est?.controlRate)}</td><td class="num">${est?.lift == null ? '–' : `${pp(est.lift)} pp`}</td><td class="num">${est?.ci95 ? `[${pp(est.ci95[0])}, ${pp(est.ci95[1])}]` : '–'}</td><td>${est && !est.enoughData ? '<span class="muted">not enough data</span>' : ''}${est?.significant ? ' <span class="delta up">significant</span>' : ''}${l.note ? ` <span class="muted">${e(l.note)}</span>` : ''}</td></tr>`,
+        `<tr><td><code>${e(trigger)}</code></td>${r.variants.length > 1 ? `<td>${e(v.name)}</td>` : ''}<td class="num">${formatCount(l.treatedConverted)} / ${formatCount(l.treated)}</td><td class="num">${rate(est?.treatedRate)}</td><td class="num">${formatCount(l.controlConverted)} / ${formatCount(l.control)}</td><td class="num">${rate(est?.controlRate)}</td><td class="num">${est?.lift == null ? '–' : `${pp(est.lift)} pp`}</td><td class="num">${interval(est?.ci95)}</td><td class="num">${interval(est?.ci95AlwaysValid)}</td><td class="num">${planCell(l.plan)}</td><td>${est && !est.enoughData ? '<span class="muted">not enough data</span>' : ''}${est?.significant ? ' <span class="delta up">significant</span>' : ''}${l.note ? ` <span class="muted">${e(l.note)}</span>` : ''}</td></tr>`,
       );
     });
   }
   const members = r.variants.map((v, i) => ({ id: `variant-${i}`, label: v.name, color: VARIANT_COLORS[i]! }));
-  const table = tableRows.length === 0 ? '' : `<table><thead><tr><th>trigger</th>${r.variants.length > 1 ? '<th>rules</th>' : ''}<th class="num">treated converted</th><th class="num">rate</th><th class="num">control converted</th><th class="num">rate</th><th class="num">lift</th><th class="num">95% CI</th><th>method</th></tr></thead><tbody>${tableRows.join('')}</tbody></table>`;
+  const table = tableRows.length === 0 ? '' : `<table><thead><tr><th>trigger</th>${r.variants.length > 1 ? '<th>rules</th>' : ''}<th class="num">treated converted</th><th class="num">rate</th><th class="num">control converted</th><th class="num">rate</th><th class="num">lift</th><th class="num">95% CI</th><th class="num">always-valid 95% CI</th><th class="num">still needed for ±2 pp</th><th>method</th></tr></thead><tbody>${tableRows.join('')}</tbody></table>`;
   return section(
     'lift',
     'Holdout lift per trigger',
-    'Conversion rate of people engaged minus that of the held-out control group, per exposure (engagement.lift, all partitions combined), with its 95% confidence interval. A filled point: the interval excludes zero.',
+    'Conversion rate of people engaged minus that of the held-out control group, per person at first exposure (engagement.lift, all partitions combined), with its 95% confidence interval. A filled point: the interval excludes zero. The always-valid interval stays valid however often it is looked at while the counts grow; the last column is how many more people (and days, at the window\'s pace) a ±2-point interval needs at the rates seen, for the fixed interval and, after "live", the always-valid one.',
     `${r.variants.length > 1 ? legendHtml(members) : ''}${forestPlot(rows, 'Lift per trigger with 95% confidence intervals')}${table}`,
   );
 }

@@ -1,5 +1,6 @@
 import { combineLift } from '../processors/outcomes/merge';
 import { liftEstimate, tallyOf, TALLY_FIELDS, type LiftEstimate, type LiftTally, type TriggerLift } from '../processors/outcomes/lift';
+import { planLift, type LiftPlan } from '../processors/outcomes/plan';
 import type { VariantCollector } from './collector';
 import type { DiffResult } from './diff';
 import { diffLines, type LineDiff, type RuleSet } from './rules';
@@ -79,6 +80,12 @@ export interface LiftRow extends LiftTally {
   partitions: number;
   asOf: string;
   estimate: LiftEstimate | null;
+  /**
+   * People (first exposures) and days still needed for ±2 points (planLift) at the observed rates,
+   * holdout share and people per day of the report window; null without an estimate, or when the
+   * rates are all 0 or 1.
+   */
+  plan: LiftPlan | null;
   note?: string;
 }
 
@@ -113,6 +120,7 @@ export function buildReport(r: ReportInput): ReplayReport {
   const to = Math.max(from, ...known([r.lastEventAt, ...series.map((s) => s.span?.last)]));
   const axis = Number.isFinite(from) ? commonAxis(series, from, to) : commonAxis(series, 1, 0);
   const seconds = Math.max((r.finishedAt - r.startedAt) / 1000, 0.001);
+  const windowMs = Number.isFinite(from) ? to - from : 0;
   return {
     format: REPORT_FORMAT,
     complete: r.complete,
@@ -126,7 +134,7 @@ export function buildReport(r: ReportInput): ReplayReport {
     },
     settings: { ...r.settings, reportFrom: iso(r.settings.reportFrom) },
     axis: { bucket: axis.label, bucketMs: axis.widthMs, starts: axis.starts },
-    variants: r.variants.map((v) => variantReport(v.collector, v.rules, v.topicPrefix, axis)),
+    variants: r.variants.map((v) => variantReport(v.collector, v.rules, v.topicPrefix, axis, windowMs)),
     rules: compareRules(r.variants.map((v) => v.rules)),
     diff: r.diff,
     run: {
@@ -143,7 +151,7 @@ function iso(t: number | null): string | null {
   return t === null || !Number.isFinite(t) ? null : new Date(t).toISOString();
 }
 
-function variantReport(collector: VariantCollector, rules: RuleSet, topicPrefix: string | null, axis: TimeAxis): VariantReport {
+function variantReport(collector: VariantCollector, rules: RuleSet, topicPrefix: string | null, axis: TimeAxis, windowMs: number): VariantReport {
   const commandTotals = collector.commands.totals();
   const decisionTotals = collector.decisions.totals();
   const axisStart = axis.starts[0] ?? 0;
@@ -207,12 +215,12 @@ function variantReport(collector: VariantCollector, rules: RuleSet, topicPrefix:
       byTrigger: [...decisionTriggers.values()].sort((a, b) => a.triggerId.localeCompare(b.triggerId)),
       series: sortKeys(reasonSeries),
     },
-    lift: liftRows(collector),
+    lift: liftRows(collector, windowMs),
   };
 }
 
-/** Lift per trigger over the report window: the latest counts of every partition, minus those at the window's start. */
-export function liftRows(collector: VariantCollector): LiftRow[] {
+/** Lift per trigger over the report window (`windowMs` of event time): the latest counts of every partition, minus those at the window's start. */
+export function liftRows(collector: VariantCollector, windowMs = 0): LiftRow[] {
   const keys = new Set([...collector.lift.keys(), ...collector.liftAtStart.keys()]);
   const windowed: TriggerLift[] = [];
   for (const key of keys) {
@@ -232,8 +240,24 @@ export function liftRows(collector: VariantCollector): LiftRow[] {
       } catch (error) {
         note = `no estimate: ${(error as Error).message} (exposures from before the report window converted inside it)`;
       }
-      return { triggerId, ...tallyOf(t), partitions: t.partitions, asOf: new Date(t.asOf).toISOString(), estimate, ...(note ? { note } : {}) };
+      const plan = estimate ? planFromWindow(estimate, t.treated + t.control, t.control, windowMs) : null;
+      return { triggerId, ...tallyOf(t), partitions: t.partitions, asOf: new Date(t.asOf).toISOString(), estimate, plan, ...(note ? { note } : {}) };
     });
+}
+
+const DAY_MS = 86_400_000;
+
+/** The planner at what the window observed: its rates, holdout share and people per day. */
+function planFromWindow(estimate: LiftEstimate, people: number, control: number, windowMs: number): LiftPlan | null {
+  if (estimate.controlRate === null || estimate.lift === null) return null;
+  const exposuresPerDay = windowMs > 0 && people > 0 ? (people * DAY_MS) / windowMs : undefined;
+  try {
+    return planLift({ controlRate: estimate.controlRate, lift: estimate.lift, holdout: control / people, exposuresPerDay, exposuresSoFar: people });
+  } catch (error) {
+    // Rates of 0 or 1 in both groups: no variance to plan for.
+    if (error instanceof RangeError) return null;
+    throw error;
+  }
 }
 
 function compareRules(sets: RuleSet[]): RuleFileComparison[] {

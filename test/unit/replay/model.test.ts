@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { planLift } from '../../../processors/outcomes/plan';
 import { VariantCollector } from '../../../replay/collector';
 import { DiffTracker } from '../../../replay/diff';
 import { OutputDecoder, outputTopics, type DecisionTrace, type EngagementCommand, type EngagementDecision } from '../../../replay/records';
@@ -128,6 +129,10 @@ describe('a variant collector', () => {
     // partition 0: 30-10 / 6-1 / 20-10 / 2-1; partition 1: nothing new; partition 2: 10 / 4
     expect(row).toMatchObject({ triggerId: 't', treated: 30, treatedConverted: 9, control: 10, controlConverted: 1, partitions: 3 });
     expect(row!.estimate!.lift).toBeCloseTo(9 / 30 - 1 / 10, 12);
+    // the plan at what the window saw: 30 % against 10 %, a quarter held out, 40 people in 2 days
+    const [planned] = liftRows(c, 2 * 24 * HOUR);
+    expect(planned!.plan).toEqual(planLift({ controlRate: 0.1, lift: 0.2, holdout: 0.25, exposuresPerDay: 20, exposuresSoFar: 40 }));
+    expect(row!.plan!.days).toBeNull();
     // commands before the window are warm-up
     c.accept(record(topics.commands, 'EngagementCommand', command('1', 't1', 'web', T0 - 1)));
     expect(c.commands.totals().size).toBe(0);

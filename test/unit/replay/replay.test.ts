@@ -1,7 +1,8 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { newcombeInterval } from '../../../processors/outcomes/lift';
+import { alwaysValidInterval, newcombeInterval } from '../../../processors/outcomes/lift';
+import { planLift } from '../../../processors/outcomes/plan';
 import { ArraySource, loadRuleSet, runReplay, type ReplayOptions, type RuleSet } from '../../../replay';
 import { DLQ_HEADERS, type OutputRecord } from '../../../runtime/records';
 import { CONFIG_DIR } from '../../support/product';
@@ -61,6 +62,13 @@ describe('the report of a replay', () => {
     expect(lift!.estimate!.ci95).toEqual(newcombeInterval(2, 4, 1, 4));
     expect(lift!.estimate!.enoughData).toBe(false);
     expect(lift!.estimate!.significant).toBe(false);
+    // the always-valid interval holds the fixed one; for ±2 points at these rates thousands more people are needed
+    expect(lift!.estimate!.ci95AlwaysValid).toEqual(alwaysValidInterval(2, 4, 1, 4));
+    const plan = planLift({ controlRate: 0.25, lift: 0.25, holdout: 0.5, exposuresSoFar: 8 });
+    expect(lift!.plan).toMatchObject({ exposures: plan.exposures, remaining: plan.exposures - 8, alwaysValidRemaining: plan.alwaysValidExposures - 8 });
+    // at the pace of the day: 8 people over the input's event time
+    const windowDays = (Date.parse(report.input.lastEventAt!) - Date.parse(report.input.firstEventAt!)) / 86_400_000;
+    expect(lift!.plan!.days).toBe(Math.ceil((plan.exposures - 8) / (8 / windowDays)));
 
     expect(report.diff).toBeNull();
     expect(JSON.parse(JSON.stringify(report))).toEqual(report);

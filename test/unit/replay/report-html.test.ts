@@ -51,6 +51,12 @@ describe('the report page', () => {
     expect(count(html, /<rect class="bar"/g)).toBe(2 * Object.keys({ ...report.variants[0]!.decisions.byReason, ...report.variants[1]!.decisions.byReason }).length);
     expect(count(html, /<circle class="point"/g)).toBe(1);
     expect(html).toContain('+25.0 pp');
+    // beside the fixed interval, the always-valid one and what a ±2-point interval still needs
+    const [lift] = report.variants[0]!.lift;
+    const [low, high] = lift!.estimate!.ci95AlwaysValid!;
+    expect(html).toContain('<th class="num">always-valid 95% CI</th><th class="num">still needed for ±2 pp</th>');
+    expect(html).toContain(`[${low < 0 ? '−' : '+'}${Math.abs(low * 100).toFixed(1)}, +${(high * 100).toFixed(1)}]`);
+    expect(html).toMatch(new RegExp(`${lift!.plan!.remaining.toLocaleString('en-US')} people · [\\d,]+ d<br><span class="muted">live: ${lift!.plan!.alwaysValidRemaining.toLocaleString('en-US')} people`));
     expect(count(html, /<article class="example lost">/g)).toBe(3);
     expect(count(html, /<article class="example gained">/g)).toBe(2);
   });
