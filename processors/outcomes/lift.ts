@@ -100,6 +100,11 @@ export const Z95 = 1.959963984540054;
  */
 export const MIN_EXPOSURES_PER_GROUP = 30;
 
+/** Each group has at least MIN_EXPOSURES_PER_GROUP people: cheap, for the hot path (arbitration) that needs no interval. */
+export function hasEnoughData(counts: LiftCounts): boolean {
+  return counts.treated >= MIN_EXPOSURES_PER_GROUP && counts.control >= MIN_EXPOSURES_PER_GROUP;
+}
+
 /**
  * Conversion rates, absolute lift and its 95% interval. The interval is
  * Newcombe's hybrid score interval (1998, method 10): a Wilson score
@@ -107,7 +112,8 @@ export const MIN_EXPOSURES_PER_GROUP = 30;
  *   [d - sqrt((p1 - l1)^2 + (u2 - p2)^2), d + sqrt((u1 - p1)^2 + (p2 - l2)^2)].
  * It keeps close to its nominal 95 % where Wald's (p ± z·se) does not: with
  * a small holdout group or rates near 0 or 1 (48 treated against 4 held
- * out, Wald's covers the true lift about 40 % of the time), and it needs no
+ * out at 30 % and 20 %, Wald's covers the true lift about 61 % of the time:
+ * exact coverage in the unit test), and it needs no
  * special case when a group never or always converted. With no exposures
  * in a group there is no rate and no lift (nulls).
  */
@@ -119,7 +125,7 @@ export function liftEstimate(counts: LiftCounts): LiftEstimate {
   if (x1 > n1 || x2 > n2) throw new RangeError(`more conversions than exposures (treated ${x1}/${n1}, control ${x2}/${n2})`);
   const treatedRate = n1 > 0 ? x1 / n1 : null;
   const controlRate = n2 > 0 ? x2 / n2 : null;
-  const enoughData = n1 >= MIN_EXPOSURES_PER_GROUP && n2 >= MIN_EXPOSURES_PER_GROUP;
+  const enoughData = hasEnoughData(counts);
   if (treatedRate === null || controlRate === null) {
     return { treatedRate, controlRate, lift: null, relativeLift: null, ci95: null, ci95AlwaysValid: null, enoughData, significant: false };
   }

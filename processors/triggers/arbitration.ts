@@ -1,4 +1,4 @@
-import { liftEstimate, MIN_EXPOSURES_PER_GROUP, type LiftCounts } from '../outcomes/lift';
+import { hasEnoughData, MIN_EXPOSURES_PER_GROUP, type LiftCounts } from '../outcomes/lift';
 import type { ArbitrationMethod } from './config';
 import type { CompiledTrigger } from './rules';
 import { rateDraw, seededUniform } from './sampling';
@@ -32,7 +32,7 @@ type Evidence = Unsampled | Sampled;
  *
  * `priority`: the highest priority, then the earliest cause, then rule id.
  *
- * `expected-value`: rules whose lift has enough data (liftEstimate's
+ * `expected-value`: rules whose lift has enough data (`hasEnoughData`,
  * `enoughData`) are ranked by a Thompson draw: a treated and a control
  * rate drawn from their Beta posteriors, uplift = the difference, times the
  * rule's `value`; the draw is seeded by the firing's command id, so a replay
@@ -105,7 +105,7 @@ function byExpectedValue<C extends Contender>(ranked: readonly C[], evidence: Re
 
 function evidenceOf(contender: Contender, lift: LiftByTrigger): Evidence {
   const counts = lift.get(contender.trigger.id) ?? { treated: 0, treatedConverted: 0, control: 0, controlConverted: 0 };
-  if (!liftEstimate(counts).enoughData) return { enoughData: false, counts };
+  if (!hasEnoughData(counts)) return { enoughData: false, counts };
   const upliftDraw = sampleUplift(counts, contender.commandId);
   return { enoughData: true, upliftDraw, expectedValue: upliftDraw * contender.trigger.value };
 }
