@@ -33,7 +33,7 @@ type Evidence = Unsampled | Sampled;
  * `priority`: the highest priority, then the earliest cause, then rule id.
  *
  * `expected-value`: rules whose lift has enough data (`hasEnoughData`,
- * `enoughData`) are ranked by a Thompson draw: a treated and a control
+ * at least MIN_EXPOSURES_PER_GROUP people a group) are ranked by a Thompson draw: a treated and a control
  * rate drawn from their Beta posteriors, uplift = the difference, times the
  * rule's `value`; the draw is seeded by the firing's command id, so a replay
  * decides alike. A rule without enough data keeps its priority, and wins
