@@ -10,7 +10,7 @@
  */
 import { join } from 'node:path';
 import { loadProductConfig } from '../config/product';
-import { emptyTally, TALLY_FIELDS, type LiftTally, type TriggerLift } from '../processors/outcomes/lift';
+import { emptyTally, liftEstimate, TALLY_FIELDS, type LiftTally, type TriggerLift } from '../processors/outcomes/lift';
 import type { EngagementCommand, EngagementDecision } from '../processors/triggers/records';
 import { InProcessEngine } from '../runtime/in-process-engine';
 import { AvroSerde } from '../runtime/serde/avro-serde';
@@ -41,6 +41,16 @@ export interface ClosedLoopResult {
   lift: Map<string, { counts: LiftTally; uplift: number }>;
   /** By trigger id: commands sent. */
   commands: Map<string, number>;
+  /** By trigger id: whether each interval held the true uplift at every step where it existed (someone watching it live). */
+  peeking: Map<string, Peeking>;
+}
+
+/** A trigger's intervals as a person watching engagement.lift after every step saw them. */
+export interface Peeking {
+  /** Steps at which both groups had people (an interval existed). */
+  peeks: number;
+  fixedHeldThroughout: boolean;
+  alwaysValidHeldThroughout: boolean;
 }
 
 /** `--seeds`, `--people`, `--days`, `--step` (seconds) and `--config` (directory) from the command line. */
@@ -90,6 +100,10 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   const responder = new OutcomeResponder(population);
   const commands = new OutputReader<EngagementCommand>(engine, topic.commands, registry, 'EngagementCommand');
   const decisions = new OutputReader<EngagementDecision>(engine, topic.decisions, registry, 'EngagementDecision');
+  const lifts = new OutputReader<TriggerLift>(engine, topic.lift, registry, 'TriggerLift');
+  const latest = new Map<string, TriggerLift>();
+  const peeking = new Map<string, Peeking>();
+  const uplift = (triggerId: string) => triggerTruth(population, triggerId).uplift;
   const sent = new Map<string, number>();
   let touchpoints = 0;
   let until = generator.start + stepMs;
@@ -102,6 +116,12 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     }
     touchpoints += piped;
     await engine.run();
+    const changed = new Set<string>();
+    for (const l of await lifts.read()) {
+      latest.set(`${l.triggerId}:${l.partition}`, l);
+      changed.add(l.triggerId);
+    }
+    for (const triggerId of changed) peek(peeking, triggerId, combined(latest.values(), triggerId), uplift(triggerId));
     let answers = 0;
     for (const c of await commands.read()) {
       sent.set(c.triggerId, (sent.get(c.triggerId) ?? 0) + 1);
@@ -118,14 +138,29 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     }
   }
   const lift = new Map<string, { counts: LiftTally; uplift: number }>();
-  const latest = new Map<string, TriggerLift>();
-  for (const l of await new OutputReader<TriggerLift>(engine, topic.lift, registry, 'TriggerLift').read()) latest.set(`${l.triggerId}:${l.partition}`, l);
-  for (const l of latest.values()) {
-    const sum = lift.get(l.triggerId)?.counts ?? emptyTally();
-    for (const field of TALLY_FIELDS) sum[field] += l[field];
-    lift.set(l.triggerId, { counts: sum, uplift: triggerTruth(population, l.triggerId).uplift });
+  for (const triggerId of new Set([...latest.values()].map((l) => l.triggerId))) {
+    lift.set(triggerId, { counts: combined(latest.values(), triggerId), uplift: uplift(triggerId) });
   }
-  return { seed, touchpoints, lift, commands: sent };
+  return { seed, touchpoints, lift, commands: sent, peeking };
+}
+
+/** A trigger's counts summed over the partitions' latest records. */
+function combined(latest: Iterable<TriggerLift>, triggerId: string): LiftTally {
+  const sum = emptyTally();
+  for (const l of latest) if (l.triggerId === triggerId) for (const field of TALLY_FIELDS) sum[field] += l[field];
+  return sum;
+}
+
+function peek(peeking: Map<string, Peeking>, triggerId: string, counts: LiftTally, uplift: number): void {
+  const { ci95, ci95AlwaysValid } = liftEstimate(counts);
+  if (ci95 === null || ci95AlwaysValid === null) return;
+  const holds = ([low, high]: [number, number]) => low <= uplift && uplift <= high;
+  const seen = peeking.get(triggerId) ?? { peeks: 0, fixedHeldThroughout: true, alwaysValidHeldThroughout: true };
+  peeking.set(triggerId, {
+    peeks: seen.peeks + 1,
+    fixedHeldThroughout: seen.fixedHeldThroughout && holds(ci95),
+    alwaysValidHeldThroughout: seen.alwaysValidHeldThroughout && holds(ci95AlwaysValid),
+  });
 }
 
 function inject(generator: TouchpointGenerator, answer: Parameters<TouchpointGenerator['inject']>[0]): number {

@@ -7,6 +7,10 @@
  * published it is compared with the simulator's true uplift u:
  * per rule, the mean bias (measured - u, in points) and the share of
  * seeds whose 95 % interval holds u (coverage; the goal is 93-97 %).
+ * Beside it, as someone watching engagement.lift live after every step
+ * would have seen it: the share of seeds whose fixed-sample interval held
+ * u at every step (it does not promise to: peeking breaks it), and the same
+ * for the always-valid interval (it promises 95 %).
  *
  * The true lift is u only where the population's own behaviour never
  * produces the trigger's conversion event (simulator/README.md, "What a
@@ -18,11 +22,12 @@ import { ProgressBar } from '../cli/progress';
 import { loopSettings, runClosedLoop, type ClosedLoopResult } from './closed-loop';
 
 const points = (x: number) => (x * 100).toFixed(1);
+const percent = (share: number) => `${(share * 100).toFixed(0)} %`;
 
 function report(results: ClosedLoopResult[]): string {
   const triggers = [...new Set(results.flatMap((r) => [...r.lift.keys()]))].sort();
   const lines = [
-    `${'trigger'.padEnd(28)} ${'true u'.padStart(7)} ${'mean lift'.padStart(9)} ${'bias'.padStart(6)} ${'coverage'.padStart(9)} ${'seeds'.padStart(5)} ${'treated'.padStart(8)} ${'control'.padStart(8)}  (points; people per seed: first exposures)`,
+    `${'trigger'.padEnd(28)} ${'true u'.padStart(7)} ${'mean lift'.padStart(9)} ${'bias'.padStart(6)} ${'coverage'.padStart(9)} ${'peeking'.padStart(8)} ${'always-valid'.padStart(12)} ${'seeds'.padStart(5)} ${'treated'.padStart(8)} ${'control'.padStart(8)}`,
   ];
   for (const id of triggers) {
     const runs = results.flatMap((r) => {
@@ -40,10 +45,18 @@ function report(results: ClosedLoopResult[]): string {
     const covered = runs.filter((r) => r.ci95[0] <= u && u <= r.ci95[1]).length / runs.length;
     const treated = runs.reduce((s, r) => s + r.counts.treated, 0) / runs.length;
     const control = runs.reduce((s, r) => s + r.counts.control, 0) / runs.length;
+    const watched = results.flatMap((r) => r.peeking.get(id) ?? []);
+    const share = (held: number) => percent(held / watched.length);
+    const fixedWatched = share(watched.filter((p) => p.fixedHeldThroughout).length);
+    const alwaysValidWatched = share(watched.filter((p) => p.alwaysValidHeldThroughout).length);
     lines.push(
-      `${id.padEnd(28)} ${points(u).padStart(7)} ${points(mean).padStart(9)} ${points(mean - u).padStart(6)} ${`${(covered * 100).toFixed(0)} %`.padStart(9)} ${String(runs.length).padStart(5)} ${treated.toFixed(0).padStart(8)} ${control.toFixed(0).padStart(8)}`,
+      `${id.padEnd(28)} ${points(u).padStart(7)} ${points(mean).padStart(9)} ${points(mean - u).padStart(6)} ${percent(covered).padStart(9)} ${fixedWatched.padStart(8)} ${alwaysValidWatched.padStart(12)} ${String(runs.length).padStart(5)} ${treated.toFixed(0).padStart(8)} ${control.toFixed(0).padStart(8)}`,
     );
   }
+  lines.push(
+    '(points; treated/control: people per seed at their first exposure; coverage: seeds whose final fixed-sample 95 % interval holds u;',
+    ' peeking / always-valid: seeds whose fixed-sample / always-valid interval held u at every step it existed, as someone watching it live saw it)',
+  );
   return lines.join('\n');
 }
 
