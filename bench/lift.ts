@@ -27,7 +27,7 @@ const percent = (share: number) => `${(share * 100).toFixed(0)} %`;
 function report(results: ClosedLoopResult[]): string {
   const triggers = [...new Set(results.flatMap((r) => [...r.lift.keys()]))].sort();
   const lines = [
-    `${'trigger'.padEnd(28)} ${'true u'.padStart(7)} ${'mean lift'.padStart(9)} ${'bias'.padStart(6)} ${'coverage'.padStart(9)} ${'peeking'.padStart(8)} ${'always-valid'.padStart(12)} ${'seeds'.padStart(5)} ${'treated'.padStart(8)} ${'control'.padStart(8)}`,
+    `${'trigger'.padEnd(28)} ${'true u'.padStart(7)} ${'mean lift'.padStart(9)} ${'bias'.padStart(6)} ${'coverage'.padStart(9)} ${'peeking'.padStart(8)} ${'always-valid'.padStart(12)} ${'seeds'.padStart(5)} ${'treated'.padStart(8)} ${'control'.padStart(8)} ${'commands'.padStart(9)}`,
   ];
   for (const id of triggers) {
     const runs = results.flatMap((r) => {
@@ -45,16 +45,17 @@ function report(results: ClosedLoopResult[]): string {
     const covered = runs.filter((r) => r.ci95[0] <= u && u <= r.ci95[1]).length / runs.length;
     const treated = runs.reduce((s, r) => s + r.counts.treated, 0) / runs.length;
     const control = runs.reduce((s, r) => s + r.counts.control, 0) / runs.length;
+    const commands = results.reduce((s, r) => s + (r.commands.get(id) ?? 0), 0) / results.length;
     const watched = results.flatMap((r) => r.peeking.get(id) ?? []);
     const share = (held: number) => percent(held / watched.length);
     const fixedWatched = share(watched.filter((p) => p.fixedHeldThroughout).length);
     const alwaysValidWatched = share(watched.filter((p) => p.alwaysValidHeldThroughout).length);
     lines.push(
-      `${id.padEnd(28)} ${points(u).padStart(7)} ${points(mean).padStart(9)} ${points(mean - u).padStart(6)} ${percent(covered).padStart(9)} ${fixedWatched.padStart(8)} ${alwaysValidWatched.padStart(12)} ${String(runs.length).padStart(5)} ${treated.toFixed(0).padStart(8)} ${control.toFixed(0).padStart(8)}`,
+      `${id.padEnd(28)} ${points(u).padStart(7)} ${points(mean).padStart(9)} ${points(mean - u).padStart(6)} ${percent(covered).padStart(9)} ${fixedWatched.padStart(8)} ${alwaysValidWatched.padStart(12)} ${String(runs.length).padStart(5)} ${treated.toFixed(0).padStart(8)} ${control.toFixed(0).padStart(8)} ${commands.toFixed(0).padStart(9)}`,
     );
   }
   lines.push(
-    '(points; treated/control: people per seed at their first exposure; coverage: seeds whose final fixed-sample 95 % interval holds u;',
+    '(points; treated/control: people per seed at their first exposure; commands: sent per seed; coverage: seeds whose final fixed-sample 95 % interval holds u;',
     ' peeking / always-valid: seeds whose fixed-sample / always-valid interval held u at every step it existed, as someone watching it live saw it)',
   );
   return lines.join('\n');
@@ -72,6 +73,8 @@ async function main(): Promise<void> {
   bar.finish({ count: seeds, total: seeds });
   const touchpoints = results.reduce((s, r) => s + r.touchpoints, 0);
   console.log(`bench:lift  ${seeds} seeds x ${people} people x ${days} days, steps of ${stepMs / 1000} s event time; ${touchpoints} touchpoints in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  const commands = results.reduce((s, r) => s + [...r.commands.values()].reduce((a, b) => a + b, 0), 0);
+  console.log(`commands sent: ${(commands / seeds).toFixed(0)} per seed, all triggers`);
   console.log(report(results));
 }
 
