@@ -17,7 +17,7 @@ import { AvroSerde } from '../runtime/serde/avro-serde';
 import { InMemoryRegistry } from '../runtime/serde/registry';
 import { SchemaCatalog } from '../runtime/serde/schema-catalog';
 import { createPopulation, TouchpointGenerator } from '../simulator';
-import { OutcomeResponder, triggerTruth } from '../simulator/responder';
+import { OutcomeResponder, parseEventId, triggerTruth } from '../simulator/responder';
 import { buildTopology, SCHEMAS_DIR, topicNames, type ProductConfig } from '../topology';
 import { option } from './support';
 
@@ -37,20 +37,29 @@ export interface ClosedLoopOptions {
 export interface ClosedLoopResult {
   seed: number;
   touchpoints: number;
-  /** By trigger id: the engine's counts and the true uplift. */
-  lift: Map<string, { counts: LiftTally; uplift: number }>;
+  /** By trigger id: the engine's counts and the simulator's truth (uplift u, base rate b, the event that converts). */
+  lift: Map<string, { counts: LiftTally; uplift: number; baseRate: number; conversionEvent: string }>;
+  /** Event types the population produced by itself (not answers to the engine): a trigger converting on one has organic conversions. */
+  organicEvents: Set<string>;
   /** By trigger id: commands sent. */
   commands: Map<string, number>;
-  /** By trigger id: whether each interval held the true uplift at every step where it existed (someone watching it live). */
+  /** By trigger id: the intervals someone watching it live saw. */
   peeking: Map<string, Peeking>;
 }
 
-/** A trigger's intervals as a person watching engagement.lift after every step saw them. */
+/**
+ * A trigger's intervals as a person watching engagement.lift after every
+ * step saw them: an interval held a value at every step iff the value lies
+ * between the highest lower bound and the lowest upper bound it showed.
+ */
 export interface Peeking {
-  /** Steps at which both groups had people (an interval existed). */
-  peeks: number;
-  fixedHeldThroughout: boolean;
-  alwaysValidHeldThroughout: boolean;
+  fixed: Envelope;
+  alwaysValid: Envelope;
+}
+
+export interface Envelope {
+  highestLow: number;
+  lowestHigh: number;
 }
 
 /** `--seeds`, `--people`, `--days`, `--step` (seconds) and `--config` (directory) from the command line. */
@@ -105,12 +114,14 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   const peeking = new Map<string, Peeking>();
   const uplift = (triggerId: string) => triggerTruth(population, triggerId).uplift;
   const sent = new Map<string, number>();
+  const organicEvents = new Set<string>();
   let touchpoints = 0;
   let until = generator.start + stepMs;
   for (;;) {
     let piped = 0;
     for (let t = generator.take(); t !== undefined; t = generator.take()) {
       engine.pipe(topic.raw, Buffer.from(t.identifiers[0]?.value ?? t.eventId), t, { timestamp: t.occurredAt });
+      if (!isAnswer(t.eventId)) organicEvents.add(t.eventType);
       piped++;
       if (t.occurredAt >= until) break;
     }
@@ -121,7 +132,7 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       latest.set(`${l.triggerId}:${l.partition}`, l);
       changed.add(l.triggerId);
     }
-    for (const triggerId of changed) peek(peeking, triggerId, combined(latest.values(), triggerId), uplift(triggerId));
+    for (const triggerId of changed) peek(peeking, triggerId, combined(latest.values(), triggerId));
     let answers = 0;
     for (const c of await commands.read()) {
       sent.set(c.triggerId, (sent.get(c.triggerId) ?? 0) + 1);
@@ -137,11 +148,17 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       await engine.advanceTime(until);
     }
   }
-  const lift = new Map<string, { counts: LiftTally; uplift: number }>();
+  const lift: ClosedLoopResult['lift'] = new Map();
   for (const triggerId of new Set([...latest.values()].map((l) => l.triggerId))) {
-    lift.set(triggerId, { counts: combined(latest.values(), triggerId), uplift: uplift(triggerId) });
+    const { baseRate, conversionEvent } = triggerTruth(population, triggerId);
+    lift.set(triggerId, { counts: combined(latest.values(), triggerId), uplift: uplift(triggerId), baseRate, conversionEvent });
   }
-  return { seed, touchpoints, lift, commands: sent, peeking };
+  return { seed, touchpoints, lift, commands: sent, peeking, organicEvents };
+}
+
+/** The responder's answers carry the command or decision id in their event id (simulator/responder.ts). */
+function isAnswer(eventId: string): boolean {
+  return parseEventId(eventId)?.seq.includes(':') ?? false;
 }
 
 /** A trigger's counts summed over the partitions' latest records. */
@@ -151,16 +168,20 @@ function combined(latest: Iterable<TriggerLift>, triggerId: string): LiftTally {
   return sum;
 }
 
-function peek(peeking: Map<string, Peeking>, triggerId: string, counts: LiftTally, uplift: number): void {
+function peek(peeking: Map<string, Peeking>, triggerId: string, counts: LiftTally): void {
   const { ci95, ci95AlwaysValid } = liftEstimate(counts);
   if (ci95 === null || ci95AlwaysValid === null) return;
-  const holds = ([low, high]: [number, number]) => low <= uplift && uplift <= high;
-  const seen = peeking.get(triggerId) ?? { peeks: 0, fixedHeldThroughout: true, alwaysValidHeldThroughout: true };
-  peeking.set(triggerId, {
-    peeks: seen.peeks + 1,
-    fixedHeldThroughout: seen.fixedHeldThroughout && holds(ci95),
-    alwaysValidHeldThroughout: seen.alwaysValidHeldThroughout && holds(ci95AlwaysValid),
-  });
+  const seen = peeking.get(triggerId);
+  peeking.set(triggerId, { fixed: narrowed(seen?.fixed, ci95), alwaysValid: narrowed(seen?.alwaysValid, ci95AlwaysValid) });
+}
+
+function narrowed(envelope: Envelope | undefined, [low, high]: [number, number]): Envelope {
+  return { highestLow: Math.max(envelope?.highestLow ?? -1, low), lowestHigh: Math.min(envelope?.lowestHigh ?? 1, high) };
+}
+
+/** Held `value` at every step. */
+export function heldThroughout(envelope: Envelope, value: number): boolean {
+  return envelope.highestLow <= value && value <= envelope.lowestHigh;
 }
 
 function inject(generator: TouchpointGenerator, answer: Parameters<TouchpointGenerator['inject']>[0]): number {
