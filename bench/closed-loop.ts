@@ -10,7 +10,8 @@
  */
 import { join } from 'node:path';
 import { loadProductConfig } from '../config/product';
-import { emptyTally, liftEstimate, TALLY_FIELDS, type LiftTally, type TriggerLift } from '../processors/outcomes/lift';
+import { liftEstimate, tallyOf, type LiftTally, type TriggerLift } from '../processors/outcomes/lift';
+import { combineLift } from '../processors/outcomes/merge';
 import type { EngagementCommand, EngagementDecision } from '../processors/triggers/records';
 import { InProcessEngine } from '../runtime/in-process-engine';
 import { AvroSerde } from '../runtime/serde/avro-serde';
@@ -110,9 +111,9 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   const commands = new OutputReader<EngagementCommand>(engine, topic.commands, registry, 'EngagementCommand');
   const decisions = new OutputReader<EngagementDecision>(engine, topic.decisions, registry, 'EngagementDecision');
   const lifts = new OutputReader<TriggerLift>(engine, topic.lift, registry, 'TriggerLift');
+  /** The latest record of each (trigger, partition): what a reader of the compacted topic sees. */
   const latest = new Map<string, TriggerLift>();
   const peeking = new Map<string, Peeking>();
-  const uplift = (triggerId: string) => triggerTruth(population, triggerId).uplift;
   const sent = new Map<string, number>();
   const organicEvents = new Set<string>();
   let touchpoints = 0;
@@ -127,12 +128,12 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     }
     touchpoints += piped;
     await engine.run();
-    const changed = new Set<string>();
-    for (const l of await lifts.read()) {
-      latest.set(`${l.triggerId}:${l.partition}`, l);
-      changed.add(l.triggerId);
+    const fresh = await lifts.read();
+    if (fresh.length > 0) {
+      for (const l of fresh) latest.set(`${l.triggerId}:${l.partition}`, l);
+      const totals = combineLift(latest.values());
+      for (const triggerId of new Set(fresh.map((l) => l.triggerId))) peek(peeking, triggerId, totals.get(triggerId)!);
     }
-    for (const triggerId of changed) peek(peeking, triggerId, combined(latest.values(), triggerId));
     let answers = 0;
     for (const c of await commands.read()) {
       sent.set(c.triggerId, (sent.get(c.triggerId) ?? 0) + 1);
@@ -149,9 +150,9 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     }
   }
   const lift: ClosedLoopResult['lift'] = new Map();
-  for (const triggerId of new Set([...latest.values()].map((l) => l.triggerId))) {
-    const { baseRate, conversionEvent } = triggerTruth(population, triggerId);
-    lift.set(triggerId, { counts: combined(latest.values(), triggerId), uplift: uplift(triggerId), baseRate, conversionEvent });
+  for (const [triggerId, totals] of combineLift(latest.values())) {
+    const { uplift, baseRate, conversionEvent } = triggerTruth(population, triggerId);
+    lift.set(triggerId, { counts: tallyOf(totals), uplift, baseRate, conversionEvent });
   }
   return { seed, touchpoints, lift, commands: sent, peeking, organicEvents };
 }
@@ -159,13 +160,6 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
 /** The responder's answers carry the command or decision id in their event id (simulator/responder.ts). */
 function isAnswer(eventId: string): boolean {
   return parseEventId(eventId)?.seq.includes(':') ?? false;
-}
-
-/** A trigger's counts summed over the partitions' latest records. */
-function combined(latest: Iterable<TriggerLift>, triggerId: string): LiftTally {
-  const sum = emptyTally();
-  for (const l of latest) if (l.triggerId === triggerId) for (const field of TALLY_FIELDS) sum[field] += l[field];
-  return sum;
 }
 
 function peek(peeking: Map<string, Peeking>, triggerId: string, counts: LiftTally): void {
