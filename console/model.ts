@@ -160,7 +160,7 @@ export interface LiftRow {
   controlConverted: number;
   /** Percentage points; null without data in both groups. */
   lift: number | null;
-  /** 95 % interval, percentage points; null without data. */
+  /** 95 % always-valid interval (fit to be watched live), percentage points; null without data. */
   low: number | null;
   high: number | null;
   /** 30 people in each group at least. */
@@ -174,4 +174,12 @@ export interface TriggerActivity {
   commands: ConsoleCommand[];
   decisions: ConsoleDecision[];
   lift: LiftRow | null;
+}
+
+/** GET /api/console/meta: what the pages need to know of this engine to ask the rest. */
+export interface ConsoleMeta {
+  appId: string;
+  /** Identifier types a person can be looked up by (config/identity.yaml), e.g. phone, email, customer_id. */
+  identifierTypes: string[];
+  triggers: { id: string; description: string }[];
 }
