@@ -13,12 +13,15 @@ import { ConfluentRegistry, registryAuth } from '../runtime/serde/registry';
 import type { CachedStore } from '../runtime/state/cached-store';
 import { SchemaCatalog } from '../runtime/serde/schema-catalog';
 import type { Topology } from '../runtime/topology';
-import { profileApi, type ProfileLocator } from '../api/profile-api';
+import { profileApi } from '../api/profile-api';
+import type { ProfileLocator } from '../api/profiles';
 import { IdentifierHasher, identitySecret } from '../processors/identity/identifiers';
 import type { ProfileEntry } from '../processors/model/profile-state';
 import { profileView } from '../processors/profile/view';
 import { IDENTITY_GRAPH_STORE, PROFILES_STORE } from '../processors/stores';
 import { buildTopology, SCHEMAS_DIR, topicNames, type ProductConfig } from '../topology';
+
+const PACKAGE_VERSION = (require('listening-post/package.json') as { version: string }).version;
 
 export const DEFAULT_CONFIG_DIR = join(__dirname, '..', 'config');
 
@@ -72,16 +75,28 @@ export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine
   const healthy = () => started.engine?.healthy() ?? { healthy: true, detail: { starting: true } };
   const ready = () => started.engine?.readiness() ?? { ready: false, detail: { starting: true } };
   metrics.reportHealth({ ready: () => ready().ready, healthy: () => healthy().healthy });
+  const hasher = new IdentifierHasher(app.config.identity, identitySecret(app.config.identity));
+  const locator = engineLocator(() => started.engine, topicNames(settings.topicPrefix).resolved, settings.partitions);
   const http = new HttpServer({
     host: settings.http.host,
     port: settings.http.port,
     registry: metrics.registry,
     healthy,
     ready,
-    routes: { '/profiles': (request, response, url) => profiles(request, response, url) },
+    log,
+    api: { title: `Listening Post (${settings.appId})`, version: PACKAGE_VERSION },
+    plugins: [
+      profileApi({
+        token: app.env[settings.profileApiTokenEnv],
+        hasher,
+        locator,
+        render: (state) => ({ ...profileView(state, app.config.scoring), journey: state.journey }),
+      }),
+    ],
   });
   const address = await http.start().catch((error: unknown) => {
-    throw new Error(`cannot listen on ${settings.http.host}:${settings.http.port} (${(error as Error).message}): set LP_HTTP_PORT to a free port`);
+    const message = (error as Error).message;
+    throw message.startsWith('cannot listen') ? new Error(`${message}: set LP_HTTP_PORT to a free port`) : error;
   });
   const engine = new Engine(app.topology, {
     kafka: app.kafka,
@@ -98,12 +113,6 @@ export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine
     metrics,
   });
   started.engine = engine;
-  const profiles = profileApi({
-    token: app.env[settings.profileApiTokenEnv],
-    hasher: new IdentifierHasher(app.config.identity, identitySecret(app.config.identity)),
-    locator: engineLocator(engine, topicNames(settings.topicPrefix).resolved, settings.partitions),
-    render: (state) => ({ ...profileView(state, app.config.scoring), journey: state.journey }),
-  });
   await engine.start();
   log.info({ http: `http://${address.address}:${address.port}` }, 'listening');
   return {
@@ -116,19 +125,27 @@ export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine
   };
 }
 
-/** How the profile API finds a profile's state: locally, or at the instance the group gave its partition. */
-function engineLocator(engine: Engine, topic: string, partitions: number): ProfileLocator {
-  const sub = engine.topology.subTopologies.find((s) => s.sources.some((source) => source.options.topic === topic))!;
+/**
+ * How the profile API finds a profile's state: locally, or at the instance
+ * the group gave its partition. The HTTP port opens before the engine
+ * exists (the engine advertises its address); until then nothing is local
+ * and no one owns anything.
+ */
+function engineLocator(current: () => Engine | undefined, topic: string, partitions: number): ProfileLocator {
   let members: { at: number; owners: Map<number, string> } | undefined;
   return {
     topic,
     partitions,
     localStore: (partition) => {
-      const store = engine.activeTask(sub.id, partition)?.store(PROFILES_STORE) as CachedStore<ProfileEntry> | undefined;
+      const engine = current();
+      const sub = engine?.topology.subTopologies.find((s) => s.sources.some((source) => source.options.topic === topic));
+      const store = sub && engine!.activeTask(sub.id, partition)?.store(PROFILES_STORE) as CachedStore<ProfileEntry> | undefined;
       return store && { get: (key: string) => store.committed(key) };
     },
-    identityGraph: () => engine.globalTable<string>(IDENTITY_GRAPH_STORE),
+    identityGraph: () => current()?.globalTable<string>(IDENTITY_GRAPH_STORE),
     owner: async (partition) => {
+      const engine = current();
+      if (!engine) return undefined;
       if (!members || Date.now() - members.at > 2_000) {
         const owners = new Map<number, string>();
         for (const member of await engine.groupMembers()) for (const p of member.assignment[topic] ?? []) owners.set(p, member.endpoint);

@@ -1,9 +1,8 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-
-/** A route mounted next to the built-in ones (e.g. the profile query API). */
-export type RouteHandler = (request: IncomingMessage, response: ServerResponse, url: URL) => Promise<void> | void;
 
 export interface HttpOptions {
   host: string;
@@ -13,63 +12,72 @@ export interface HttpOptions {
   healthy(): { healthy: boolean; detail: unknown };
   /** Process is restored and processing: send traffic and queries here. */
   ready(): { ready: boolean; detail: unknown };
-  routes?: Record<string, RouteHandler>;
+  /** Routes mounted beside the built-in ones (the profile API, the console), each a fastify plugin with its schemas. */
+  plugins?: FastifyPluginAsync[];
+  /** Where a request that fails with a server error is logged. */
+  log?: Logger;
+  /** The OpenAPI document's title and version (GET /openapi.json). */
+  api?: { title: string; version: string; description?: string };
 }
 
-/** /metrics (Prometheus), /healthz, /readyz and any mounted routes (matched by path prefix). */
-export class HttpServer {
-  private server?: Server;
+const probe = (flag: string) => ({
+  response: {
+    200: { type: 'object', required: [flag], properties: { [flag]: { type: 'boolean' } }, additionalProperties: true },
+    503: { type: 'object', required: [flag], properties: { [flag]: { type: 'boolean' } }, additionalProperties: true },
+  },
+});
 
-  constructor(private readonly options: HttpOptions) {}
+/**
+ * The engine's HTTP port, on fastify: /metrics (Prometheus), /healthz,
+ * /readyz, /openapi.json (the OpenAPI 3 document of every route with a
+ * schema) and the mounted plugins. Every error answers `{ "error": "..." }`.
+ */
+export class HttpServer {
+  readonly app: FastifyInstance;
+  private started = false;
+
+  constructor(private readonly options: HttpOptions) {
+    this.app = Fastify({ logger: false, forceCloseConnections: true });
+  }
 
   async start(): Promise<AddressInfo> {
-    const server = createServer((request, response) => {
-      this.handle(request, response).catch((error: unknown) => {
-        if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({ error: (error as Error).message }));
-      });
+    const { app, options } = this;
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.0.3',
+        info: options.api ?? { title: 'Listening Post', version: '0' },
+        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      },
     });
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port, this.options.host, () => resolve());
+    app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
+      const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+      if (status >= 500) options.log?.error({ err: error, url: request.url }, 'HTTP request failed');
+      void reply.status(status).send({ error: error.message });
     });
-    return server.address() as AddressInfo;
+    app.setNotFoundHandler((request, reply) => void reply.status(404).send({ error: `no route for ${request.method} ${request.url.split('?')[0]}` }));
+    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+      void reply.type(options.registry.contentType);
+      return options.registry.metrics();
+    });
+    app.get('/healthz', { schema: { summary: 'Alive and not wedged', ...probe('healthy') } }, async (_request, reply) => {
+      const { healthy, detail } = options.healthy();
+      return reply.status(healthy ? 200 : 503).send({ healthy, ...(detail as object) });
+    });
+    app.get('/readyz', { schema: { summary: 'Restored and processing', ...probe('ready') } }, async (_request, reply) => {
+      const { ready, detail } = options.ready();
+      return reply.status(ready ? 200 : 503).send({ ready, ...(detail as object) });
+    });
+    for (const plugin of options.plugins ?? []) await app.register(plugin);
+    app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    await app.ready();
+    await app.listen({ port: options.port, host: options.host }).catch((error: unknown) => {
+      throw new Error(`cannot listen on ${options.host}:${options.port} (${(error as Error).message})`);
+    });
+    this.started = true;
+    return app.server.address() as AddressInfo;
   }
 
   async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-
-  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    if (url.pathname === '/metrics') {
-      response.writeHead(200, { 'content-type': this.options.registry.contentType });
-      response.end(await this.options.registry.metrics());
-      return;
-    }
-    if (url.pathname === '/healthz') {
-      const { healthy, detail } = this.options.healthy();
-      response.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ healthy, ...(detail as object) }));
-      return;
-    }
-    if (url.pathname === '/readyz') {
-      const { ready, detail } = this.options.ready();
-      response.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ ready, ...(detail as object) }));
-      return;
-    }
-    for (const [prefix, handler] of Object.entries(this.options.routes ?? {})) {
-      if (url.pathname.startsWith(prefix)) {
-        await handler(request, response, url);
-        return;
-      }
-    }
-    response.writeHead(404, { 'content-type': 'application/json' });
-    response.end(JSON.stringify({ error: `no route for ${url.pathname}` }));
+    if (this.started) await this.app.close();
   }
 }
