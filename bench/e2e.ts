@@ -32,7 +32,7 @@ import { createPopulation } from '../simulator/population';
 import { TouchpointGenerator } from '../simulator/generator';
 import { SCHEMAS_DIR, topicNames } from '../topology';
 import { eventually } from '../runtime/retry';
-import { committedTotal, TopicFollower, type BatchHandler } from '../demo/kafka';
+import { committedTotal, TopicFollower, type BatchHandler } from '../runtime/kafka/topic-follower';
 import { PipelineWatch } from '../demo/pipeline';
 import { appendResults } from '../demo/results';
 import type { CommandRecord, DecisionRecord } from '../demo/tally';

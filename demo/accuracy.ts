@@ -2,7 +2,7 @@ import type { Admin, Kafka } from '../runtime/kafka/client';
 import { IdentifierHasher, profileIdFor } from '../processors/identity/identifiers';
 import { IDENTIFIERS_STORE } from '../processors/stores';
 import { pairwisePrecisionRecall, type GroundTruth, type PairwiseScore } from '../simulator/truth';
-import { readTopicToEnd } from './kafka';
+import { readTopicToEnd } from '../runtime/kafka/topic-follower';
 import type { LiftSummary } from './tally';
 
 /**

@@ -28,7 +28,7 @@ import { parseDuration } from '../config/duration';
 import { identityAccuracy, liftAgainstTruth, readIdentityGraph, type IdentityAccuracy, type LiftAgainstTruth } from './accuracy';
 import { Feed } from './feed';
 import { eventually } from '../runtime/retry';
-import { committedTotal, type TopicFollower } from './kafka';
+import { committedTotal, type TopicFollower } from '../runtime/kafka/topic-follower';
 import { outputObserver, responderLoop } from './observer';
 import { usageFailure } from '../cli/args';
 import { parseDemoArgs, USAGE, type DemoOptions } from './options';

@@ -1,24 +1,14 @@
-import type { Kafka, KafkaMessage } from '../runtime/kafka/client';
+import type { Kafka } from '../runtime/kafka/client';
 import type { TriggerLift } from '../processors/outcomes/lift';
-import { AvroSerde } from '../runtime/serde/avro-serde';
 import type { SchemaRegistryClient } from '../runtime/serde/registry';
 import type { SchemaCatalog } from '../runtime/serde/schema-catalog';
 import type { OutcomeResponder } from '../simulator/responder';
 import type { TouchpointGenerator } from '../simulator/generator';
 import type { topicNames } from '../topology';
-import { TopicFollower, type BatchHandler } from './kafka';
+import { decoding, TopicFollower } from '../runtime/kafka/topic-follower';
 import { Tally, type AuditRecord, type CommandRecord, type DecisionRecord, type MembershipRecord, type ViewRecord } from './tally';
 
 type Topics = ReturnType<typeof topicNames>;
-
-/** Decodes a batch with a registry-backed Avro serde (writer schemas fetched once per id). */
-function decoding<T>(registry: SchemaRegistryClient, catalog: SchemaCatalog, type: string, each: (value: T | null, message: KafkaMessage) => void): BatchHandler {
-  const serde = new AvroSerde<T>(registry, catalog.type(type));
-  return async (messages) => {
-    await serde.prepare('', messages.map((m) => m.value));
-    for (const m of messages) each(m.value === null ? null : serde.deserialize('', m.value), m);
-  };
-}
 
 /**
  * The summary's eyes: reads what the engine wrote to its output topics

@@ -83,7 +83,7 @@ describe('the profile API on the HTTP server', () => {
     expect(await response.json()).toEqual({ profileId: local, lastSeen: 1_000 });
     const bad = await get(`${urlA}/profiles/by-identifier/phone/not-a-phone`);
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error).toMatch(/^phone: /);
+    expect(((await bad.json()) as { error: string }).error).toMatch(/^phone: /);
   });
 
   test('forwards a profile another instance owns there, once, and says who answered', async () => {

@@ -1,8 +1,11 @@
-import type { Admin, Consumer, Kafka, KafkaMessage } from '../runtime/kafka/client';
-import { withRetries } from '../runtime/kafka/retry';
-import { eventually } from '../runtime/retry';
+import type { Admin, Consumer, Kafka, KafkaMessage } from './client';
+import { withRetries } from './retry';
+import { eventually } from '../retry';
+import { AvroSerde } from '../serde/avro-serde';
+import type { SchemaRegistryClient } from '../serde/registry';
+import type { SchemaCatalog } from '../serde/schema-catalog';
 
-/** Kafka helpers of the demo and the end-to-end benchmark: plain kafkajs, read_committed. */
+/** Following topics as a downstream consumer does (plain kafkajs, read_committed): the demo, the console, the end-to-end benchmark. */
 
 export type BatchHandler = (messages: KafkaMessage[], partition: number) => Promise<void> | void;
 
@@ -91,3 +94,13 @@ export async function readTopicToEnd(kafka: Kafka, admin: Admin, topic: string, 
     await follower.stop();
   }
 }
+
+/** Decodes a batch with a registry-backed Avro serde (writer schemas fetched once per id). */
+export function decoding<T>(registry: SchemaRegistryClient, catalog: SchemaCatalog, type: string, each: (value: T | null, message: KafkaMessage) => void): BatchHandler {
+  const serde = new AvroSerde<T>(registry, catalog.type(type));
+  return async (messages) => {
+    await serde.prepare('', messages.map((m) => m.value));
+    for (const m of messages) each(m.value === null ? null : serde.deserialize('', m.value), m);
+  };
+}
+

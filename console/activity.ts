@@ -1,0 +1,332 @@
+import { liftEstimate, type TriggerLift } from '../processors/outcomes/lift';
+import { combineLift } from '../processors/outcomes/merge';
+import type { ConsoleCommand, ConsoleDecision, ConsoleMerge, ConsoleTrace, LiftRow, LiveSeries, LiveSnapshot } from './model';
+
+/**
+ * What the console knows of the engine's outputs, read from its topics as
+ * any downstream consumer would (console/source.ts feeds it): the recent
+ * commands, decisions and merges of each person for the agent's page, and
+ * the roll-up for the live page. Memory is bounded: a fixed number of
+ * people (least recently touched forgotten first), a fixed number of
+ * entries per person and per trigger, a fixed span of series.
+ */
+
+/** schemas/EngagementCommand.avsc (what the console shows of it). */
+export interface CommandRecord {
+  commandId: string;
+  profileId: string;
+  triggerId: string;
+  channel: string;
+  action: string;
+  createdAt: number;
+  expiresAt: number;
+  trace: ConsoleTrace;
+}
+
+/** schemas/EngagementDecision.avsc */
+export interface DecisionRecord {
+  decisionId: string;
+  profileId: string;
+  triggerId: string;
+  outcome: string;
+  decidedAt: number;
+  trace: ConsoleTrace;
+}
+
+/** schemas/SegmentMembership.avsc (the part counted). */
+export interface MembershipRecord {
+  profileId: string;
+  segment: string;
+  change: string;
+}
+
+/** schemas/IdentityAudit.avsc */
+export interface AuditRecord {
+  kind: string;
+  at: number;
+  eventId: string;
+  profileId: string | null;
+  otherProfileId: string | null;
+  detail: string;
+}
+
+/** Offsets sampled from the broker: what arrived, what the engine committed, what is left. */
+export interface OffsetSample {
+  at: number;
+  /** Sum of touchpoints.raw's end offsets. */
+  rawEnd: number;
+  /** Sum of the engine group's committed offsets on touchpoints.raw. */
+  rawCommitted: number;
+  /** Sum of the dead-letter topic's end offsets. */
+  deadLetterEnd: number;
+  lag: { topic: string; lag: number }[];
+}
+
+export interface ActivityLimits {
+  /** Width of one bucket of the live series. */
+  bucketMs: number;
+  /** Buckets kept (bucketMs × buckets is the span of the charts). */
+  buckets: number;
+  /** People whose recent commands, decisions and merges are kept. */
+  people: number;
+  /** Entries of each kind kept per person and per trigger. */
+  perPerson: number;
+  /** Latest commands and decisions kept across the engine. */
+  recent: number;
+}
+
+export const DEFAULT_LIMITS: ActivityLimits = { bucketMs: 2_000, buckets: 180, people: 100_000, perPerson: 20, recent: 50 };
+
+interface PersonActivity {
+  commands: ConsoleCommand[];
+  decisions: ConsoleDecision[];
+  merges: ConsoleMerge[];
+}
+
+/** Keeps the newest `max` of a newest-first list after putting `item` in its place (by `at`). */
+function insertNewest<T extends { at: number }>(list: T[], item: T, max: number): void {
+  let i = 0;
+  while (i < list.length && list[i]!.at > item.at) i++;
+  list.splice(i, 0, item);
+  if (list.length > max) list.length = max;
+}
+
+export function toCommand(c: CommandRecord, status: string | null = null): ConsoleCommand {
+  return { commandId: c.commandId, profileId: c.profileId, triggerId: c.triggerId, channel: c.channel, action: c.action, at: c.createdAt, expiresAt: c.expiresAt, status, trace: c.trace };
+}
+
+export function toDecision(d: DecisionRecord): ConsoleDecision {
+  return { decisionId: d.decisionId, profileId: d.profileId, triggerId: d.triggerId, outcome: d.outcome, at: d.decidedAt, trace: d.trace };
+}
+
+export function liftRow(triggerId: string, counts: { treated: number; treatedConverted: number; control: number; controlConverted: number }): LiftRow {
+  const estimate = liftEstimate(counts);
+  const points = (v: number | null | undefined) => (v === null || v === undefined ? null : v * 100);
+  return {
+    triggerId,
+    treated: counts.treated,
+    treatedConverted: counts.treatedConverted,
+    control: counts.control,
+    controlConverted: counts.controlConverted,
+    lift: points(estimate.lift),
+    low: points(estimate.ci95AlwaysValid?.[0]),
+    high: points(estimate.ci95AlwaysValid?.[1]),
+    enoughData: estimate.enoughData,
+  };
+}
+
+/** Counts per key over wall-clock buckets, oldest first. */
+class Buckets {
+  readonly counts = new Map<string, number[]>();
+
+  constructor(private readonly size: () => number) {}
+
+  add(key: string, index: number, by = 1): void {
+    let row = this.counts.get(key);
+    if (!row) this.counts.set(key, (row = new Array<number>(this.size()).fill(0)));
+    row[index] = (row[index] ?? 0) + by;
+  }
+
+  shift(by: number): void {
+    for (const row of this.counts.values()) {
+      row.splice(0, Math.min(by, row.length));
+      while (row.length < this.size()) row.push(0);
+    }
+  }
+
+  perSecond(bucketMs: number): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    for (const [key, row] of [...this.counts].sort((a, b) => a[0].localeCompare(b[0]))) out[key] = row.map((n) => (n * 1000) / bucketMs);
+    return out;
+  }
+}
+
+export class Activity {
+  private readonly limits: ActivityLimits;
+  private readonly people = new Map<string, PersonActivity>();
+  private readonly byTrigger = new Map<string, { commands: ConsoleCommand[]; decisions: ConsoleDecision[] }>();
+  private readonly recentCommands: ConsoleCommand[] = [];
+  private readonly recentDecisions: ConsoleDecision[] = [];
+  private readonly members = new Map<string, Set<string>>();
+  private readonly lift = new Map<string, TriggerLift>();
+  private readonly totals = { commands: 0, decisions: 0, deadLetters: 0, merges: 0 };
+  /** Start of the first bucket; undefined until the console has caught up with the topics (older records are history, not a rate). */
+  private firstBucketAt: number | undefined;
+  private readonly commandsByTrigger: Buckets;
+  private readonly commandsByChannel: Buckets;
+  private readonly suppressions: Buckets;
+  private readonly offsets: { at: number; rawIn: number[]; rawProcessed: number[]; deadLetters: number[]; last?: OffsetSample } = {
+    at: 0,
+    rawIn: [],
+    rawProcessed: [],
+    deadLetters: [],
+  };
+  private lag: { topic: string; lag: number }[] = [];
+
+  constructor(limits: Partial<ActivityLimits> = {}) {
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+    const size = () => this.limits.buckets;
+    this.commandsByTrigger = new Buckets(size);
+    this.commandsByChannel = new Buckets(size);
+    this.suppressions = new Buckets(size);
+  }
+
+  /** From now on, records count in the series at the time they are read. */
+  goLive(now: number): void {
+    if (this.firstBucketAt !== undefined) return;
+    this.firstBucketAt = now - (this.limits.buckets - 1) * this.limits.bucketMs;
+    for (const row of [this.offsets.rawIn, this.offsets.rawProcessed, this.offsets.deadLetters]) row.push(...new Array<number>(this.limits.buckets).fill(0));
+  }
+
+  get live(): boolean {
+    return this.firstBucketAt !== undefined;
+  }
+
+  command(record: CommandRecord, readAt: number): void {
+    const person = this.person(record.profileId);
+    if (person.commands.some((c) => c.commandId === record.commandId)) return;
+    const command = toCommand(record);
+    insertNewest(person.commands, command, this.limits.perPerson);
+    insertNewest(this.trigger(record.triggerId).commands, command, this.limits.perPerson);
+    insertNewest(this.recentCommands, command, this.limits.recent);
+    this.totals.commands++;
+    const bucket = this.bucket(readAt);
+    if (bucket !== undefined) {
+      this.commandsByTrigger.add(record.triggerId, bucket);
+      this.commandsByChannel.add(record.channel, bucket);
+    }
+  }
+
+  decision(record: DecisionRecord, readAt: number): void {
+    const person = this.person(record.profileId);
+    if (person.decisions.some((d) => d.decisionId === record.decisionId)) return;
+    const decision = toDecision(record);
+    insertNewest(person.decisions, decision, this.limits.perPerson);
+    insertNewest(this.trigger(record.triggerId).decisions, decision, this.limits.perPerson);
+    insertNewest(this.recentDecisions, decision, this.limits.recent);
+    this.totals.decisions++;
+    const bucket = this.bucket(readAt);
+    if (bucket !== undefined) this.suppressions.add(record.outcome, bucket);
+  }
+
+  membership(record: MembershipRecord): void {
+    let set = this.members.get(record.segment);
+    if (!set) this.members.set(record.segment, (set = new Set()));
+    if (record.change === 'enter') set.add(record.profileId);
+    else set.delete(record.profileId);
+  }
+
+  /** A merge is kept with its winner: the agent's page lists the profiles that became this one. */
+  audit(record: AuditRecord): void {
+    if (record.kind !== 'merge' || !record.profileId || !record.otherProfileId) return;
+    const merges = this.person(record.profileId).merges;
+    if (merges.some((m) => m.mergedProfileId === record.otherProfileId)) return;
+    insertNewest(merges, { at: record.at, eventId: record.eventId, mergedProfileId: record.otherProfileId, detail: record.detail }, this.limits.perPerson);
+    this.totals.merges++;
+  }
+
+  liftRecord(record: TriggerLift): void {
+    const key = `${record.triggerId}|${record.partition}`;
+    const kept = this.lift.get(key);
+    if (!kept || record.asOf >= kept.asOf) this.lift.set(key, record);
+  }
+
+  /** Rates of the series come from the difference between two samples. */
+  sample(sample: OffsetSample): void {
+    const last = this.offsets.last;
+    this.offsets.last = sample;
+    this.lag = sample.lag;
+    if (!last) return;
+    this.totals.deadLetters += Math.max(0, sample.deadLetterEnd - last.deadLetterEnd);
+    const bucket = this.bucket(sample.at);
+    if (bucket === undefined) return;
+    this.offsets.rawIn[bucket]! += Math.max(0, sample.rawEnd - last.rawEnd);
+    this.offsets.rawProcessed[bucket]! += Math.max(0, sample.rawCommitted - last.rawCommitted);
+    this.offsets.deadLetters[bucket]! += Math.max(0, sample.deadLetterEnd - last.deadLetterEnd);
+  }
+
+  /**
+   * What the console holds of a person and of the profiles merged into them
+   * (a merged-away profile's commands and decisions are the person's too).
+   */
+  personActivity(profileId: string): PersonActivity {
+    const ids = [profileId];
+    const merges: ConsoleMerge[] = [];
+    for (let i = 0; i < ids.length && i < 64; i++) {
+      for (const merge of this.people.get(ids[i]!)?.merges ?? []) {
+        if (ids.includes(merge.mergedProfileId)) continue;
+        ids.push(merge.mergedProfileId);
+        merges.push(merge);
+      }
+    }
+    const all = ids.map((id) => this.people.get(id)).filter((p): p is PersonActivity => p !== undefined);
+    const newestFirst = <T extends { at: number }>(lists: T[][]) => lists.flat().sort((a, b) => b.at - a.at);
+    return { commands: newestFirst(all.map((p) => p.commands)), decisions: newestFirst(all.map((p) => p.decisions)), merges: newestFirst([merges]) };
+  }
+
+  triggerActivity(triggerId: string): { commands: ConsoleCommand[]; decisions: ConsoleDecision[]; lift: LiftRow | null } {
+    const kept = this.byTrigger.get(triggerId);
+    const counts = combineLift([...this.lift.values()]).get(triggerId);
+    return { commands: kept?.commands ?? [], decisions: kept?.decisions ?? [], lift: counts ? liftRow(triggerId, counts) : null };
+  }
+
+  snapshot(now: number, readiness: LiveSnapshot['readiness']): LiveSnapshot {
+    this.bucket(now);
+    const { bucketMs } = this.limits;
+    const times = this.firstBucketAt === undefined ? [] : Array.from({ length: this.limits.buckets }, (_, i) => this.firstBucketAt! + i * bucketMs);
+    const rate = (row: number[]) => row.map((n) => (n * 1000) / bucketMs);
+    const series: LiveSeries = {
+      times,
+      touchpointsIn: rate(this.offsets.rawIn),
+      touchpointsProcessed: rate(this.offsets.rawProcessed),
+      deadLetters: rate(this.offsets.deadLetters),
+      commandsByTrigger: this.live ? this.commandsByTrigger.perSecond(bucketMs) : {},
+      commandsByChannel: this.live ? this.commandsByChannel.perSecond(bucketMs) : {},
+      suppressionsByOutcome: this.live ? this.suppressions.perSecond(bucketMs) : {},
+    };
+    return {
+      at: now,
+      bucketMs,
+      series,
+      lag: this.lag,
+      segments: [...this.members].map(([name, set]) => ({ name, size: set.size })).sort((a, b) => b.size - a.size || a.name.localeCompare(b.name)),
+      lift: [...combineLift([...this.lift.values()])].map(([triggerId, counts]) => liftRow(triggerId, counts)).sort((a, b) => a.triggerId.localeCompare(b.triggerId)),
+      totals: { ...this.totals },
+      readiness,
+      recent: { commands: [...this.recentCommands], decisions: [...this.recentDecisions] },
+    };
+  }
+
+  /** The bucket of wall-clock time `at`, sliding the window forward when `at` is past its end; undefined before going live or for a time before the window. */
+  private bucket(at: number): number | undefined {
+    if (this.firstBucketAt === undefined) return undefined;
+    const { bucketMs, buckets } = this.limits;
+    const index = Math.floor((at - this.firstBucketAt) / bucketMs);
+    if (index < 0) return undefined;
+    if (index < buckets) return index;
+    const by = index - buckets + 1;
+    this.firstBucketAt += by * bucketMs;
+    for (const row of [this.offsets.rawIn, this.offsets.rawProcessed, this.offsets.deadLetters]) {
+      row.splice(0, Math.min(by, row.length));
+      while (row.length < buckets) row.push(0);
+    }
+    for (const b of [this.commandsByTrigger, this.commandsByChannel, this.suppressions]) b.shift(by);
+    return buckets - 1;
+  }
+
+  /** A person's entry, most recently touched last; the least recently touched is forgotten past the limit. */
+  private person(profileId: string): PersonActivity {
+    let person = this.people.get(profileId);
+    if (person) this.people.delete(profileId);
+    else person = { commands: [], decisions: [], merges: [] };
+    this.people.set(profileId, person);
+    if (this.people.size > this.limits.people) this.people.delete(this.people.keys().next().value!);
+    return person;
+  }
+
+  private trigger(triggerId: string): { commands: ConsoleCommand[]; decisions: ConsoleDecision[] } {
+    let kept = this.byTrigger.get(triggerId);
+    if (!kept) this.byTrigger.set(triggerId, (kept = { commands: [], decisions: [] }));
+    return kept;
+  }
+}
