@@ -290,15 +290,11 @@ function evaluate(profile: ProfileState, firing: Firing, trigger: CompiledTrigge
   // 2. overall fatigue
   const e = profile.engagement;
   for (const cap of policy.overallCaps) {
-    const since = now - cap.per;
-    const engaged = engagedSince(e, since, undefined);
-    let dismissals = 0;
-    if (policy.dismissalWeight > 0) for (const d of e.dismissed) if (d.at > since) dismissals++;
-    const used = engaged.sent + engaged.heldOut + dismissals * policy.dismissalWeight;
-    const parts = usageParts(engaged);
-    if (dismissals > 0) parts.push(`${dismissals} dismissed × ${policy.dismissalWeight}`);
-    const detail = `overall: ${used} of ${cap.label}${parts.length > 1 ? ` (${parts.join(' + ')})` : ''}`;
-    if (used >= cap.max) {
+    const usage = capUsage(e, now - cap.per, undefined, policy.dismissalWeight);
+    const parts = usageParts(usage);
+    if (usage.dismissed > 0) parts.push(`${usage.dismissed} dismissed × ${policy.dismissalWeight}`);
+    const detail = `overall: ${usage.used} of ${cap.label}${parts.length > 1 ? ` (${parts.join(' + ')})` : ''}`;
+    if (usage.used >= cap.max) {
       checks.push({ check: 'fatigue', passed: false, detail });
       ev.outcome = 'capped';
       return ev;
@@ -313,8 +309,7 @@ function evaluate(profile: ProfileState, firing: Firing, trigger: CompiledTrigge
     ev.outcome = 'cooldown';
     return ev;
   }
-  let dismissedAt: number | undefined;
-  for (const d of e.dismissed) if (d.triggerId === trigger.id && (dismissedAt === undefined || d.at > dismissedAt)) dismissedAt = d.at;
+  const dismissedAt = lastDismissal(e, trigger.id);
   if (dismissedAt !== undefined && now - dismissedAt < policy.dismissalCooldown) {
     checks.push({
       check: 'cooldown',
@@ -408,28 +403,49 @@ function tryChannel(profile: ProfileState, channel: string, purpose: Purpose, no
   }
 
   for (const cap of rule.caps) {
-    const engaged = engagedSince(profile.engagement, now - cap.per, channel);
-    const used = engaged.sent + engaged.heldOut;
-    const parts = usageParts(engaged);
-    const detail = `${channel}: ${used} of ${cap.label}${parts.length > 1 ? ` (${parts.join(' + ')})` : ''}`;
-    checks.push({ check: 'fatigue', passed: used < cap.max, detail });
-    if (used >= cap.max) return 3;
+    const usage = capUsage(profile.engagement, now - cap.per, channel, policy.dismissalWeight);
+    const parts = usageParts(usage);
+    const detail = `${channel}: ${usage.used} of ${cap.label}${parts.length > 1 ? ` (${parts.join(' + ')})` : ''}`;
+    checks.push({ check: 'fatigue', passed: usage.used < cap.max, detail });
+    if (usage.used >= cap.max) return 3;
   }
   return 4;
 }
 
+/** What a fatigue cap counts, and the total it compares with its max. */
+export interface CapUsage {
+  sent: number;
+  heldOut: number;
+  /** Counted by overall caps only. */
+  dismissed: number;
+  used: number;
+}
+
 /**
- * What the caps count after `since` (on `channel`, or on every channel when
- * undefined): commands sent and decisions held out alike, so treatment and
- * control people reach a cap at the same points.
+ * What a cap counts after `since` (on `channel`, or on every channel when
+ * undefined: an overall cap): commands sent and decisions held out alike,
+ * so treatment and control people reach a cap at the same points; an
+ * overall cap adds each dismissal with `dismissalWeight`, so a person who
+ * pushes back is capped sooner everywhere.
  */
-function engagedSince(e: EngagementState, since: number, channel: string | undefined): { sent: number; heldOut: number } {
+export function capUsage(e: EngagementState, since: number, channel: string | undefined, dismissalWeight: number): CapUsage {
   const counts = (list: readonly { at: number; channel: string }[]): number => {
     let n = 0;
     for (const x of list) if (x.at > since && (channel === undefined || x.channel === channel)) n++;
     return n;
   };
-  return { sent: counts(e.sent), heldOut: counts(e.heldOut) };
+  const sent = counts(e.sent);
+  const heldOut = counts(e.heldOut);
+  let dismissed = 0;
+  if (channel === undefined && dismissalWeight > 0) for (const d of e.dismissed) if (d.at > since) dismissed++;
+  return { sent, heldOut, dismissed, used: sent + heldOut + dismissed * dismissalWeight };
+}
+
+/** When the person last dismissed the trigger; undefined if never (or forgotten). */
+export function lastDismissal(e: EngagementState, triggerId: string): number | undefined {
+  let at: number | undefined;
+  for (const d of e.dismissed) if (d.triggerId === triggerId && (at === undefined || d.at > at)) at = d.at;
+  return at;
 }
 
 /** `n sent`, and `n held out` when there are any: a cap reached by hold-outs says so in the trace. */

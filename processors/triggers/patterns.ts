@@ -62,22 +62,32 @@ export function takeSequence(progress: SequenceProgress, steps: number, within: 
 
 /**
  * Indexes of the earliest occurrence of steps 0..n-1 in order within
- * `within` of the first, or undefined. Greedy from each candidate start:
- * taking the earliest event for each next step never loses a match.
+ * `within` of the first, or undefined.
  */
 export function findSequence(events: readonly PatternEvent[], steps: number, within: number): number[] | undefined {
-  const full = steps;
-  for (let i = 0; i < events.length; i++) {
+  const picked = longestSequencePrefix(events, steps, within);
+  return picked.length === steps ? picked : undefined;
+}
+
+/**
+ * Indexes of the longest run of steps 0..k-1 (k <= `steps`) in order within
+ * `within` of its first event, the earliest start on ties; empty when no
+ * event matches step 0. Greedy from each candidate start: taking the
+ * earliest event for each next step never loses a match.
+ */
+export function longestSequencePrefix(events: readonly PatternEvent[], steps: number, within: number): number[] {
+  let best: number[] = [];
+  for (let i = 0; i < events.length && best.length < steps; i++) {
     if ((events[i]![2] & 1) === 0) continue;
     const start = events[i]![0];
     const picked = [i];
-    for (let j = i + 1; j < events.length && picked.length < full; j++) {
+    for (let j = i + 1; j < events.length && picked.length < steps; j++) {
       if (events[j]![0] - start > within) break;
       if (events[j]![2] & (1 << picked.length)) picked.push(j);
     }
-    if (picked.length === full) return picked;
+    if (picked.length > best.length) best = picked;
   }
-  return undefined;
+  return best;
 }
 
 // --- absences ---------------------------------------------------------------------------------
