@@ -14,6 +14,11 @@ import type { CachedStore } from '../runtime/state/cached-store';
 import { SchemaCatalog } from '../runtime/serde/schema-catalog';
 import type { Topology } from '../runtime/topology';
 import { profileApi } from '../api/profile-api';
+import { Activity } from '../console/activity';
+import { consoleAssets } from '../console/assets';
+import { whatNext } from '../console/next';
+import { consoleApi } from '../console/routes';
+import { ConsoleSource } from '../console/source';
 import type { ProfileLocator } from '../api/profiles';
 import { IdentifierHasher, identitySecret } from '../processors/identity/identifiers';
 import type { ProfileEntry } from '../processors/model/profile-state';
@@ -76,7 +81,11 @@ export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine
   const ready = () => started.engine?.readiness() ?? { ready: false, detail: { starting: true } };
   metrics.reportHealth({ ready: () => ready().ready, healthy: () => healthy().healthy });
   const hasher = new IdentifierHasher(app.config.identity, identitySecret(app.config.identity));
-  const locator = engineLocator(() => started.engine, topicNames(settings.topicPrefix).resolved, settings.partitions);
+  const members = groupMembers(() => started.engine);
+  const topics = topicNames(settings.topicPrefix);
+  const locator = engineLocator(() => started.engine, members, topics.resolved, settings.partitions);
+  const token = app.env[settings.profileApiTokenEnv];
+  const activity = new Activity();
   const http = new HttpServer({
     host: settings.http.host,
     port: settings.http.port,
@@ -86,11 +95,21 @@ export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine
     log,
     api: { title: `Listening Post (${settings.appId})`, version: PACKAGE_VERSION },
     plugins: [
-      profileApi({
-        token: app.env[settings.profileApiTokenEnv],
-        hasher,
+      profileApi({ token, hasher, locator, render: (state) => ({ ...profileView(state, app.config.scoring), journey: state.journey }) }),
+      consoleAssets,
+      consoleApi({
+        token,
+        appId: settings.appId,
+        config: app.config,
         locator,
-        render: (state) => ({ ...profileView(state, app.config.scoring), journey: state.journey }),
+        hasher,
+        activity,
+        next: whatNext,
+        readiness: async () => {
+          const { ready: isReady, detail } = ready();
+          const { tasks = 0, restoring = [] } = detail as { tasks?: number; restoring?: string[] };
+          return { ready: isReady, instances: (await members().catch(() => [])).length, tasks, restoring: restoring.length };
+        },
       }),
     ],
   });
@@ -114,11 +133,14 @@ export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine
   });
   started.engine = engine;
   await engine.start();
+  const source = new ConsoleSource({ kafka: app.kafka, topology: app.topology, topics, registry: app.registry, catalog: SchemaCatalog.load(SCHEMAS_DIR), activity, log });
+  await source.start();
   log.info({ http: `http://${address.address}:${address.port}` }, 'listening');
   return {
     engine,
     url: `http://${address.address}:${address.port}`,
     stop: async () => {
+      await source.stop();
       await engine.stop();
       await http.stop();
     },
@@ -131,8 +153,7 @@ export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine
  * exists (the engine advertises its address); until then nothing is local
  * and no one owns anything.
  */
-function engineLocator(current: () => Engine | undefined, topic: string, partitions: number): ProfileLocator {
-  let members: { at: number; owners: Map<number, string> } | undefined;
+function engineLocator(current: () => Engine | undefined, members: () => Promise<GroupMember[]>, topic: string, partitions: number): ProfileLocator {
   return {
     topic,
     partitions,
@@ -143,15 +164,19 @@ function engineLocator(current: () => Engine | undefined, topic: string, partiti
       return store && { get: (key: string) => store.committed(key) };
     },
     identityGraph: () => current()?.globalTable<string>(IDENTITY_GRAPH_STORE),
-    owner: async (partition) => {
-      const engine = current();
-      if (!engine) return undefined;
-      if (!members || Date.now() - members.at > 2_000) {
-        const owners = new Map<number, string>();
-        for (const member of await engine.groupMembers()) for (const p of member.assignment[topic] ?? []) owners.set(p, member.endpoint);
-        members = { at: Date.now(), owners };
-      }
-      return members.owners.get(partition);
-    },
+    owner: async (partition) => (await members()).find((member) => member.assignment[topic]?.includes(partition))?.endpoint,
+  };
+}
+
+type GroupMember = Awaited<ReturnType<Engine['groupMembers']>>[number];
+
+/** The engine group's members and their assignments, asked of the broker at most every 2 s (the profile API and the console ask often). */
+function groupMembers(current: () => Engine | undefined): () => Promise<GroupMember[]> {
+  let known: { at: number; members: GroupMember[] } | undefined;
+  return async () => {
+    const engine = current();
+    if (!engine) return [];
+    if (!known || Date.now() - known.at > 2_000) known = { at: Date.now(), members: await engine.groupMembers() };
+    return known.members;
   };
 }

@@ -110,10 +110,17 @@ export function renderStatus(status: DemoStatus): string {
   return lines.join('\n');
 }
 
+/** The console's address with the token in the fragment: the page keeps it for the session, and it never reaches a server log. */
+export function consoleUrl(url: string, token: string): string {
+  return `${url}/console/#token=${encodeURIComponent(token)}`;
+}
+
 function lookNext(status: DemoStatus): string[] {
   const { url, token, example } = status.look;
-  const lines = [`look next    metrics    ${url}/metrics   (also ${url}/readyz, ${url}/healthz)`];
+  const lines = [`look next    console    ${consoleUrl(url, token)}`];
+  lines.push(`             metrics    ${url}/metrics   (also ${url}/readyz, ${url}/healthz, ${url}/openapi.json)`);
   if (example) {
+    lines.push(`             person     ${url}/console/profiles/${encodeURIComponent(example.profileId)}   (in the browser that opened the console)`);
     const auth = `-H 'Authorization: Bearer ${token}'`;
     lines.push(`             profile    curl -s ${auth} ${url}/profiles/by-identifier/${example.type}/${encodeURIComponent(example.value)}`);
     lines.push(`                        curl -s ${auth} ${url}/profiles/${example.profileId}`);
