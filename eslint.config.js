@@ -13,4 +13,16 @@ module.exports = tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  {
+    // the console's pages: plain browser modules, no build step
+    files: ['console/web/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: {
+        window: 'readonly', document: 'readonly', location: 'readonly', history: 'readonly', sessionStorage: 'readonly',
+        fetch: 'readonly', URL: 'readonly', Node: 'readonly', Element: 'readonly', ResizeObserver: 'readonly',
+        setTimeout: 'readonly', clearTimeout: 'readonly',
+      },
+    },
+  },
 );
