@@ -134,9 +134,9 @@ class Buckets {
     }
   }
 
-  perSecond(bucketMs: number): Record<string, number[]> {
+  perSecond(bucketMs: number, from: number, to: number): Record<string, number[]> {
     const out: Record<string, number[]> = {};
-    for (const [key, row] of [...this.counts].sort((a, b) => a[0].localeCompare(b[0]))) out[key] = row.map((n) => (n * 1000) / bucketMs);
+    for (const [key, row] of [...this.counts].sort((a, b) => a[0].localeCompare(b[0]))) out[key] = row.slice(from, to).map((n) => (n * 1000) / bucketMs);
     return out;
   }
 }
@@ -152,6 +152,8 @@ export class Activity {
   private readonly totals = { commands: 0, decisions: 0, deadLetters: 0, merges: 0 };
   /** Start of the first bucket; undefined until the console has caught up with the topics (older records are history, not a rate). */
   private firstBucketAt: number | undefined;
+  /** Start of the bucket the console went live in: the series start there (earlier buckets are not zero, they are unknown). */
+  private liveFrom = 0;
   private readonly commandsByTrigger: Buckets;
   private readonly commandsByChannel: Buckets;
   private readonly suppressions: Buckets;
@@ -175,6 +177,7 @@ export class Activity {
   goLive(now: number): void {
     if (this.firstBucketAt !== undefined) return;
     this.firstBucketAt = now - (this.limits.buckets - 1) * this.limits.bucketMs;
+    this.liveFrom = this.firstBucketAt + (this.limits.buckets - 1) * this.limits.bucketMs;
     for (const row of [this.offsets.rawIn, this.offsets.rawProcessed, this.offsets.deadLetters]) row.push(...new Array<number>(this.limits.buckets).fill(0));
   }
 
@@ -270,19 +273,27 @@ export class Activity {
     return { commands: kept?.commands ?? [], decisions: kept?.decisions ?? [], lift: counts ? liftRow(triggerId, counts) : null };
   }
 
+  /**
+   * The roll-up as of `now`. Series start with the bucket the console went
+   * live in and end with the last complete one (the one still filling would
+   * read low).
+   */
   snapshot(now: number, readiness: LiveSnapshot['readiness']): LiveSnapshot {
     this.bucket(now);
     const { bucketMs } = this.limits;
-    const times = this.firstBucketAt === undefined ? [] : Array.from({ length: this.limits.buckets }, (_, i) => this.firstBucketAt! + i * bucketMs);
-    const rate = (row: number[]) => row.map((n) => (n * 1000) / bucketMs);
+    const first = this.firstBucketAt === undefined ? 0 : Math.max(0, Math.round((this.liveFrom - this.firstBucketAt) / bucketMs));
+    const complete = this.limits.buckets - 1;
+    const times = this.firstBucketAt === undefined ? [] : Array.from({ length: Math.max(0, complete - first) }, (_, i) => this.firstBucketAt! + (first + i) * bucketMs);
+    const rate = (row: number[]) => row.slice(first, complete).map((n) => (n * 1000) / bucketMs);
+    const rates = (buckets: Buckets) => (this.live ? buckets.perSecond(bucketMs, first, complete) : {});
     const series: LiveSeries = {
       times,
       touchpointsIn: rate(this.offsets.rawIn),
       touchpointsProcessed: rate(this.offsets.rawProcessed),
       deadLetters: rate(this.offsets.deadLetters),
-      commandsByTrigger: this.live ? this.commandsByTrigger.perSecond(bucketMs) : {},
-      commandsByChannel: this.live ? this.commandsByChannel.perSecond(bucketMs) : {},
-      suppressionsByOutcome: this.live ? this.suppressions.perSecond(bucketMs) : {},
+      commandsByTrigger: rates(this.commandsByTrigger),
+      commandsByChannel: rates(this.commandsByChannel),
+      suppressionsByOutcome: rates(this.suppressions),
     };
     return {
       at: now,

@@ -34,7 +34,7 @@ export const ConsoleTrace = Type.Object({
   scores: Type.Record(Type.String(), Type.Number()),
   segments: Type.Array(Type.String()),
   checks: Type.Array(Type.Object({ check: Type.String(), passed: Type.Boolean(), detail: Type.String() }), {
-    description: 'Eligibility checks in the order they ran; the first that did not pass is the reason.',
+    description: 'Eligibility checks in the order they ran (each channel a rule may use in turn); those that did not pass are the reason.',
   }),
 });
 export type ConsoleTrace = Static<typeof ConsoleTrace>;

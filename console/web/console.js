@@ -107,9 +107,14 @@ function fmtNumber(value) {
   return Math.abs(value) >= 100 ? value.toFixed(0) : Math.abs(value) >= 10 ? value.toFixed(1) : value.toFixed(2);
 }
 
-/** The first characters of an identifier hash: enough to tell two apart, never the whole. @param {string} hash */
+/**
+ * The first characters of an identifier hash (the engine stores them as
+ * `<type>:<hash>`; the type is the heading already): enough to tell two
+ * apart, never the whole. @param {string} hash
+ */
 function shortHash(hash) {
-  return hash.length > 12 ? `${hash.slice(0, 12)}…` : hash;
+  const bare = hash.slice(hash.indexOf(':') + 1);
+  return bare.length > 12 ? `${bare.slice(0, 12)}…` : bare;
 }
 
 /** @param {string} text */
@@ -119,7 +124,16 @@ function words(text) {
 
 /** @param {ConsoleTrace | null | undefined} trace */
 function refusal(trace) {
-  return trace?.checks.find((check) => !check.passed) ?? null;
+  return trace?.checks.filter((check) => !check.passed) ?? [];
+}
+
+/**
+ * The checks that refused, in the order they ran: each channel a rule may
+ * use is tried in turn, so "no reachable channel" is one refusal per channel.
+ * @param {{ check: string, detail: string }[]} failed
+ */
+function refusalText(failed) {
+  return failed.flatMap((c, i) => [...(i > 0 ? [' · '] : []), h('span', { class: 'check-name' }, c.check), ' — ', h('span', { class: 'reason-detail' }, c.detail)]);
 }
 
 // --------------------------------------------------------------- links, badges
@@ -480,7 +494,7 @@ function decisionsTable(decisions, options) {
         profileLink(d.profileId),
         ...(showTrigger ? [triggerLink(d.triggerId)] : []),
         badge(words(d.outcome), 'warn'),
-        failed ? h('span', null, h('span', { class: 'check-name' }, failed.check), ' ', failed.detail) : h('span', { class: 'muted' }, '—'),
+        failed.length ? h('span', null, refusalText(failed)) : h('span', { class: 'muted' }, '—'),
       ];
     }),
     empty: 'No decisions yet.',
@@ -964,7 +978,7 @@ function decisionList(decisions) {
         h(
           'p',
           { class: 'reason' },
-          failed ? ['Not sent: ', h('span', { class: 'check-name' }, failed.check), ' — ', h('span', { class: 'reason-detail' }, failed.detail)] : `Not sent: ${words(d.outcome)}`,
+          failed.length ? ['Not sent: ', ...refusalText(failed)] : `Not sent: ${words(d.outcome)}`,
         ),
         traceDetails(d.trace),
       );

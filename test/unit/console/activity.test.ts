@@ -71,7 +71,7 @@ describe('Activity: what the console keeps of the engine outputs', () => {
     expect(activity.personActivity('p-c').commands.map((c) => c.commandId)).toEqual(['c0']);
   });
 
-  test('series count records at the time they are read, only once live, per second, and slide with the clock', () => {
+  test('series count records at the time they are read, only once live, per second, end with the last complete bucket and slide with the clock', () => {
     const activity = new Activity({ bucketMs: 1_000, buckets: 3 });
     activity.command(command('history', 'p-a', 0), 500);
     expect(activity.snapshot(500, READY).series.times).toEqual([]);
@@ -79,28 +79,33 @@ describe('Activity: what the console keeps of the engine outputs', () => {
     activity.command(command('c1', 'p-a', 0, 'cart_abandoned', 'email'), 10_100);
     activity.command(command('c2', 'p-b', 0, 'cart_abandoned', 'sms'), 10_200);
     activity.decision(decision('d1', 'p-c', 0, 'quiet_hours'), 10_300);
-    let live = activity.snapshot(10_500, READY);
-    expect(live.series.times).toEqual([8_000, 9_000, 10_000]);
-    expect(live.series.commandsByTrigger).toEqual({ cart_abandoned: [0, 0, 2] });
-    expect(live.series.commandsByChannel).toEqual({ email: [0, 0, 1], sms: [0, 0, 1] });
-    expect(live.series.suppressionsByOutcome).toEqual({ quiet_hours: [0, 0, 1] });
+    expect(activity.snapshot(10_500, READY).series).toMatchObject({ times: [], commandsByTrigger: { cart_abandoned: [] } });
+    let live = activity.snapshot(11_000, READY);
+    expect(live.series.times).toEqual([10_000]);
+    expect(live.series.commandsByTrigger).toEqual({ cart_abandoned: [2] });
+    expect(live.series.commandsByChannel).toEqual({ email: [1], sms: [1] });
+    expect(live.series.suppressionsByOutcome).toEqual({ quiet_hours: [1] });
     activity.command(command('c3', 'p-d', 0), 12_400);
-    live = activity.snapshot(12_500, READY);
-    expect(live.series.times).toEqual([10_000, 11_000, 12_000]);
-    expect(live.series.commandsByTrigger).toEqual({ cart_abandoned: [2, 0, 1] });
+    live = activity.snapshot(13_000, READY);
+    expect(live.series.times).toEqual([11_000, 12_000]);
+    expect(live.series.commandsByTrigger).toEqual({ cart_abandoned: [0, 1] });
+    live = activity.snapshot(20_000, READY);
+    expect(live.series.times).toEqual([18_000, 19_000]);
+    expect(live.series.commandsByTrigger).toEqual({ cart_abandoned: [0, 0] });
     expect(live.totals.commands).toBe(4);
   });
 
   test('touchpoint and dead-letter rates come from the difference between offset samples; lag is the latest', () => {
-    const activity = new Activity({ bucketMs: 2_000, buckets: 2 });
+    const activity = new Activity({ bucketMs: 2_000, buckets: 3 });
     activity.goLive(4_000);
     activity.sample({ at: 4_000, rawEnd: 100, rawCommitted: 50, deadLetterEnd: 1, lag: [{ topic: 'touchpoints.raw', lag: 50 }] });
     activity.sample({ at: 5_000, rawEnd: 300, rawCommitted: 250, deadLetterEnd: 3, lag: [{ topic: 'touchpoints.raw', lag: 50 }] });
     activity.sample({ at: 5_500, rawEnd: 400, rawCommitted: 400, deadLetterEnd: 3, lag: [{ topic: 'touchpoints.raw', lag: 0 }] });
-    const live = activity.snapshot(5_600, READY);
-    expect(live.series.touchpointsIn).toEqual([0, 150]);
-    expect(live.series.touchpointsProcessed).toEqual([0, 175]);
-    expect(live.series.deadLetters).toEqual([0, 1]);
+    const live = activity.snapshot(6_000, READY);
+    expect(live.series.times).toEqual([4_000]);
+    expect(live.series.touchpointsIn).toEqual([150]);
+    expect(live.series.touchpointsProcessed).toEqual([175]);
+    expect(live.series.deadLetters).toEqual([1]);
     expect(live.lag).toEqual([{ topic: 'touchpoints.raw', lag: 0 }]);
     expect(live.totals.deadLetters).toBe(2);
   });

@@ -186,7 +186,7 @@ describe('console pages (console/web) on a fixture API', () => {
     await page.waitForURL(`${fixture.url}/console/triggers/cart_abandoned`);
     await page.waitForSelector('h1:has-text("cart_abandoned")');
     expect(await text(page, '.page-head')).toContain('Cart left for 30 min without a purchase');
-    expect(await text(page, '#trigger-decisions-title + *')).toContain('fatigue 3 of 3 per 1d');
+    expect(await text(page, '#trigger-decisions-title + *')).toContain('fatigue — 3 of 3 per 1d');
     await page.click(`#trigger-decisions-title ~ * a:text("${PROFILE_ID}")`);
     await waitForProfile(page, PROFILE_ID);
     // and on to a profile that was merged into this one, and back
