@@ -648,6 +648,9 @@ class TimeChart {
         {
           ...axis,
           size: 32,
+          // whole seconds at least, so a chart of a few buckets does not label fractions of one second alike
+          incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600],
+          space: 70,
           // UTC wall-clock time like every other time on the page: 10:15:05, or 10:15 for wider ticks
           values: (/** @type {unknown} */ _u, /** @type {number[]} */ splits, /** @type {number} */ _axis, /** @type {number} */ _space, /** @type {number} */ increment) =>
             splits.map((t) => new Date(t * 1000).toISOString().slice(11, increment < 60 ? 19 : 16)),

@@ -96,6 +96,8 @@ describe('the console on a running demo', () => {
       90_000,
     );
     expect(snapshot.readiness.instances).toBe(1);
+    // A few buckets, for a screenshot that shows a line rather than a point.
+    await live.page.waitForFunction(() => Number(document.querySelector('#chart-throughput').dataset.points) >= 10, undefined, { timeout: 60_000 });
     expect(snapshot.lift.map((row) => row.triggerId)).toEqual(expect.arrayContaining(['cart_abandoned']));
     await live.page.screenshot({ path: join(SHOTS, 'engine-live.png'), fullPage: true });
     expect(serious(await browser.axe(live.page))).toEqual([]);
