@@ -106,7 +106,8 @@ export function buildTopology(options: TopologyOptions): Topology {
       .source('touchpoints', { topic: topic.raw, key: bufferSerde, value: touchpointSerde, eventTime: (t) => t.occurredAt })
       .processor('ingest', () => new IngestProcessor(config.identity, hasher), { from: 'touchpoints', outputs: INGEST_OUTPUTS })
       .processor('resolve', () => new ResolveProcessor(), { from: 'ingest', outputs: RESOLVE_OUTPUTS, globalStores: [IDENTITY_GRAPH_STORE] })
-      .sink('to-links', { topic: topic.links, key: stringSerde, value: touchpointSerde, partition: () => 0, from: ['ingest', 'resolve'] })
+      .sink('to-links', { topic: topic.links, key: stringSerde, value: touchpointSerde, partition: () => 0, from: ['ingest', 'resolve', 'profile'] })
+      // the profile task's too: a person forgotten for inactivity has their identifiers released
       // also the profile task's reroute: state and records of a merged-away profile go to the winner, in order with its own
       .sink('to-resolved', { topic: topic.resolved, key: stringSerde, value: profileEventSerde, from: ['resolve', 'link', 'profile'] })
       .sink('to-audit', { topic: topic.audit, key: stringSerde, value: auditSerde, from: ['ingest', 'resolve', 'link'] })

@@ -1,5 +1,5 @@
 import { outputs, type Processor, type ProcessorContext, type StreamRecord } from '../../runtime/processor';
-import { EVENT, type Touchpoint } from '../model/touchpoint';
+import { ENGINE_EVENTS, EVENT, type Touchpoint } from '../model/touchpoint';
 import type { IdentityAudit } from './audit';
 import type { IdentityConfig } from './config';
 import type { IdentifierHasher } from './identifiers';
@@ -37,6 +37,10 @@ export class IngestProcessor implements Processor<unknown, Touchpoint, Out> {
     const problem = validate(raw, this.config.input);
     if (problem) {
       ctx.reject('invalid-record', problem);
+      return;
+    }
+    if (ENGINE_EVENTS.has(raw.eventType)) {
+      ctx.reject('invalid-record', `touchpoint ${raw.eventId}: event type ${raw.eventType} is the engine's own; a channel cannot send it`);
       return;
     }
     const { accepted, rejected } = this.hasher.prepare(raw.identifiers);

@@ -54,6 +54,8 @@ export class LinkProcessor implements Processor<string, Touchpoint, Out> {
   async process(record: StreamRecord<string, Touchpoint>, ctx: ProcessorContext<Out>): Promise<void> {
     const touchpoint = record.value;
     if (touchpoint.eventType === EVENT.erasureRequested) return this.erase(touchpoint, ctx);
+    if (touchpoint.eventType === EVENT.retentionExpired) return this.release(touchpoint, ctx);
+    if (touchpoint.eventType === EVENT.retentionCancelled) return this.relink(touchpoint, ctx);
     const identifiers = ctx.store<string>(IDENTIFIERS_STORE);
     const directory = ctx.store<DirectoryEntry>(DIRECTORY_STORE);
     const at = touchpoint.occurredAt;
@@ -159,7 +161,7 @@ export class LinkProcessor implements Processor<string, Touchpoint, Out> {
       for (const keys of Object.values(entry?.identifiers ?? {})) for (const key of keys) identifiers.delete(key);
       directory.delete(profile);
       for (const target of targets) {
-        const event: ProfileEvent = { profileId: target, at: touchpoint.occurredAt, body: { kind: 'erase', causeEventId: touchpoint.eventId } };
+        const event: ProfileEvent = { profileId: target, at: touchpoint.occurredAt, body: { kind: 'erase', causeEventId: touchpoint.eventId, inactiveSince: null } };
         ctx.forward('to-resolved', target, event);
       }
       ctx.count('erasure');
@@ -173,6 +175,70 @@ export class LinkProcessor implements Processor<string, Touchpoint, Out> {
         detail: `removed ${Object.values(entry?.identifiers ?? {}).flat().length} identifiers and ${targets.length - 1} merged-away profiles`,
       });
     }
+  }
+
+  /**
+   * Retention: the profile task found a person inactive. The graph forgets
+   * the identifiers that still point to the profile (one linked to someone
+   * else since stays), then the profile is told to forget the person: it
+   * keeps them instead if they came back meanwhile (see `relink`).
+   */
+  private async release(request: Touchpoint, ctx: ProcessorContext<Out>): Promise<void> {
+    const profile = request.attributes.profileId;
+    const lastSeen = Number(request.attributes.lastSeen);
+    if (!profile || !Number.isFinite(lastSeen)) return;
+    const identifiers = ctx.store<string>(IDENTIFIERS_STORE);
+    const directory = ctx.store<DirectoryEntry>(DIRECTORY_STORE);
+    const entry = await directory.get(profile);
+    let released = 0;
+    for (const keys of Object.values(entry?.identifiers ?? {})) {
+      for (const key of keys) {
+        if ((await identifiers.get(key)) !== profile) continue;
+        identifiers.delete(key);
+        released++;
+      }
+    }
+    if (entry) directory.delete(profile);
+    ctx.count('retention');
+    const event: ProfileEvent = { profileId: profile, at: request.occurredAt, body: { kind: 'erase', causeEventId: request.eventId, inactiveSince: lastSeen } };
+    ctx.forward('to-resolved', profile, event);
+    this.audit(ctx, {
+      kind: 'retention',
+      at: request.occurredAt,
+      eventId: request.eventId,
+      profileId: profile,
+      otherProfileId: null,
+      identifierType: null,
+      detail: `no touchpoint since ${new Date(lastSeen).toISOString()}: released ${released} identifiers`,
+    });
+  }
+
+  /** The person came back between `release` and the profile's turn to forget them: their identifiers point to their profile again. */
+  private async relink(request: Touchpoint, ctx: ProcessorContext<Out>): Promise<void> {
+    const profile = request.attributes.profileId;
+    if (!profile) return;
+    const identifiers = ctx.store<string>(IDENTIFIERS_STORE);
+    const directory = ctx.store<DirectoryEntry>(DIRECTORY_STORE);
+    const entry: DirectoryEntry = (await directory.get(profile)) ?? { firstSeen: Number(request.attributes.firstSeen) || request.occurredAt, identifiers: {}, absorbed: [] };
+    let linked = 0;
+    for (const id of request.identifiers) {
+      const owner = await identifiers.get(id.value);
+      if (owner !== undefined && owner !== profile) continue;
+      if (owner === undefined) linked++;
+      identifiers.put(id.value, profile);
+      const keys = (entry.identifiers[id.type] ??= []);
+      if (!keys.includes(id.value)) keys.push(id.value);
+    }
+    directory.put(profile, entry);
+    this.audit(ctx, {
+      kind: 'retention',
+      at: request.occurredAt,
+      eventId: request.eventId,
+      profileId: profile,
+      otherProfileId: null,
+      identifierType: null,
+      detail: `came back before being forgotten: ${linked} identifiers linked again`,
+    });
   }
 
   private audit(ctx: ProcessorContext<Out>, audit: IdentityAudit): void {

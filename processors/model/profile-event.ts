@@ -39,10 +39,12 @@ export interface StateTransfer {
   state: Buffer;
 }
 
-/** Sent to a profile to delete it everywhere (right to erasure). */
+/** Sent to a profile to delete it everywhere: right to erasure, or retention after inactivity. */
 export interface ErasureInstruction {
   kind: 'erase';
   causeEventId: string;
+  /** Retention: the last touch when the profile was found inactive; a profile touched since is kept. Null for an erasure. */
+  inactiveSince: number | null;
 }
 
 const NS = 'dev.listeningpost.';
@@ -63,7 +65,7 @@ export function profileEventToWire(event: ProfileEvent): ProfileEventWire {
         ? { [`${NS}MergeInstruction`]: { loser: b.loser, winner: b.winner, causeEventId: b.causeEventId } }
         : b.kind === 'state'
           ? { [`${NS}StateTransfer`]: { from: b.from, into: b.into, state: b.state } }
-          : { [`${NS}ErasureInstruction`]: { causeEventId: b.causeEventId } };
+          : { [`${NS}ErasureInstruction`]: { causeEventId: b.causeEventId, inactiveSince: b.inactiveSince } };
   return { profileId: event.profileId, at: event.at, body };
 }
 
@@ -81,7 +83,7 @@ export function profileEventFromWire(wire: ProfileEventWire): ProfileEvent {
       body = { kind: 'state', from: value.from as string, into: value.into as string, state: value.state as Buffer };
       break;
     default:
-      body = { kind: 'erase', causeEventId: value.causeEventId as string };
+      body = { kind: 'erase', causeEventId: value.causeEventId as string, inactiveSince: (value.inactiveSince as number | null | undefined) ?? null };
   }
   return { profileId: wire.profileId, at: wire.at, body };
 }

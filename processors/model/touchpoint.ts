@@ -66,7 +66,14 @@ export const EVENT = {
   consentUpdated: 'consent_updated',
   erasureRequested: 'erasure_requested',
   login: 'login',
+  /** The engine's own, on identity.links: a profile is inactive (profile.yaml `retention`); release its identifiers. */
+  retentionExpired: 'retention_expired',
+  /** The engine's own, on identity.links: the person came back before being forgotten; link their identifiers again. */
+  retentionCancelled: 'retention_cancelled',
 } as const;
+
+/** Event types only the engine writes: a channel's touchpoint with one of them is refused at ingest. */
+export const ENGINE_EVENTS: ReadonlySet<string> = new Set([EVENT.retentionExpired, EVENT.retentionCancelled]);
 
 /** Outcome event types: what became of an engagement command. */
 export const OUTCOME_EVENTS = ['delivered', 'shown', 'clicked', 'converted', 'dismissed'] as const;

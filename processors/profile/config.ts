@@ -14,6 +14,13 @@ export interface ProfileConfig {
   recentEventIds: number;
   /** A profile's view goes to profiles.view at most once per this much event time. */
   viewInterval: number;
+  /** How long state is kept (event time); null: for ever. */
+  retention: {
+    /** A profile with no touchpoint for this long is forgotten; null: never. */
+    inactiveAfter: number | null;
+    /** A merged-away profile's forwarding pointer is removed this long after the merge; null: never. */
+    pointersFor: number | null;
+  };
 }
 
 /** The file as written: durations as text ("30m"). */
@@ -22,6 +29,7 @@ interface ProfileFile {
   journey: { length: number };
   deduplication: { recentEventIds: number };
   view: { throttle: string };
+  retention?: { inactiveAfter?: string; forwardingPointersFor?: string };
 }
 
 const schema = {
@@ -53,6 +61,11 @@ const schema = {
       required: ['throttle'],
       properties: { throttle: positiveDurationSchema },
     },
+    retention: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { inactiveAfter: positiveDurationSchema, forwardingPointersFor: positiveDurationSchema },
+    },
   },
 } as const;
 
@@ -68,6 +81,10 @@ function compile(file: ProfileFile, _context: void, fail: Fail): ProfileConfig {
     journeyLength: file.journey.length,
     recentEventIds: file.deduplication.recentEventIds,
     viewInterval: parseDuration(file.view.throttle),
+    retention: {
+      inactiveAfter: file.retention?.inactiveAfter ? parseDuration(file.retention.inactiveAfter) : null,
+      pointersFor: file.retention?.forwardingPointersFor ? parseDuration(file.retention.forwardingPointersFor) : null,
+    },
   };
 }
 

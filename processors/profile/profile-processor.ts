@@ -1,7 +1,8 @@
-import { outputs, type Processor, type ProcessorContext, type StreamRecord } from '../../runtime/processor';
+import { outputs, type Processor, type ProcessorContext, type StreamRecord, type Timer } from '../../runtime/processor';
 import type { MergeInstruction, ProfileEvent, ResolvedTouchpoint, StateTransfer } from '../model/profile-event';
 import { emptyProfile, isForwarding, type ProfileEntry, type ProfileState } from '../model/profile-state';
 import type { ProfileUpdate } from '../model/profile-update';
+import { touchpoint as internalTouchpoint, EVENT, type Touchpoint } from '../model/touchpoint';
 import type { SegmentMembership } from '../segmentation/segmentation-processor';
 import type { ProfileConfig } from './config';
 import { mergeProfiles } from './merge';
@@ -10,7 +11,7 @@ import { PROFILES_STORE } from '../stores';
 import { engagementFromStored } from '../triggers/state';
 
 /** Store of ProfileEntry by profile id: a live profile, or the pointer a merge left. */
-export const PROFILE_OUTPUTS = outputs('to-resolved', 'outcomes', 'scoring', 'profile-view', 'to-membership');
+export const PROFILE_OUTPUTS = outputs('to-resolved', 'outcomes', 'scoring', 'profile-view', 'to-membership', 'to-links');
 type Out = (typeof PROFILE_OUTPUTS)[number];
 
 /**
@@ -23,6 +24,14 @@ type Out = (typeof PROFILE_OUTPUTS)[number];
  * mergeProfiles. Anything that still reaches a pointer is re-addressed.
  * Erasure deletes the entry (a tombstone in the changelog). Views of
  * profiles that are gone are deleted through 'profile-view' (a null value).
+ *
+ * Retention (profile.yaml `retention`) runs on one event-time timer per
+ * entry, set when it is created and moved only when it fires (a busy
+ * profile costs one timer write per `inactiveAfter`, not one per
+ * touchpoint): a profile inactive that long is forgotten like an erasure,
+ * and asks the identity graph's writer (through identity.links) to release
+ * its identifiers; a forwarding pointer is removed `forwardingPointersFor`
+ * after its merge.
  */
 export class ProfileProcessor implements Processor<string, ProfileEvent, Out> {
   constructor(private readonly config: ProfileConfig) {}
@@ -43,7 +52,7 @@ export class ProfileProcessor implements Processor<string, ProfileEvent, Out> {
       case 'state':
         return this.foldIn(record.key, entry, event, event.body, ctx);
       case 'erase':
-        return this.erase(record.key, entry, event.at, ctx);
+        return this.erase(record.key, entry, event.at, event.body.inactiveSince, event.body.causeEventId, ctx);
     }
   }
 
@@ -62,7 +71,10 @@ export class ProfileProcessor implements Processor<string, ProfileEvent, Out> {
     // discards the change with the rest of the record's.
     const profiles = ctx.store<ProfileEntry>(PROFILES_STORE);
     const profile = entry ? profiles.editable(id, entry) : emptyProfile(id, touchpoint.occurredAt);
-    if (!entry) profiles.put(id, profile);
+    if (!entry) {
+      profiles.put(id, profile);
+      this.expireAfter(id, touchpoint.occurredAt, ctx);
+    }
     applyTouchpoint(profile, touchpoint, this.config);
     const update = newUpdate(profile, 'touchpoint', touchpoint);
     // Outcomes first: a dismissal in this touchpoint must count as fatigue before its own decisions.
@@ -78,6 +90,9 @@ export class ProfileProcessor implements Processor<string, ProfileEvent, Out> {
       return;
     }
     ctx.store<ProfileEntry>(PROFILES_STORE).put(id, { mergedInto: body.winner, at: event.at });
+    const { pointersFor } = this.config.retention;
+    if (pointersFor === null) ctx.cancel(id);
+    else ctx.schedule(event.at + pointersFor, id);
     if (entry) {
       const transfer: ProfileEvent = {
         profileId: body.winner,
@@ -102,22 +117,90 @@ export class ProfileProcessor implements Processor<string, ProfileEvent, Out> {
     const winnerBefore = entry ?? null;
     const merged = winnerBefore ? mergeProfiles(winnerBefore, loser, this.config) : { ...loser, id, viewedAt: null };
     ctx.store<ProfileEntry>(PROFILES_STORE).put(id, merged);
+    if (!winnerBefore) this.expireAfter(id, merged.lastSeen, ctx);
     ctx.count('merged');
     ctx.forward('scoring', id, { ...newUpdate(merged, 'merge', null), merge: { loser, winnerBefore } });
   }
 
-  /** Forgets the person: the entry (a tombstone in the changelog), the view, and every segment they were in. */
-  private erase(id: string, entry: ProfileEntry | undefined, at: number, ctx: ProcessorContext<Out>): void {
+  prefetchTimer(timer: Timer): Iterable<[string, string]> {
+    return [[PROFILES_STORE, timer.key]];
+  }
+
+  /** Retention: a pointer old enough goes; a profile inactive long enough is forgotten; anything else waits again. */
+  async onTimer(timer: Timer, ctx: ProcessorContext<Out>): Promise<void> {
+    const profiles = ctx.store<ProfileEntry>(PROFILES_STORE);
+    const entry = await profiles.get(timer.key);
+    if (entry === undefined) return;
+    const { inactiveAfter, pointersFor } = this.config.retention;
+    if (isForwarding(entry)) {
+      if (pointersFor === null) return;
+      if (timer.at < entry.at + pointersFor) return ctx.schedule(entry.at + pointersFor, timer.key);
+      profiles.delete(timer.key);
+      ctx.count('pointer-expired');
+      return;
+    }
+    if (inactiveAfter === null) return;
+    if (timer.at < entry.lastSeen + inactiveAfter) return this.expireAfter(timer.key, entry.lastSeen, ctx);
+    // The graph releases the identifiers first, then sends the erase back: a person who comes back
+    // in between is seen here before it, and kept.
+    ctx.forward('to-links', timer.key, identityRequest(EVENT.retentionExpired, entry, timer.at), { timestamp: timer.at });
+  }
+
+  private expireAfter(id: string, lastSeen: number, ctx: ProcessorContext<Out>): void {
+    const { inactiveAfter } = this.config.retention;
+    if (inactiveAfter !== null) ctx.schedule(lastSeen + inactiveAfter, id);
+  }
+
+  /**
+   * Right to erasure (the person asked), or retention (`inactiveSince`: the
+   * last touch when the profile was found inactive). A profile touched
+   * since is kept, and asks for its identifiers back in the graph.
+   */
+  private erase(id: string, entry: ProfileEntry | undefined, at: number, inactiveSince: number | null, cause: string, ctx: ProcessorContext<Out>): void {
+    if (inactiveSince === null) {
+      this.forget(id, entry, at, 'erasure', ctx);
+      ctx.count('erased');
+      return;
+    }
+    if (entry && !isForwarding(entry) && entry.lastSeen > inactiveSince) {
+      ctx.forward('to-links', id, identityRequest(EVENT.retentionCancelled, entry, at, cause), { timestamp: at });
+      this.expireAfter(id, entry.lastSeen, ctx);
+      ctx.count('retention-cancelled');
+      return;
+    }
+    this.forget(id, entry, at, 'retention', ctx);
+    ctx.count('expired');
+  }
+
+  /** Forgets the person: the entry (a tombstone in the changelog), its timer, the view, and every segment they were in. */
+  private forget(id: string, entry: ProfileEntry | undefined, at: number, reason: 'erasure' | 'retention', ctx: ProcessorContext<Out>): void {
     ctx.store<ProfileEntry>(PROFILES_STORE).delete(id);
+    ctx.cancel(id);
     ctx.forward('profile-view', id, null);
     if (entry && !isForwarding(entry)) {
       for (const segment of Object.keys(entry.segments).sort()) {
-        const exit: SegmentMembership = { profileId: id, segment, change: 'exit', at, reason: 'erasure', values: {} };
+        const exit: SegmentMembership = { profileId: id, segment, change: 'exit', at, reason, values: {} };
         ctx.forward('to-membership', id, exit, { timestamp: at });
       }
     }
-    ctx.count('erased');
   }
+}
+
+/**
+ * What the profile task asks of the identity graph's single writer about
+ * retention (an internal event type on identity.links, never accepted from
+ * touchpoints.raw): release a person's identifiers, or link them again.
+ */
+function identityRequest(eventType: string, profile: ProfileState, at: number, cause = ''): Touchpoint {
+  const identifiers = Object.entries(profile.identifiers).flatMap(([type, keys]) => keys.map((value) => ({ type, value })));
+  return internalTouchpoint({
+    eventId: `${eventType}:${profile.id}:${at}${cause ? `:${cause}` : ''}`,
+    occurredAt: at,
+    channel: 'engine',
+    eventType,
+    identifiers: eventType === EVENT.retentionCancelled ? identifiers : [],
+    attributes: { profileId: profile.id, lastSeen: String(profile.lastSeen), firstSeen: String(profile.firstSeen) },
+  });
 }
 
 function newUpdate(profile: ProfileState, cause: ProfileUpdate['cause'], touchpoint: ProfileUpdate['touchpoint']): ProfileUpdate {

@@ -13,7 +13,7 @@ export interface SegmentMembership {
   change: 'enter' | 'exit';
   /** Event time of the change: stream time when an update saw it; the timer's time when time alone caused it. */
   at: number;
-  reason: 'touchpoint' | 'timer' | 'merge' | 'erasure';
+  reason: 'touchpoint' | 'timer' | 'merge' | 'erasure' | 'retention';
   /** The values that decided it (windowed counts and sums, scores...). */
   values: Record<string, number>;
 }

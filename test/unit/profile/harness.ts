@@ -48,6 +48,7 @@ export const TOPIC = {
   views: 'profiles.view',
   updates: 'profile.updates',
   outcomes: 'profile.outcomes',
+  links: 'identity.links',
 } as const;
 
 export interface Rules {
@@ -86,11 +87,13 @@ export class ProfileHarness {
       .topic({ name: TOPIC.views, compacted: true, doc: 'views' })
       .topic({ name: TOPIC.updates, doc: 'what the triggers node would get' })
       .topic({ name: TOPIC.outcomes, doc: 'what the outcomes node would get' })
+      .topic({ name: TOPIC.links, partitions: 1, doc: 'what the profile asks of the identity graph (retention)' })
       .source('resolved', { topic: TOPIC.resolved, key: stringSerde, value: events, eventTime: (e) => e.at })
       .store(PROFILES_STORE, { value: profileEntrySerde })
       .processor('profile', () => new ProfileProcessor(rules.profile), { from: 'resolved', outputs: PROFILE_OUTPUTS, stores: [PROFILES_STORE] })
       .sink('to-resolved', { topic: TOPIC.resolved, key: stringSerde, value: events, from: 'profile' })
       .sink('outcomes', { topic: TOPIC.outcomes, key: stringSerde, value: jsonSerde<ProfileUpdate>(), from: 'profile' })
+      .sink('to-links', { topic: TOPIC.links, key: stringSerde, value: avro<Touchpoint>('Touchpoint'), partition: () => 0, from: 'profile' })
       .processor('scoring', () => new ScoringProcessor(rules.scoring), { from: 'profile', outputs: SCORING_OUTPUTS })
       .processor('segmentation', () => new SegmentationProcessor(rules.segments), { from: 'scoring', outputs: SEGMENTATION_OUTPUTS, stores: [PROFILES_STORE] })
       .sink('to-membership', { topic: TOPIC.membership, key: stringSerde, value: avro<SegmentMembership>('SegmentMembership'), from: ['segmentation', 'profile'] })
@@ -110,7 +113,7 @@ export class ProfileHarness {
   }
 
   erase(profileId: string, at: number): this {
-    return this.pipe({ profileId, at, body: { kind: 'erase', causeEventId: `erase-${at}` } });
+    return this.pipe({ profileId, at, body: { kind: 'erase', causeEventId: `erase-${at}`, inactiveSince: null } });
   }
 
   pipe(event: ProfileEvent): this {

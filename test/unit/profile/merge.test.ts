@@ -85,6 +85,7 @@ const profile: ProfileConfig = {
   journeyLength: 6,
   recentEventIds: 9,
   viewInterval: MINUTE,
+  retention: { inactiveAfter: null, pointersFor: null },
 };
 
 const rules: Rules = { profile, scoring, segments };
