@@ -21,6 +21,8 @@ declare module 'rocksdb-native' {
     constructor(path: string, options?: { maxBackgroundJobs?: number; readOnly?: boolean });
     ready(): Promise<void>;
     close(): Promise<void>;
+    /** Compacts keys from start to end (every key when both are null). */
+    compactRange(start?: string | Buffer | null, end?: string | Buffer | null): Promise<void>;
     read(options?: { capacity?: number; autoDestroy?: boolean }): ReadBatch;
     write(options?: { capacity?: number; autoDestroy?: boolean }): WriteBatch;
     iterator(range: Range): AsyncIterable<{ key: Buffer; value: Buffer }>;
