@@ -85,6 +85,12 @@ export interface ProcessorContext<Out extends string = string> {
   schedule(at: number, key: string): void;
   cancel(key: string): void;
   /**
+   * Cancels the timer of every node of this task for `key`: for the node
+   * that forgets a key everywhere (an erased or expired person), so no
+   * other node's timer outlives it on the changelog.
+   */
+  cancelAll(key: string): void;
+  /**
    * Sends the input record being handled to the dead-letter topic, with its
    * original bytes and this reason, e.g. a touchpoint that fails validation.
    * Call it before changing any state; the processor then simply returns.

@@ -393,6 +393,11 @@ export class StreamTask {
     this.timers.cancel(node, key);
   }
 
+  /** Every processor of the task that can hold a timer (it has onTimer). */
+  get timerNodes(): string[] {
+    return [...this.processors].filter(([, processor]) => processor.onTimer !== undefined).map(([name]) => name);
+  }
+
   globalStore(name: string): ReadOnlyStore<unknown> | undefined {
     return this.options.globalStores.get(name);
   }
@@ -601,6 +606,10 @@ class NodeContext implements ProcessorContext {
 
   cancel(key: string): void {
     this.task.cancelTimer(this.node.name, key);
+  }
+
+  cancelAll(key: string): void {
+    for (const node of this.task.timerNodes) this.task.cancelTimer(node, key);
   }
 
   reject(kind: string, reason: string): void {

@@ -172,10 +172,10 @@ export class ProfileProcessor implements Processor<string, ProfileEvent, Out> {
     ctx.count('expired');
   }
 
-  /** Forgets the person: the entry (a tombstone in the changelog), its timer, the view, and every segment they were in. */
+  /** Forgets the person: the entry (a tombstone in the changelog), every node's timer for them, the view, and every segment they were in. */
   private forget(id: string, entry: ProfileEntry | undefined, at: number, reason: 'erasure' | 'retention', ctx: ProcessorContext<Out>): void {
     ctx.store<ProfileEntry>(PROFILES_STORE).delete(id);
-    ctx.cancel(id);
+    ctx.cancelAll(id);
     ctx.forward('profile-view', id, null);
     if (entry && !isForwarding(entry)) {
       for (const segment of Object.keys(entry.segments).sort()) {

@@ -70,6 +70,20 @@ describe('retention', () => {
     expect(exits.map((o) => o.value!.segment).sort()).toEqual(segments);
     const audit = d.output<string, IdentityAudit>('identity.audit').map((o) => o.value!).filter((a) => a.kind === 'retention');
     expect(audit).toEqual([expect.objectContaining({ profileId: id, detail: `no touchpoint since ${new Date(T0 + 7 * HOUR).toISOString()}: released 3 identifiers` })]);
+
+    // What compaction keeps of every compacted topic (the latest record per key) holds nothing of the person
+    // once the timers other nodes had set for them have fired.
+    pipe(d, someoneElse(T0 + 7 * HOUR + 2 * INACTIVE_AFTER));
+    await d.run();
+    const theirs = [id, ...Object.values(before.identifiers).flat()];
+    const compacted = (topic: string) => topic.endsWith('-changelog') || topic === 'profiles.view';
+    const latest = new Map<string, Buffer | null>();
+    for (const r of d.producedRecords) {
+      const key = r.key?.toString('latin1') ?? '';
+      if (compacted(r.topic) && theirs.some((k) => key.includes(k))) latest.set(`${r.topic} ${JSON.stringify(key)}`, r.value);
+    }
+    expect(latest.size).toBeGreaterThan(theirs.length);
+    expect([...latest].filter(([, value]) => value !== null).map(([key]) => key)).toEqual([]);
   });
 
   it('keeps a person who keeps coming back, with one timer move per inactiveAfter rather than per touchpoint', async () => {
