@@ -4,12 +4,15 @@
  * resolution, to the profile task and the engagement commands.
  *
  *   touchpoints.raw ─► [ingest] ─► [resolve] ───────────────────────┐
- *                          └──────────┴─► identity.links ─► [link] ─┤ (new links, merges, erasures)
+ *                          └──────────┴─► identity.links ─► [link] ─┤ (new links, merges, erasures, retention)
  *                                                                   ▼
  *   touchpoints.resolved ─► [profile] ─► [scoring] ─► [segmentation] ─► [triggers] ─► [eligibility]
  *        ▲ (reroute)            │                         │  └─► [profile-view]        │  └─► engagement.decisions
  *        └──────────────────────┤                         └─► segments.membership     └─► engagement.commands
  *                               └─► [outcomes] ◄── exposures ─┘ ─► engagement.lift        profiles.view
+ *
+ * [profile] also writes to identity.links: a person inactive for
+ * profile.yaml's retention has their identifiers released there first.
  *
  * Each processor's module exports the outputs it forwards to (e.g.
  * PROFILE_OUTPUTS); build() refuses wiring that does not match them. A
