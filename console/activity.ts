@@ -1,6 +1,9 @@
+import type { IdentityAudit } from '../processors/identity/audit';
 import { liftEstimate, type TriggerLift } from '../processors/outcomes/lift';
+import type { SegmentMembership } from '../processors/segmentation/segmentation-processor';
+import type { EngagementCommand, EngagementDecision } from '../processors/triggers/records';
 import { combineLift } from '../processors/outcomes/merge';
-import type { ConsoleCommand, ConsoleDecision, ConsoleMerge, ConsoleTrace, LiftRow, LiveSeries, LiveSnapshot } from './model';
+import type { ConsoleCommand, ConsoleDecision, ConsoleMerge, LiftRow, LiveSeries, LiveSnapshot } from './model';
 
 /**
  * What the console knows of the engine's outputs, read from its topics as
@@ -10,45 +13,6 @@ import type { ConsoleCommand, ConsoleDecision, ConsoleMerge, ConsoleTrace, LiftR
  * people (least recently touched forgotten first), a fixed number of
  * entries per person and per trigger, a fixed span of series.
  */
-
-/** schemas/EngagementCommand.avsc (what the console shows of it). */
-export interface CommandRecord {
-  commandId: string;
-  profileId: string;
-  triggerId: string;
-  channel: string;
-  action: string;
-  createdAt: number;
-  expiresAt: number;
-  trace: ConsoleTrace;
-}
-
-/** schemas/EngagementDecision.avsc */
-export interface DecisionRecord {
-  decisionId: string;
-  profileId: string;
-  triggerId: string;
-  outcome: string;
-  decidedAt: number;
-  trace: ConsoleTrace;
-}
-
-/** schemas/SegmentMembership.avsc (the part counted). */
-export interface MembershipRecord {
-  profileId: string;
-  segment: string;
-  change: string;
-}
-
-/** schemas/IdentityAudit.avsc */
-export interface AuditRecord {
-  kind: string;
-  at: number;
-  eventId: string;
-  profileId: string | null;
-  otherProfileId: string | null;
-  detail: string;
-}
 
 /** Offsets sampled from the broker: what arrived, what the engine committed, what is left. */
 export interface OffsetSample {
@@ -91,11 +55,11 @@ function insertNewest<T extends { at: number }>(list: T[], item: T, max: number)
   if (list.length > max) list.length = max;
 }
 
-export function toCommand(c: CommandRecord, status: string | null = null): ConsoleCommand {
+export function toCommand(c: EngagementCommand, status: string | null = null): ConsoleCommand {
   return { commandId: c.commandId, profileId: c.profileId, triggerId: c.triggerId, channel: c.channel, action: c.action, at: c.createdAt, expiresAt: c.expiresAt, status, trace: c.trace };
 }
 
-export function toDecision(d: DecisionRecord): ConsoleDecision {
+export function toDecision(d: EngagementDecision): ConsoleDecision {
   return { decisionId: d.decisionId, profileId: d.profileId, triggerId: d.triggerId, outcome: d.outcome, at: d.decidedAt, trace: d.trace };
 }
 
@@ -185,7 +149,7 @@ export class Activity {
     return this.firstBucketAt !== undefined;
   }
 
-  command(record: CommandRecord, readAt: number): void {
+  command(record: EngagementCommand, readAt: number): void {
     const person = this.person(record.profileId);
     if (person.commands.some((c) => c.commandId === record.commandId)) return;
     const command = toCommand(record);
@@ -200,7 +164,7 @@ export class Activity {
     }
   }
 
-  decision(record: DecisionRecord, readAt: number): void {
+  decision(record: EngagementDecision, readAt: number): void {
     const person = this.person(record.profileId);
     if (person.decisions.some((d) => d.decisionId === record.decisionId)) return;
     const decision = toDecision(record);
@@ -212,7 +176,7 @@ export class Activity {
     if (bucket !== undefined) this.suppressions.add(record.outcome, bucket);
   }
 
-  membership(record: MembershipRecord): void {
+  membership(record: Pick<SegmentMembership, 'profileId' | 'segment' | 'change'>): void {
     let set = this.members.get(record.segment);
     if (!set) this.members.set(record.segment, (set = new Set()));
     if (record.change === 'enter') set.add(record.profileId);
@@ -220,7 +184,7 @@ export class Activity {
   }
 
   /** A merge is kept with its winner: the agent's page lists the profiles that became this one. */
-  audit(record: AuditRecord): void {
+  audit(record: IdentityAudit): void {
     if (record.kind !== 'merge' || !record.profileId || !record.otherProfileId) return;
     const merges = this.person(record.profileId).merges;
     if (merges.some((m) => m.mergedProfileId === record.otherProfileId)) return;

@@ -9,7 +9,10 @@ import type { SchemaRegistryClient } from '../runtime/serde/registry';
 import type { SchemaCatalog } from '../runtime/serde/schema-catalog';
 import type { Topology } from '../runtime/topology';
 import type { topicNames } from '../topology';
-import type { Activity, AuditRecord, CommandRecord, DecisionRecord, MembershipRecord, OffsetSample } from './activity';
+import type { IdentityAudit } from '../processors/identity/audit';
+import type { SegmentMembership } from '../processors/segmentation/segmentation-processor';
+import type { EngagementCommand, EngagementDecision } from '../processors/triggers/records';
+import type { Activity, OffsetSample } from './activity';
 
 export interface ConsoleSourceOptions {
   kafka: KafkaConnection;
@@ -42,10 +45,10 @@ export class ConsoleSource {
     this.client = new Kafka({ clientId: `${topology.appId}-console`, ...options.kafka, logLevel: logLevel.NOTHING });
     const now = () => Date.now();
     this.follower = new TopicFollower(this.client, `${topology.appId}-console-${randomBytes(4).toString('hex')}`, {
-      [topics.commands]: decoding<CommandRecord>(registry, catalog, 'EngagementCommand', (c) => c && activity.command(c, now())),
-      [topics.decisions]: decoding<DecisionRecord>(registry, catalog, 'EngagementDecision', (d) => d && activity.decision(d, now())),
-      [topics.membership]: decoding<MembershipRecord>(registry, catalog, 'SegmentMembership', (m) => m && activity.membership(m)),
-      [topics.audit]: decoding<AuditRecord>(registry, catalog, 'IdentityAudit', (a) => a && activity.audit(a)),
+      [topics.commands]: decoding<EngagementCommand>(registry, catalog, 'EngagementCommand', (c) => c && activity.command(c, now())),
+      [topics.decisions]: decoding<EngagementDecision>(registry, catalog, 'EngagementDecision', (d) => d && activity.decision(d, now())),
+      [topics.membership]: decoding<SegmentMembership>(registry, catalog, 'SegmentMembership', (m) => m && activity.membership(m)),
+      [topics.audit]: decoding<IdentityAudit>(registry, catalog, 'IdentityAudit', (a) => a && activity.audit(a)),
       [topics.lift]: decoding<TriggerLift>(registry, catalog, 'TriggerLift', (l) => l && activity.liftRecord(l)),
     });
   }

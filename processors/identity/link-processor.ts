@@ -202,15 +202,7 @@ export class LinkProcessor implements Processor<string, Touchpoint, Out> {
     ctx.count('retention');
     const event: ProfileEvent = { profileId: profile, at: request.occurredAt, body: { kind: 'erase', causeEventId: request.eventId, inactiveSince: lastSeen } };
     ctx.forward('to-resolved', profile, event);
-    this.audit(ctx, {
-      kind: 'retention',
-      at: request.occurredAt,
-      eventId: request.eventId,
-      profileId: profile,
-      otherProfileId: null,
-      identifierType: null,
-      detail: `no touchpoint since ${new Date(lastSeen).toISOString()}: released ${released} identifiers`,
-    });
+    this.retentionAudit(ctx, request, profile, `no touchpoint since ${new Date(lastSeen).toISOString()}: released ${released} identifiers`);
   }
 
   /** The person came back between `release` and the profile's turn to forget them: their identifiers point to their profile again. */
@@ -230,15 +222,11 @@ export class LinkProcessor implements Processor<string, Touchpoint, Out> {
       if (!keys.includes(id.value)) keys.push(id.value);
     }
     directory.put(profile, entry);
-    this.audit(ctx, {
-      kind: 'retention',
-      at: request.occurredAt,
-      eventId: request.eventId,
-      profileId: profile,
-      otherProfileId: null,
-      identifierType: null,
-      detail: `came back before being forgotten: ${linked} identifiers linked again`,
-    });
+    this.retentionAudit(ctx, request, profile, `came back before being forgotten: ${linked} identifiers linked again`);
+  }
+
+  private retentionAudit(ctx: ProcessorContext<Out>, request: Touchpoint, profile: string, detail: string): void {
+    this.audit(ctx, { kind: 'retention', at: request.occurredAt, eventId: request.eventId, profileId: profile, otherProfileId: null, identifierType: null, detail });
   }
 
   private audit(ctx: ProcessorContext<Out>, audit: IdentityAudit): void {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Result as AxeResult } from 'axe-core';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { findChromium } from './chromium';
+import { findChromium, QUIET_FLAGS } from './chromium';
 
 /**
  * Browser tests on playwright-core and Debian's chromium (findChromium():
@@ -55,18 +55,6 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-/** Flags for a quiet, offline, throw-away session (test/support/chromium.ts; playwright adds --headless and a fresh profile). */
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
-];
-
 const FAILED_RESOURCE = /^Failed to load resource: /;
 
 /** Violations axe rates serious or critical. */
@@ -77,7 +65,7 @@ export function serious(violations: AxeViolation[]): { id: string; impact: strin
 }
 
 export async function openBrowser(): Promise<TestBrowser> {
-  const browser: Browser = await chromium.launch({ executablePath: findChromium(), headless: true, args: ARGS });
+  const browser: Browser = await chromium.launch({ executablePath: findChromium(), headless: true, args: QUIET_FLAGS }); // playwright adds --headless and a fresh profile
   const contexts: BrowserContext[] = [];
   let axeSource: string | undefined;
 

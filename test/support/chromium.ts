@@ -34,20 +34,21 @@ export interface HeadlessOptions {
   timeoutMs?: number;
 }
 
-/** Flags for a quiet, offline, throw-away headless session. */
+/** Flags for a quiet, offline session: without the networking ones chromium tries Google's hosts, which this machine refuses. */
+export const QUIET_FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
+
+/** The quiet flags for a throw-away headless session. */
 function flags(profileDir: string): string[] {
-  return [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--disable-dev-shm-usage',
-    `--user-data-dir=${profileDir}`,
-  ];
+  return ['--headless', ...QUIET_FLAGS, `--user-data-dir=${profileDir}`];
 }
 
 async function headless(args: string[], timeoutMs: number): Promise<{ stdout: string; stderr: string }> {

@@ -1,18 +1,21 @@
-import { Activity, type CommandRecord, type DecisionRecord } from '../../../console/activity';
+import { Activity } from '../../../console/activity';
+import type { EngagementCommand, EngagementDecision } from '../../../processors/triggers/records';
 import type { TriggerLift } from '../../../processors/outcomes/lift';
 
-const trace = (check: string, passed: boolean) => ({ rule: 'a rule', causeEventIds: ['e1'], scores: {}, segments: [], checks: [{ check, passed, detail: passed ? '' : '3 of 3 per 1d' }] });
-const command = (id: string, profileId: string, at: number, triggerId = 'cart_abandoned', channel = 'email'): CommandRecord => ({
+const trace = (check: 'fatigue', passed: boolean) => ({ rule: 'a rule', causeEventIds: ['e1'], scores: {}, segments: [], checks: [{ check, passed, detail: passed ? '' : '3 of 3 per 1d' }] });
+const command = (id: string, profileId: string, at: number, triggerId = 'cart_abandoned', channel = 'email'): EngagementCommand => ({
   commandId: id,
   profileId,
   triggerId,
   channel,
   action: 'email',
+  contentRef: 'cart-reminder',
+  priority: 50,
   createdAt: at,
   expiresAt: at + 3_600_000,
   trace: trace('fatigue', true),
 });
-const decision = (id: string, profileId: string, at: number, outcome = 'capped'): DecisionRecord => ({
+const decision = (id: string, profileId: string, at: number, outcome: EngagementDecision['outcome'] = 'capped'): EngagementDecision => ({
   decisionId: id,
   profileId,
   triggerId: 'cart_abandoned',
@@ -42,8 +45,8 @@ describe('Activity: what the console keeps of the engine outputs', () => {
     activity.decision(decision('d1', 'p-b', 3_000), 0);
     activity.command(command('c2', 'p-a', 2_000), 0);
     activity.command(command('c3', 'p-other', 2_500), 0);
-    activity.audit({ kind: 'merge', at: 2_200, eventId: 'e9', profileId: 'p-a', otherProfileId: 'p-b', detail: 'login' });
-    activity.audit({ kind: 'conflict', at: 2_300, eventId: 'e10', profileId: 'p-a', otherProfileId: 'p-c', detail: 'two customer ids' });
+    activity.audit({ kind: 'merge', at: 2_200, eventId: 'e9', profileId: 'p-a', otherProfileId: 'p-b', identifierType: null, detail: 'login' });
+    activity.audit({ kind: 'conflict', at: 2_300, eventId: 'e10', profileId: 'p-a', otherProfileId: 'p-c', identifierType: 'customer_id', detail: 'two customer ids' });
     const page = activity.personActivity('p-a');
     expect(page.commands.map((c) => c.commandId)).toEqual(['c2', 'c1']);
     expect(page.decisions.map((d) => d.decisionId)).toEqual(['d1']);
@@ -132,7 +135,7 @@ describe('Activity: what the console keeps of the engine outputs', () => {
       ['p1', 'browsers', 'enter'],
       ['p2', 'savers', 'exit'],
       ['p3', 'browsers', 'enter'],
-    ]) activity.membership({ profileId: profileId!, segment: segment!, change: change! });
+    ] as const) activity.membership({ profileId, segment, change });
     expect(activity.snapshot(0, READY).segments).toEqual([
       { name: 'browsers', size: 2 },
       { name: 'savers', size: 1 },

@@ -36,13 +36,13 @@ const profiles = new Map<string, ProfileEntry>([
   ['p-old', { mergedInto: 'p-person', at: 1 }],
 ]);
 
-const trace = (passed: boolean) => ({ rule: 'Cart left', causeEventIds: ['e1'], scores: {}, segments: [], checks: [{ check: 'fatigue', passed, detail: passed ? '1 of 3 per 1d' : '3 of 3 per 1d' }] });
+const trace = (passed: boolean) => ({ rule: 'Cart left', causeEventIds: ['e1'], scores: {}, segments: [], checks: [{ check: 'fatigue' as const, passed, detail: passed ? '1 of 3 per 1d' : '3 of 3 per 1d' }] });
 
 describe('the console API', () => {
   const activity = new Activity();
-  activity.command({ commandId: 'c-1', profileId: 'p-person', triggerId: 'cart_abandoned', channel: 'email', action: 'email', createdAt: Date.parse('2026-03-02T10:10:00Z'), expiresAt: 0, trace: trace(true) }, 0);
+  activity.command({ commandId: 'c-1', profileId: 'p-person', triggerId: 'cart_abandoned', channel: 'email', action: 'email', contentRef: 'cart-reminder', priority: 50, createdAt: Date.parse('2026-03-02T10:10:00Z'), expiresAt: 0, trace: trace(true) }, 0);
   activity.decision({ decisionId: 'd-1', profileId: 'p-old', triggerId: 'cart_abandoned', outcome: 'capped', decidedAt: Date.parse('2026-03-01T09:00:00Z'), trace: trace(false) }, 0);
-  activity.audit({ kind: 'merge', at: Date.parse('2026-03-01T12:00:00Z'), eventId: 'e0', profileId: 'p-person', otherProfileId: 'p-old', detail: 'login linked them' });
+  activity.audit({ kind: 'merge', at: Date.parse('2026-03-01T12:00:00Z'), eventId: 'e0', profileId: 'p-person', otherProfileId: 'p-old', identifierType: null, detail: 'login linked them' });
   const locator: ProfileLocator = {
     topic: 'touchpoints.resolved',
     partitions: 1,
