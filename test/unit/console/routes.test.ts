@@ -60,11 +60,33 @@ describe('the console API', () => {
       consoleApi({ token: TOKEN, appId: 'lp-test', config, locator, hasher, activity, next: whatNext, readiness: async () => ({ ready: true, instances: 2, tasks: 8, restoring: 0 }) }),
     ],
   });
+  // A second instance that owns no partition: it forwards a person's page and a lookup to the first.
   let base = '';
+  const elsewhere = new HttpServer({
+    host: '127.0.0.1',
+    port: 0,
+    registry: new Registry(),
+    healthy: () => ({ healthy: true, detail: {} }),
+    ready: () => ({ ready: true, detail: {} }),
+    plugins: [
+      consoleApi({
+        token: TOKEN,
+        appId: 'lp-test',
+        config,
+        locator: { ...locator, localStore: () => undefined, owner: async () => base.slice('http://'.length) },
+        hasher,
+        activity: new Activity(),
+        next: whatNext,
+        readiness: async () => ({ ready: true, instances: 2, tasks: 0, restoring: 0 }),
+      }),
+    ],
+  });
+  let other = '';
   beforeAll(async () => {
     base = `http://127.0.0.1:${(await server.start()).port}`;
+    other = `http://127.0.0.1:${(await elsewhere.start()).port}`;
   });
-  afterAll(() => server.stop());
+  afterAll(async () => Promise.all([server.stop(), elsewhere.stop()]));
   const get = async <T>(path: string, token = TOKEN): Promise<{ status: number; body: T }> => {
     const response = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
     return { status: response.status, body: (await response.json()) as T };
@@ -101,6 +123,15 @@ describe('the console API', () => {
     expect(body.next.caps.find((c) => c.channel === null && c.per === '1d')).toEqual({ channel: null, max: 3, per: '1d', used: 1, left: 2 });
     expect(body.identifiers).toEqual([{ type: 'phone', hashes: [phoneKey] }]);
     expect((await get('/api/console/profiles/p-nobody')).status).toBe(404);
+  });
+
+  test("an instance that does not own the person forwards the page and the lookup to the one that does, which renders it with what it read", async () => {
+    const page = await fetch(`${other}/api/console/profiles/p-old`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(page.headers.get('x-lp-served-by')).toBe(base.slice('http://'.length));
+    const body = (await page.json()) as ConsoleProfile;
+    expect({ profileId: body.profileId, decisions: body.decisions.map((d) => d.decisionId) }).toEqual({ profileId: 'p-person', decisions: ['d-1'] });
+    const lookup = await fetch(`${other}/api/console/lookup/phone/${encodeURIComponent('087 100 0000')}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect({ status: lookup.status, body: await lookup.json() }).toEqual({ status: 200, body: { profileId: 'p-person', identifierType: 'phone' } });
   });
 
   test('live and a trigger drill-down answer the roll-up', async () => {
