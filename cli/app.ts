@@ -86,6 +86,11 @@ export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine
   const locator = engineLocator(() => started.engine, members, topics.resolved, settings.partitions);
   const token = app.env[settings.profileApiTokenEnv];
   const activity = new Activity();
+  const consoleReadiness = async () => {
+    const { ready: isReady, detail } = ready();
+    const { tasks = 0, restoring = [] } = detail as { tasks?: number; restoring?: string[] };
+    return { ready: isReady, instances: (await members().catch(() => [])).length, tasks, restoring: restoring.length };
+  };
   const http = new HttpServer({
     host: settings.http.host,
     port: settings.http.port,
@@ -96,21 +101,7 @@ export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine
     api: { title: `Listening Post (${settings.appId})`, version: PACKAGE_VERSION },
     plugins: [
       profileApi({ token, hasher, locator, render: (state) => ({ ...profileView(state, app.config.scoring), journey: state.journey }) }),
-      consoleAssets,
-      consoleApi({
-        token,
-        appId: settings.appId,
-        config: app.config,
-        locator,
-        hasher,
-        activity,
-        next: whatNext,
-        readiness: async () => {
-          const { ready: isReady, detail } = ready();
-          const { tasks = 0, restoring = [] } = detail as { tasks?: number; restoring?: string[] };
-          return { ready: isReady, instances: (await members().catch(() => [])).length, tasks, restoring: restoring.length };
-        },
-      }),
+      ...(settings.console ? [consoleAssets, consoleApi({ token, appId: settings.appId, config: app.config, locator, hasher, activity, next: whatNext, readiness: consoleReadiness })] : []),
     ],
   });
   const address = await http.start().catch((error: unknown) => {
@@ -133,14 +124,16 @@ export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine
   });
   started.engine = engine;
   await engine.start();
-  const source = new ConsoleSource({ kafka: app.kafka, topology: app.topology, topics, registry: app.registry, catalog: SchemaCatalog.load(SCHEMAS_DIR), activity, log });
-  await source.start();
+  const source = settings.console
+    ? new ConsoleSource({ kafka: app.kafka, topology: app.topology, topics, registry: app.registry, catalog: SchemaCatalog.load(SCHEMAS_DIR), activity, log })
+    : undefined;
+  await source?.start();
   log.info({ http: `http://${address.address}:${address.port}` }, 'listening');
   return {
     engine,
     url: `http://${address.address}:${address.port}`,
     stop: async () => {
-      await source.stop();
+      await source?.stop();
       await engine.stop();
       await http.stop();
     },

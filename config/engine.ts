@@ -17,6 +17,12 @@ export interface EngineSettings {
   /** `advertisedHost`: where other instances reach this one (default: the address it listens on; in Kubernetes, the pod's IP). */
   http: { host: string; port: number; advertisedHost?: string };
   profileApiTokenEnv: string;
+  /**
+   * The web console on this instance's HTTP port: its pages and JSON API,
+   * and the reading of the engine's output topics behind them (CPU and
+   * memory of its own, console/README.md). Off, neither runs.
+   */
+  console: boolean;
 }
 
 const schema = {
@@ -40,11 +46,12 @@ const schema = {
       properties: { host: { type: 'string' }, port: { type: 'integer', minimum: 0, maximum: 65535 }, advertisedHost: { type: 'string', minLength: 1 } },
     },
     profileApiTokenEnv: { type: 'string', minLength: 1 },
+    console: { type: 'boolean' },
   },
 } as const;
 
 /** config/engine.yaml as written; environment overrides come after (loadEngineSettings). */
-const engineFile: ConfigFile<EngineSettings, EngineSettings> = { name: 'engine.yaml', schema, compile: (settings) => settings };
+const engineFile: ConfigFile<EngineSettings, EngineSettings> = { name: 'engine.yaml', schema, compile: (settings) => ({ ...settings, console: settings.console ?? true }) };
 
 const asNumber = (v: string): unknown => (/^-?[0-9]+(\.[0-9]+)?$/.test(v) ? Number(v) : v);
 const asBoolean = (v: string): unknown => (v === 'true' ? true : v === 'false' ? false : v);
@@ -64,6 +71,7 @@ const OVERRIDES: [name: string, pointer: string, read: (v: string) => unknown][]
   ['LP_HTTP_HOST', '/http/host', asText],
   ['LP_HTTP_PORT', '/http/port', asNumber],
   ['LP_HTTP_ADVERTISED_HOST', '/http/advertisedHost', asText],
+  ['LP_CONSOLE', '/console', asBoolean],
 ];
 
 /**
