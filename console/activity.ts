@@ -3,7 +3,7 @@ import { liftEstimate, type TriggerLift } from '../processors/outcomes/lift';
 import type { SegmentMembership } from '../processors/segmentation/segmentation-processor';
 import type { EngagementCommand, EngagementDecision } from '../processors/triggers/records';
 import { combineLift } from '../processors/outcomes/merge';
-import type { ConsoleCommand, ConsoleDecision, ConsoleMerge, LiftRow, LiveSeries, LiveSnapshot } from './model';
+import type { ConsoleCommand, ConsoleDecision, ConsoleMerge, LiftRow, LiveSeries, LiveSnapshot, SegmentActivity } from './model';
 
 /**
  * What the console knows of the engine's outputs, read from its topics as
@@ -112,6 +112,7 @@ export class Activity {
   private readonly recentCommands: ConsoleCommand[] = [];
   private readonly recentDecisions: ConsoleDecision[] = [];
   private readonly members = new Map<string, Set<string>>();
+  private readonly segmentChanges = new Map<string, SegmentActivity['changes']>();
   private readonly lift = new Map<string, TriggerLift>();
   private readonly totals = { commands: 0, decisions: 0, deadLetters: 0, merges: 0 };
   /** Start of the first bucket; undefined until the console has caught up with the topics (older records are history, not a rate). */
@@ -176,11 +177,18 @@ export class Activity {
     if (bucket !== undefined) this.suppressions.add(record.outcome, bucket);
   }
 
-  membership(record: Pick<SegmentMembership, 'profileId' | 'segment' | 'change'>): void {
+  membership(record: Pick<SegmentMembership, 'profileId' | 'segment' | 'change' | 'at' | 'reason'>): void {
     let set = this.members.get(record.segment);
     if (!set) this.members.set(record.segment, (set = new Set()));
     if (record.change === 'enter') set.add(record.profileId);
     else set.delete(record.profileId);
+    let changes = this.segmentChanges.get(record.segment);
+    if (!changes) this.segmentChanges.set(record.segment, (changes = []));
+    insertNewest(changes, { profileId: record.profileId, change: record.change, at: record.at, reason: record.reason }, this.limits.perPerson);
+  }
+
+  segmentActivity(name: string): SegmentActivity {
+    return { name, size: this.members.get(name)?.size ?? 0, changes: this.segmentChanges.get(name) ?? [] };
   }
 
   /** A merge is kept with its winner: the agent's page lists the profiles that became this one. */

@@ -180,5 +180,21 @@ export const TriggerActivity = Type.Object({
 });
 export type TriggerActivity = Static<typeof TriggerActivity>;
 
+/** GET /api/console/segments/{name}: the people behind a segment's size. */
+export const SegmentActivity = Type.Object({
+  name: Type.String(),
+  size: Type.Integer(),
+  /** Latest entries and exits, newest first (bounded). */
+  changes: Type.Array(
+    Type.Object({
+      profileId: Type.String(),
+      change: Type.String({ description: 'enter or exit' }),
+      at: Time,
+      reason: Type.String({ description: 'touchpoint, timer, merge, erasure or retention' }),
+    }),
+  ),
+});
+export type SegmentActivity = Static<typeof SegmentActivity>;
+
 /** Every error of the HTTP API. */
 export const ApiError = Type.Object({ error: Type.String() }, { additionalProperties: true });

@@ -5,7 +5,7 @@ import type { IdentifierHasher } from '../processors/identity/identifiers';
 import type { ProfileState } from '../processors/model/profile-state';
 import type { ProductConfig } from '../topology';
 import type { Activity } from './activity';
-import { ApiError, ConsoleMeta, ConsoleProfile, LiveSnapshot, LookupAnswer, TriggerActivity, type NextView } from './model';
+import { ApiError, ConsoleMeta, ConsoleProfile, LiveSnapshot, LookupAnswer, SegmentActivity, TriggerActivity, type NextView } from './model';
 import { consoleProfile } from './profile-page';
 
 export interface ConsoleApiOptions {
@@ -103,6 +103,20 @@ export function consoleApi(options: ConsoleApiOptions): FastifyPluginAsync {
         },
       },
       async (request) => ({ triggerId: request.params.triggerId, description: descriptions.get(request.params.triggerId) ?? null, ...activity.triggerActivity(request.params.triggerId) }),
+    );
+
+    app.get<{ Params: { name: string } }>(
+      '/api/console/segments/:name',
+      {
+        schema: {
+          tags,
+          summary: "The people behind a segment's size: its latest entries and exits",
+          security: BEARER,
+          params: { type: 'object', properties: { name: text('a segment of config/segments.yaml') } },
+          response: { 200: SegmentActivity, ...errors },
+        },
+      },
+      async (request) => activity.segmentActivity(request.params.name),
     );
   };
 }

@@ -5,6 +5,7 @@
  *   /console/                 live picture of the engine (operators)
  *   /console/profiles/<id>    everything about one person (agents)
  *   /console/triggers/<id>    the people behind a trigger's numbers
+ *   /console/segments/<name>  the people behind a segment's size
  *
  * Everything it shows comes from /api/console/* (console/model.ts) with the
  * bearer token the engine printed (it arrives once as #token=...). Data is
@@ -20,6 +21,7 @@
 /** @typedef {import('../model').LiveSnapshot} LiveSnapshot */
 /** @typedef {import('../model').LiftRow} LiftRow */
 /** @typedef {import('../model').TriggerActivity} TriggerActivity */
+/** @typedef {import('../model').SegmentActivity} SegmentActivity */
 
 const TOKEN_KEY = 'listening-post.console.token';
 const POLL_MS = 2000;
@@ -156,6 +158,11 @@ function profileLink(profileId) {
 /** @param {string} triggerId */
 function triggerLink(triggerId) {
   return h('a', { href: triggerPath(triggerId), class: 'id', title: meta?.triggers.find((t) => t.id === triggerId)?.description }, triggerId);
+}
+
+/** @param {string} name */
+function segmentPath(name) {
+  return `/console/segments/${encodeURIComponent(name)}`;
 }
 
 /** Tints of the usual channels, distinct from one another; any other channel gets one from its name. */
@@ -340,6 +347,8 @@ function routeOf(pathname) {
   if (profile) return /** @type {const} */ ({ page: 'profile', id: safeDecode(profile[1] ?? '') });
   const trigger = /^\/console\/triggers\/([^/]+)$/.exec(path);
   if (trigger) return /** @type {const} */ ({ page: 'trigger', id: safeDecode(trigger[1] ?? '') });
+  const segment = /^\/console\/segments\/([^/]+)$/.exec(path);
+  if (segment) return /** @type {const} */ ({ page: 'segment', id: safeDecode(segment[1] ?? '') });
   return /** @type {const} */ ({ page: 'missing', id: '' });
 }
 
@@ -369,9 +378,10 @@ function render() {
   if (route.page === 'live') currentView = liveView(view);
   else if (route.page === 'profile') currentView = profileView(view, route.id);
   else if (route.page === 'trigger') currentView = triggerView(view, route.id);
+  else if (route.page === 'segment') currentView = segmentView(view, route.id);
   else {
     document.title = 'Not found · Listening Post console';
-    view.append(h('h1', null, 'No such page'), h('p', null, 'The console has a ', h('a', { href: '/console/' }, 'live page'), ', profile pages and trigger pages.'));
+    view.append(h('h1', null, 'No such page'), h('p', null, 'The console has a ', h('a', { href: '/console/' }, 'live page'), ', profile pages, trigger pages and segment pages.'));
   }
 }
 
@@ -799,7 +809,7 @@ function segmentBars(sizes) {
     sorted.map((s) => {
       const fill = h('span', { class: 'bar-fill' });
       fill.style.width = `${((100 * Math.max(0, s.size)) / max).toFixed(1)}%`;
-      return h('li', null, h('span', { class: 'bar-name' }, words(s.name)), h('span', { class: 'bar', 'aria-hidden': 'true' }, fill), h('span', { class: 'bar-value' }, fmtInt(s.size)));
+      return h('li', null, h('a', { class: 'bar-name', href: segmentPath(s.name), title: s.name }, words(s.name)), h('span', { class: 'bar', 'aria-hidden': 'true' }, fill), h('span', { class: 'bar-value' }, fmtInt(s.size)));
     }),
   );
   return list;
@@ -1119,6 +1129,27 @@ function triggerView(view, triggerId) {
       section('lift', 'Lift', t.lift ? liftTable([t.lift], `Lift of ${t.triggerId}`) : h('p', { class: 'empty' }, 'No lift measured yet.')),
       section('trigger-commands', 'Recent commands', commandsTable(t.commands, { caption: `Recent commands of ${t.triggerId}`, showTrigger: false })),
       section('trigger-decisions', 'Recent decisions that sent nothing', decisionsTable(t.decisions, { caption: `Recent decisions of ${t.triggerId}`, showTrigger: false })),
+    );
+  });
+}
+
+/** @param {HTMLElement} view @param {string} name @returns {View} */
+function segmentView(view, name) {
+  document.title = `Segment ${name} · Listening Post console`;
+  return loadOnce(view, `/api/console/segments/${encodeURIComponent(name)}`, (/** @type {SegmentActivity} */ s) => {
+    view.append(
+      h('div', { class: 'page-head' }, h('p', { class: 'eyebrow' }, h('a', { href: '/console/' }, 'Live'), ' / Segment'), h('h1', null, h('span', { class: 'id' }, s.name)), h('p', { class: 'muted' }, `${fmtInt(s.size)} people in it now`)),
+      section(
+        'segment-changes',
+        'Latest entries and exits',
+        table({
+          caption: `Latest changes of ${s.name}`,
+          captionHidden: true,
+          columns: ['When', 'Profile', 'Change', 'Why'],
+          rows: s.changes.map((c) => [timeEl(c.at), profileLink(c.profileId), badge(c.change, c.change === 'enter' ? 'ok' : 'plain'), words(c.reason)]),
+          empty: 'No change read yet.',
+        }),
+      ),
     );
   });
 }

@@ -127,19 +127,30 @@ describe('Activity: what the console keeps of the engine outputs', () => {
     expect(activity.triggerActivity('cart_abandoned').lift).toEqual(row);
   });
 
-  test('segment sizes are enters minus exits, largest first', () => {
+  test("segment sizes are enters minus exits, largest first; a segment's drill-down lists its latest changes", () => {
     const activity = new Activity();
+    let at = 0;
     for (const [profileId, segment, change] of [
       ['p1', 'savers', 'enter'],
       ['p2', 'savers', 'enter'],
       ['p1', 'browsers', 'enter'],
       ['p2', 'savers', 'exit'],
       ['p3', 'browsers', 'enter'],
-    ] as const) activity.membership({ profileId, segment, change });
+    ] as const) activity.membership({ profileId, segment, change, at: (at += 1_000), reason: change === 'exit' ? 'timer' : 'touchpoint' });
     expect(activity.snapshot(0, READY).segments).toEqual([
       { name: 'browsers', size: 2 },
       { name: 'savers', size: 1 },
     ]);
+    expect(activity.segmentActivity('savers')).toEqual({
+      name: 'savers',
+      size: 1,
+      changes: [
+        { profileId: 'p2', change: 'exit', at: 4_000, reason: 'timer' },
+        { profileId: 'p2', change: 'enter', at: 2_000, reason: 'touchpoint' },
+        { profileId: 'p1', change: 'enter', at: 1_000, reason: 'touchpoint' },
+      ],
+    });
+    expect(activity.segmentActivity('nobody')).toEqual({ name: 'nobody', size: 0, changes: [] });
   });
 
   test("a trigger's drill-down lists its latest commands and decisions", () => {

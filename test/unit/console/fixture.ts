@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { consoleAssets } from '../../../console/assets';
-import type { ConsoleCommand, ConsoleDecision, ConsoleMeta, ConsoleProfile, LiftRow, LiveSnapshot, LookupAnswer, TriggerActivity } from '../../../console/model';
+import type { ConsoleCommand, ConsoleDecision, ConsoleMeta, ConsoleProfile, LiftRow, LiveSnapshot, LookupAnswer, SegmentActivity, TriggerActivity } from '../../../console/model';
 
 /**
  * A stand-in for the engine's console API (console/model.ts), behind the
@@ -301,6 +301,10 @@ export async function startFixture(): Promise<{ app: FastifyInstance; url: strin
     });
     api.get<{ Params: { id: string } }>('/api/console/triggers/:id', async (request, reply) => {
       return triggerActivity(request.params.id) ?? reply.code(404).send({ error: `no trigger ${request.params.id}` });
+    });
+    api.get<{ Params: { name: string } }>('/api/console/segments/:name', async (request) => {
+      const changes: SegmentActivity['changes'] = request.params.name === 'cart_openers' ? [{ profileId: PROFILE_ID, change: 'enter', at: T0 - 40 * MINUTE, reason: 'touchpoint' }] : [];
+      return { name: request.params.name, size: changes.length ? 388 : 0, changes } satisfies SegmentActivity;
     });
     api.get('/api/console/live', async () => liveSnapshot(polls++));
   });

@@ -198,6 +198,18 @@ describe('console pages (console/web) on a fixture API', () => {
     expect(problems).toEqual([]);
   });
 
+  it('(d) drills down from a segment size to the people who entered it', async () => {
+    const { page, problems } = await open();
+    await signIn(page);
+    await page.click('.bars a:text("cart openers")');
+    await page.waitForURL(`${fixture.url}/console/segments/cart_openers`);
+    await page.waitForSelector('h1:has-text("cart_openers")');
+    expect(await text(page, '.page-head')).toContain('388 people in it now');
+    await page.click(`#segment-changes-title ~ * a:text("${PROFILE_ID}")`);
+    await waitForProfile(page, PROFILE_ID);
+    expect(problems).toEqual([]);
+  });
+
   it('(e) no console error or warning, page error or failed request on any page', async () => {
     const { page, problems } = await open();
     await signIn(page);
@@ -210,7 +222,7 @@ describe('console pages (console/web) on a fixture API', () => {
     expect(problems).toEqual([]);
   });
 
-  it('(f) axe-core finds nothing serious or critical on the live, profile and trigger pages', async () => {
+  it('(f) axe-core finds nothing serious or critical on the live, profile, trigger and segment pages', async () => {
     const { page, problems } = await open();
     await signIn(page);
     await page.waitForFunction(() => document.querySelectorAll('.chart-figure .uplot canvas').length === 4);
@@ -221,6 +233,9 @@ describe('console pages (console/web) on a fixture API', () => {
     expect(serious(await browser.axe(page))).toEqual([]);
     await page.goto(`${fixture.url}/console/triggers/cart_abandoned`);
     await page.waitForSelector('#trigger-commands-title');
+    expect(serious(await browser.axe(page))).toEqual([]);
+    await page.goto(`${fixture.url}/console/segments/cart_openers`);
+    await page.waitForSelector('#segment-changes-title');
     expect(serious(await browser.axe(page))).toEqual([]);
     expect(problems).toEqual([]);
   });
