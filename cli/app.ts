@@ -89,7 +89,7 @@ export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine
   const consoleReadiness = async () => {
     const { ready: isReady, detail } = ready();
     const { tasks = 0, restoring = [] } = detail as { tasks?: number; restoring?: string[] };
-    return { ready: isReady, instances: (await members().catch(() => [])).length, tasks, restoring: restoring.length };
+    return { ready: isReady, instances: (await members().catch(() => [])).length, tasks, restoring: restoring.length, waiting: isReady ? null : waitingFor(detail) };
   };
   const http = new HttpServer({
     host: settings.http.host,
@@ -162,6 +162,18 @@ function engineLocator(current: () => Engine | undefined, members: () => Promise
 }
 
 type GroupMember = Awaited<ReturnType<Engine['groupMembers']>>[number];
+
+/** Why an instance is not ready, in words, from its readiness detail (Engine.readiness). */
+export function waitingFor(detail: unknown): string {
+  const d = detail as Partial<ReturnType<Engine['readiness']>['detail']> & { starting?: boolean };
+  if (d.starting) return 'starting';
+  if (d.joined === false) return 'joining the consumer group';
+  if (d.restoring?.length) return `restoring ${d.restoring.length} task${d.restoring.length === 1 ? '' : 's'} from their changelogs`;
+  if (d.stalled?.length) return `stalled: ${d.stalled.map((s) => `task ${s.task} (${s.kind}: ${s.reason})`).join('; ')}`;
+  if (d.globalTablesCaughtUp === false) return 'the identity graph is catching up with its changelog';
+  if (d.waitingFor) return `${d.waitingFor.what}: ${d.waitingFor.reason}`;
+  return 'stopping';
+}
 
 /** The engine group's members and their assignments, asked of the broker at most every 2 s (the profile API and the console ask often). */
 function groupMembers(current: () => Engine | undefined): () => Promise<GroupMember[]> {

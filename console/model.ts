@@ -165,7 +165,13 @@ export const LiveSnapshot = Type.Object({
     { commands: Type.Integer(), decisions: Type.Integer(), deadLetters: Type.Integer(), merges: Type.Integer() },
     { description: 'Counted from the engine topics since the console started reading them (from the beginning they retain).' },
   ),
-  readiness: Type.Object({ ready: Type.Boolean(), instances: Type.Integer(), tasks: Type.Integer(), restoring: Type.Integer() }),
+  readiness: Type.Object({
+    ready: Type.Boolean(),
+    instances: Type.Integer(),
+    tasks: Type.Integer(),
+    restoring: Type.Integer(),
+    waiting: Nullable(Type.String({ description: 'What this instance waits for when it is not ready, in words.' })),
+  }),
   recent: Type.Object({ commands: Type.Array(ConsoleCommand), decisions: Type.Array(ConsoleDecision) }, { description: 'Latest across the engine, newest first (bounded).' }),
 });
 export type LiveSnapshot = Static<typeof LiveSnapshot>;

@@ -755,7 +755,7 @@ function liveView(view) {
     tiles.dead.el.classList.toggle('attention', (s.deadLetters[last] ?? 0) > 0);
     const r = live.readiness;
     tiles.ready.value.textContent = r.ready ? 'Ready' : 'Not ready';
-    tiles.ready.note.textContent = `${r.instances} instance${r.instances === 1 ? '' : 's'} · ${r.tasks} task${r.tasks === 1 ? '' : 's'} · ${r.restoring} restoring`;
+    tiles.ready.note.textContent = `${r.instances} instance${r.instances === 1 ? '' : 's'} · ${r.tasks} task${r.tasks === 1 ? '' : 's'} · ${r.restoring} restoring${r.waiting ? ` · ${r.waiting}` : ''}`;
     tiles.ready.el.classList.toggle('attention', !r.ready);
 
     charts.throughput.update(s.times, [

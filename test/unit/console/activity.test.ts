@@ -36,7 +36,7 @@ const lift = (partition: number, asOf: number, treated: number, control: number)
   repeatControl: 0,
   repeatControlConverted: 0,
 });
-const READY = { ready: true, instances: 1, tasks: 4, restoring: 0 };
+const READY = { ready: true, instances: 1, tasks: 4, restoring: 0, waiting: null };
 
 describe('Activity: what the console keeps of the engine outputs', () => {
   test("a person's page gets their commands and decisions newest first, with those of the profiles merged into them", () => {

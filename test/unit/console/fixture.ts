@@ -263,7 +263,7 @@ export function liveSnapshot(n: number): LiveSnapshot {
     ],
     lift: LIFT,
     totals: { commands: 5210 + n, decisions: 1930 + n, deadLetters: 4, merges: 77 },
-    readiness: { ready: true, instances: 2, tasks: 24, restoring: 0 },
+    readiness: { ready: true, instances: 2, tasks: 24, restoring: 0, waiting: null },
     recent: { commands: recentCommands, decisions: [fatigueRefusal] },
   };
 }

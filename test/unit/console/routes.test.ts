@@ -57,7 +57,7 @@ describe('the console API', () => {
     healthy: () => ({ healthy: true, detail: {} }),
     ready: () => ({ ready: true, detail: {} }),
     plugins: [
-      consoleApi({ token: TOKEN, appId: 'lp-test', config, locator, hasher, activity, next: whatNext, readiness: async () => ({ ready: true, instances: 2, tasks: 8, restoring: 0 }) }),
+      consoleApi({ token: TOKEN, appId: 'lp-test', config, locator, hasher, activity, next: whatNext, readiness: async () => ({ ready: true, instances: 2, tasks: 8, restoring: 0, waiting: null }) }),
     ],
   });
   // A second instance that owns no partition: it forwards a person's page and a lookup to the first.
@@ -77,7 +77,7 @@ describe('the console API', () => {
         hasher,
         activity: new Activity(),
         next: whatNext,
-        readiness: async () => ({ ready: true, instances: 2, tasks: 0, restoring: 0 }),
+        readiness: async () => ({ ready: true, instances: 2, tasks: 0, restoring: 0, waiting: null }),
       }),
     ],
   });
@@ -136,7 +136,7 @@ describe('the console API', () => {
 
   test('live and a trigger drill-down answer the roll-up', async () => {
     const live = await get<LiveSnapshot>('/api/console/live');
-    expect(live.body.readiness).toEqual({ ready: true, instances: 2, tasks: 8, restoring: 0 });
+    expect(live.body.readiness).toEqual({ ready: true, instances: 2, tasks: 8, restoring: 0, waiting: null });
     expect(live.body.totals).toEqual({ commands: 1, decisions: 1, deadLetters: 0, merges: 1 });
     expect(live.body.recent.decisions.map((d) => d.decisionId)).toEqual(['d-1']);
     const drill = await get<TriggerActivity>('/api/console/triggers/cart_abandoned');
