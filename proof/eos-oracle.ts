@@ -1,5 +1,5 @@
 import type { ProfileEvent } from '../processors/model/profile-event';
-import type { Touchpoint } from '../processors/model/touchpoint';
+import { ENGINE_EVENTS, type Touchpoint } from '../processors/model/touchpoint';
 import { InProcessEngine } from '../runtime/in-process-engine';
 import { DLQ_HEADERS, type OutputRecord } from '../runtime/records';
 import type { Serde } from '../runtime/serde/serde';
@@ -94,7 +94,8 @@ async function accountRawInput(topology: Topology, live: ReadonlyMap<string, rea
   const expected = new Map<string, number>();
   const reached = new Map<string, number>();
   for (const t of raw) count(expected, t.eventId, 1);
-  for (const t of links) count(reached, t.eventId, 1);
+  // The engine's own requests on the link log (retention) are no raw record's.
+  for (const t of links) if (!ENGINE_EVENTS.has(t.eventType)) count(reached, t.eventId, 1);
   for (const e of resolved) if (e.body.kind === 'touchpoint') count(reached, e.body.touchpoint.eventId, 1);
   // What the link task forwarded and the profile tasks re-addressed came from the ingest tasks once already.
   for (const e of fromOthers) if (e.body.kind === 'touchpoint') count(reached, e.body.touchpoint.eventId, -1);

@@ -17,7 +17,7 @@ export interface Observed {
   deadLetters: readonly { key: Buffer | null; value: Buffer | null; headers: Record<string, string> }[];
   /** Event ids of touchpoints on touchpoints.resolved, one per record. */
   resolved: readonly string[];
-  /** Event ids on identity.links. */
+  /** Event ids of channels' touchpoints on identity.links (not the engine's own requests). */
   linked: readonly string[];
   audits: readonly IdentityAudit[];
 }

@@ -5,7 +5,7 @@ import { stackEndpoints } from '../local-stack/settings';
 import { up } from '../local-stack/stack';
 import type { IdentityAudit } from '../processors/identity/audit';
 import type { ProfileEvent } from '../processors/model/profile-event';
-import type { Touchpoint } from '../processors/model/touchpoint';
+import { ENGINE_EVENTS, type Touchpoint } from '../processors/model/touchpoint';
 import type { SegmentMembership } from '../processors/segmentation/segmentation-processor';
 import { Kafka, logLevel } from '../runtime/kafka/client';
 import { partitionForKey } from '../runtime/kafka/partitioner';
@@ -143,7 +143,8 @@ export async function runHostile(options: HostileRunOptions): Promise<HostileRun
     {
       deadLetters: live.get(topology.deadLetterTopic(topics.raw)) ?? [],
       resolved: (await decode<ProfileEvent>(topics.resolved)).flatMap((e) => (e.body.kind === 'touchpoint' ? [e.body.touchpoint.eventId] : [])),
-      linked: (await decode<Touchpoint>(topics.links)).map((t) => t.eventId),
+      // the engine's own requests on the link log (retention) are no input of anyone's
+      linked: (await decode<Touchpoint>(topics.links)).flatMap((t) => (ENGINE_EVENTS.has(t.eventType) ? [] : [t.eventId])),
       audits: await decode<IdentityAudit>(topics.audit),
     },
     topics.raw,
