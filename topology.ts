@@ -21,7 +21,7 @@
 import { join } from 'node:path';
 import type { IdentityConfig } from './processors/identity/config';
 import { IdentifierHasher, identitySecret } from './processors/identity/identifiers';
-import { INGEST_OUTPUTS, IngestProcessor } from './processors/identity/ingest-processor';
+import { INGEST_OUTPUTS, IngestProcessor, touchpointEventTime } from './processors/identity/ingest-processor';
 import { LINK_OUTPUTS, LinkProcessor } from './processors/identity/link-processor';
 import { RESOLVE_OUTPUTS, ResolveProcessor } from './processors/identity/resolve-processor';
 import { profileEventFromWire, profileEventToWire, type ProfileEvent, type ProfileEventWire } from './processors/model/profile-event';
@@ -106,7 +106,7 @@ export function buildTopology(options: TopologyOptions): Topology {
       .globalStore(IDENTITY_GRAPH_STORE, { fromStore: IDENTIFIERS_STORE, value: stringSerde })
 
       // [A] ingest and resolve, on every partition of touchpoints.raw
-      .source('touchpoints', { topic: topic.raw, key: bufferSerde, value: touchpointSerde, eventTime: (t) => t.occurredAt })
+      .source('touchpoints', { topic: topic.raw, key: bufferSerde, value: touchpointSerde, eventTime: touchpointEventTime(config.identity) })
       .processor('ingest', () => new IngestProcessor(config.identity, hasher), { from: 'touchpoints', outputs: INGEST_OUTPUTS })
       .processor('resolve', () => new ResolveProcessor(), { from: 'ingest', outputs: RESOLVE_OUTPUTS, globalStores: [IDENTITY_GRAPH_STORE] })
       .sink('to-links', { topic: topic.links, key: stringSerde, value: touchpointSerde, partition: () => 0, from: ['ingest', 'resolve', 'profile'] })

@@ -1,4 +1,5 @@
 import type { CountryCode } from 'libphonenumber-js';
+import { positiveDurationSchema } from '../../config/duration';
 import type { ConfigFile, Fail } from '../../config/load';
 import { mapByName, nameSchema } from '../../config/names';
 
@@ -34,6 +35,12 @@ export interface IdentityConfig {
     maxStringLength: number;
     /** Entries of `attributes`. */
     maxAttributes: number;
+    /**
+     * How far a touchpoint's occurredAt may be ahead of its Kafka record's
+     * timestamp (a duration, e.g. 1d); further ahead, it goes to the
+     * dead-letter topic instead of moving event time. Unset: no limit.
+     */
+    maxFutureSkew?: string;
   };
   blocked: {
     /** Values that identify nobody, compared after trimming and lower-casing. */
@@ -76,6 +83,7 @@ const schema = {
         maxIdentifierLength: { type: 'integer', minimum: 1 },
         maxStringLength: { type: 'integer', minimum: 1 },
         maxAttributes: { type: 'integer', minimum: 0 },
+        maxFutureSkew: positiveDurationSchema,
       },
     },
     blocked: {

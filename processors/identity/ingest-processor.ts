@@ -1,4 +1,6 @@
 import { outputs, type Processor, type ProcessorContext, type StreamRecord } from '../../runtime/processor';
+import { parseDuration } from '../../config/duration';
+import { DeserializationError } from '../../runtime/errors';
 import { ENGINE_EVENTS, EVENT, type Touchpoint } from '../model/touchpoint';
 import type { IdentityAudit } from './audit';
 import type { IdentityConfig } from './config';
@@ -136,4 +138,25 @@ function badText(text: string, max: number): BadString['problem'] | undefined {
   if (text.length > max) return (path) => `${path} is ${text.length} characters, more than input.maxStringLength (${max})`;
   if (text.includes('\uFFFD')) return (path) => `${path} is not valid UTF-8`;
   return undefined;
+}
+
+/**
+ * A touchpoint's event time, refused (to the dead-letter topic, with the
+ * reason) when it is further ahead of the record's Kafka timestamp than
+ * identity.yaml `input.maxFutureSkew`: one record dated years ahead would
+ * move its partition's stream time there.
+ */
+export function touchpointEventTime(identity: IdentityConfig): (t: Touchpoint, kafkaTime: number) => number {
+  const skew = identity.input.maxFutureSkew;
+  if (skew === undefined) return (t) => t.occurredAt;
+  const limit = parseDuration(skew);
+  return (t, kafkaTime) => {
+    if (t.occurredAt - kafkaTime > limit) {
+      throw new DeserializationError(
+        'invalid-record',
+        `touchpoint ${t.eventId}: occurredAt ${new Date(t.occurredAt).toISOString()} is more than ${skew} ahead of its record's timestamp ${new Date(kafkaTime).toISOString()} (identity.yaml input.maxFutureSkew)`,
+      );
+    }
+    return t.occurredAt;
+  };
 }

@@ -163,6 +163,27 @@ describe('retention', () => {
     expect(profileTimerWrites(d)).toBe(0);
   });
 
+  it('dead-letters a touchpoint dated further ahead of its record than input.maxFutureSkew, so it cannot make everyone look inactive', async () => {
+    const d = await driver();
+    pipe(d, customer(T0));
+    await d.run();
+    const id = await profileOf(d);
+    // a device whose clock says 2099, produced now
+    const wrongClock = someoneElse(Date.UTC(2099, 0, 1));
+    d.pipe('touchpoints.raw', Buffer.from('wrong-clock'), wrongClock, { timestamp: T0 + HOUR });
+    await d.run();
+    const dead = d.output('touchpoints.raw.dlq');
+    expect(dead.map((o) => [o.headers[DLQ_HEADERS.kind], o.headers[DLQ_HEADERS.message]])).toEqual([
+      ['invalid-record', expect.stringMatching(/occurredAt 2099-01-01T00:00:00.000Z is more than 1d ahead of its record's timestamp .* \(identity.yaml input.maxFutureSkew\)/)],
+    ]);
+    expect(await d.storeValue(PROFILES_STORE, id)).toBeDefined();
+    // a day ahead is a clock a little off: accepted
+    const slightlyAhead = someoneElse(T0 + 2 * HOUR + 23 * HOUR);
+    d.pipe('touchpoints.raw', Buffer.from('slightly-ahead'), slightlyAhead, { timestamp: T0 + 2 * HOUR });
+    await d.run();
+    expect(d.output('touchpoints.raw.dlq')).toHaveLength(1);
+  });
+
   it("refuses a channel's touchpoint that claims the engine's own retention event, to the dead-letter topic", async () => {
     const d = await driver();
     const forged = touchpoint({ eventId: 'forged-1', occurredAt: T0, channel: 'web', eventType: 'retention_expired', identifiers: [{ type: 'customer_id', value: 'C-1' }], attributes: { profileId: 'p-x' } });

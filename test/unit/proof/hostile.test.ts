@@ -44,6 +44,9 @@ async function setup(): Promise<{ driver: InProcessEngine; registry: InMemoryReg
 }
 
 /** Valid touchpoints sent after the hostile ones: mostly page views, every fifth a login that goes through identity.links. */
+/** When the records reach Kafka: after the hostile records' 30 days from T0 (input.maxFutureSkew compares with it). */
+const PRODUCED_AT = T0 + 60 * 24 * 60 * MINUTE;
+
 function validTouchpoints(n: number): Touchpoint[] {
   return Array.from({ length: n }, (_, i) =>
     i % 5 === 0
@@ -137,7 +140,8 @@ describe('hostile records for touchpoints.raw', () => {
     const send = (record: HostileRecord | undefined, key: Buffer | null, value: Buffer | null, eventId: string | undefined) => {
       const partition = key === null ? 0 : partitionForKey(key, PARTITIONS);
       inputs.push({ record, eventId, partition, offset: next[partition]!++, key, value });
-      driver.pipeRaw(topics.raw, key, value, { partition, timestamp: T0 });
+      // produced after every event it carries, as live (the proof produces at Date.now())
+      driver.pipeRaw(topics.raw, key, value, { partition, timestamp: PRODUCED_AT });
     };
     for (const r of hostile) send(r, r.key, r.value, r.eventId);
     for (const t of valid) send(undefined, Buffer.from(t.eventId), encoders.encode(t), t.eventId);
