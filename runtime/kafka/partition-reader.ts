@@ -94,7 +94,7 @@ export interface FollowOptions {
   partition: number;
   from: bigint;
   onRecords(records: ReadRecord[], nextOffset: bigint): Promise<void>;
-  /** Called whenever the reader stands at the partition's last stable offset (nothing more to read for now). */
+  /** Called whenever the reader stands at the partition's last stable offset: nothing more to read, or a fetch read up to it. */
   onCaughtUp(): void;
   stopped(): boolean;
   /** How long one fetch at the end waits on the broker for new records (a long poll). */
@@ -232,6 +232,9 @@ export class PartitionReader {
       const reached = until === undefined || next < until ? next : until;
       await options.onRecords(records, reached);
       offset = reached;
+      // A partition written without pause never answers a fetch with nothing: having read up to the
+      // last stable offset this fetch saw is standing at the end too.
+      if (until === undefined && offset >= BigInt(data.lastStableOffset)) options.onCaughtUp?.();
     }
     return offset;
   }
