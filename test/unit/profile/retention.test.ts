@@ -184,6 +184,30 @@ describe('retention', () => {
     expect(d.output('touchpoints.raw.dlq')).toHaveLength(1);
   });
 
+  it('gives the same records, byte for byte, when the same input is replayed twice', async () => {
+    const input = [
+      tp(T0, 'web', 'page_view', { anonymous_id: 'cookie-a' }),
+      ...[0, 1, 2, 3].map((i) => customer(T0 + i * HOUR)),
+      tp(T0 + 5 * HOUR, 'web', 'login', { anonymous_id: 'cookie-a', customer_id: 'C-1' }, { authenticated: true }),
+      customer(T0 + 10 * DAY, 'C-2'),
+      someoneElse(T0 + INACTIVE_AFTER + 11 * DAY),
+      customer(T0 + INACTIVE_AFTER + 12 * DAY),
+      someoneElse(T0 + 3 * INACTIVE_AFTER),
+    ];
+    const run = async () => {
+      const d = await driver();
+      for (const t of input) pipe(d, t);
+      await d.run();
+      return {
+        forgotten: d.output<string, IdentityAudit>('identity.audit').filter((o) => o.value!.kind === 'retention').length,
+        records: d.producedRecords.map((r) => [r.topic, r.partition, r.key?.toString('base64') ?? null, r.value?.toString('base64') ?? null, r.timestamp]),
+      };
+    };
+    const first = await run();
+    expect(first.forgotten).toBeGreaterThanOrEqual(3);
+    expect(await run()).toEqual(first);
+  });
+
   it("refuses a channel's touchpoint that claims the engine's own retention event, to the dead-letter topic", async () => {
     const d = await driver();
     const forged = touchpoint({ eventId: 'forged-1', occurredAt: T0, channel: 'web', eventType: 'retention_expired', identifiers: [{ type: 'customer_id', value: 'C-1' }], attributes: { profileId: 'p-x' } });
