@@ -8,10 +8,12 @@ import { emptyTally, TALLY_FIELDS, type LiftTally, type TriggerLift } from './li
  * merges with processors/triggers/merge.ts (`mergeEngagement`): exposures
  * are unioned and stay converted if either side converted, so a merge
  * never counts a conversion twice. Lift counts are kept per trigger, not
- * in the profile, and a profile merge does not touch them: an exposure is
- * counted once, by the task that recorded it. Two profiles of one person
- * that each had a first exposure stay counted as two people; after the
- * merge the person's exposures are repeats (lastFired merges too).
+ * in the profile: an exposure is counted once, by the task that recorded
+ * it. Two profiles of one person that each had a first exposure were
+ * counted as two people: the merge makes the later one a repeat and moves
+ * its counts from first to repeat (the outcomes node, `countOnce`), as far
+ * as both sides still kept the exposures; after the merge the person's new
+ * exposures are repeats (lastFired merges too).
  *
  * Per trigger, the `lift` store holds one partition's running counts; the
  * engagement.lift topic carries the latest of each (trigger, partition).

@@ -1,6 +1,8 @@
 import { outputs, type Processor, type ProcessorContext, type StreamRecord, type Timer } from '../../runtime/processor';
 import { LIFT_STORE } from '../stores';
-import type { ProfileUpdate } from '../model/profile-update';
+import type { MergeSides, ProfileUpdate } from '../model/profile-update';
+import type { ProfileState } from '../model/profile-state';
+import { engagementFromStored } from '../triggers/state';
 import type { TriggerRules } from '../triggers/config';
 import { parseDuration } from '../../config/duration';
 import type { ExposureRecorded } from '../triggers/records';
@@ -57,6 +59,7 @@ export class OutcomesProcessor implements Processor<string, ProfileUpdate | Expo
       await this.count(value.triggerId, record.timestamp, ctx, tallyField(value.group, value.repeat, 'exposed'));
       return;
     }
+    if (value.merge) return this.countOnce(value.profile, value.merge, record.timestamp, ctx);
     const touchpoint = value.touchpoint;
     if (touchpoint === null || !this.attribution.interesting.has(touchpoint.eventType)) return;
     const e = value.profile.engagement;
@@ -71,6 +74,34 @@ export class OutcomesProcessor implements Processor<string, ProfileUpdate | Expo
     }
   }
 
+  /**
+   * Two profiles of one person that each had a first exposure to a trigger
+   * were counted as two people. After their merge the later of the two is a
+   * repeat: in the profile (its conversions count as a repeat's) and in the
+   * counts, moved from first to repeat here (this partition's counts may go
+   * below zero for the group; the sum over partitions is the person count).
+   * Only exposures both sides still kept (the attribution window) can be
+   * found: older ones stay counted twice.
+   */
+  private async countOnce(profile: ProfileState, merge: MergeSides, at: number, ctx: ProcessorContext<Out>): Promise<void> {
+    if (!merge.winnerBefore) return;
+    const firsts = (state: ProfileState) => new Map(engagementFromStored(state.engagement).exposures.filter((x) => x.repeat !== true).map((x) => [x.triggerId, x]));
+    const loser = firsts(merge.loser);
+    for (const [triggerId, kept] of firsts(merge.winnerBefore)) {
+      const other = loser.get(triggerId);
+      if (!other) continue;
+      const later = kept.at > other.at || (kept.at === other.at && kept.commandId > other.commandId) ? kept : other;
+      const exposures = profile.engagement.exposures;
+      const i = exposures.findIndex((x) => x.triggerId === triggerId && x.commandId === later.commandId);
+      if (i < 0) continue;
+      // a new object: the exposure may be shared with the states the merge read
+      const merged = (exposures[i] = { ...exposures[i]!, repeat: true });
+      await this.move(triggerId, at, ctx, tallyField(merged.group, false, 'exposed'), tallyField(merged.group, true, 'exposed'));
+      if (merged.converted) await this.move(triggerId, at, ctx, tallyField(merged.group, false, 'converted'), tallyField(merged.group, true, 'converted'));
+      ctx.count('merged-exposure-repeat');
+    }
+  }
+
   /** The throttle interval passed with changes not yet emitted. */
   async onTimer(timer: Timer, ctx: ProcessorContext<Out>): Promise<void> {
     const store = ctx.store<LiftEntry>(LIFT_STORE);
@@ -79,11 +110,17 @@ export class OutcomesProcessor implements Processor<string, ProfileUpdate | Expo
     this.emit(store.editable(timer.key, entry), ctx.streamTime, ctx);
   }
 
-  private async count(triggerId: string, at: number, ctx: ProcessorContext<Out>, field: keyof LiftTally): Promise<void> {
+  private count(triggerId: string, at: number, ctx: ProcessorContext<Out>, field: keyof LiftTally): Promise<void> {
+    return this.move(triggerId, at, ctx, null, field);
+  }
+
+  /** One count from `from` (none: a new exposure or conversion) to `to`, and the throttled emit. */
+  private async move(triggerId: string, at: number, ctx: ProcessorContext<Out>, from: keyof LiftTally | null, to: keyof LiftTally): Promise<void> {
     const store = ctx.store<LiftEntry>(LIFT_STORE);
     const stored = await store.get(triggerId);
     const entry = stored ? store.editable(triggerId, stored) : { triggerId, ...emptyTally(), unsent: 0, emittedAt: null };
-    entry[field]++;
+    if (from) entry[from]--;
+    entry[to]++;
     entry.unsent++;
     const now = Math.max(at, ctx.streamTime);
     if (entry.emittedAt === null || entry.unsent >= this.everyChanges || now - entry.emittedAt >= this.maxInterval) this.emit(entry, now, ctx);

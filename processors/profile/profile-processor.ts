@@ -119,7 +119,10 @@ export class ProfileProcessor implements Processor<string, ProfileEvent, Out> {
     ctx.store<ProfileEntry>(PROFILES_STORE).put(id, merged);
     if (!winnerBefore) this.expireAfter(id, merged.lastSeen, ctx);
     ctx.count('merged');
-    ctx.forward('scoring', id, { ...newUpdate(merged, 'merge', null), merge: { loser, winnerBefore } });
+    const update: ProfileUpdate = { ...newUpdate(merged, 'merge', null), merge: { loser, winnerBefore } };
+    // Outcomes first, as for a touchpoint: a person exposed on both sides counts once from here on.
+    ctx.forward('outcomes', id, update);
+    ctx.forward('scoring', id, update);
   }
 
   prefetchTimer(timer: Timer): Iterable<[string, string]> {

@@ -3,7 +3,7 @@ import { combineLift } from '../../../processors/outcomes/merge';
 import type { TriggerSpec } from '../../../processors/triggers/config';
 import { holdoutGroup } from '../../../processors/triggers/eligibility';
 import { Rng } from '../../../simulator/random';
-import { DAY, grant, Harness, HOUR, MINUTE, onEvent, outcomesConfig, rules, T0, touch, type TestInput } from '../triggers/support';
+import { DAY, grant, Harness, HOUR, merge, MINUTE, onEvent, outcomesConfig, rules, T0, touch, type TestInput } from '../triggers/support';
 
 const consenting = (id: string): TestInput => grant(id, `${id}-consent`, T0 - HOUR, '*', 'marketing');
 const outcome = (profileId: string, eventId: string, at: number, eventType: string, commandId: string | null, extra = {}): TestInput =>
@@ -279,6 +279,24 @@ describe('outcomes processor', () => {
     await h.send(...people.map(consenting));
     for (const [i, at] of [T0, T0 + HOUR].entries()) await h.send(...people.map((person) => touch(person, `${person}-l${i}`, at, 'login')));
     expect(h.lift.at(-1)).toMatchObject({ treated: 3, control: 3, repeatTreated: 3, repeatControl: 3 });
+  });
+
+  it('counts two profiles of one person, each exposed before their merge, as one person: the later exposure becomes a repeat', async () => {
+    const [a, b] = [find('treatment', 0), find('treatment', 1)];
+    const h = await Harness.create({ rules: rules([offer]) });
+    await h.send(consenting(a), consenting(b), touch(a, 'la', T0, 'login'), touch(b, 'lb', T0 + HOUR, 'login'), touch(b, 'buy', T0 + 2 * HOUR, 'purchase'));
+    expect(h.lift.at(-1)).toMatchObject({ treated: 2, treatedConverted: 1, repeatTreated: 0, repeatTreatedConverted: 0 });
+    await h.send(merge(b, a, T0 + 3 * HOUR));
+    // b's exposure was the later one: it and its conversion are now a repeat's
+    expect(h.lift.at(-1)).toMatchObject({ treated: 1, treatedConverted: 0, repeatTreated: 1, repeatTreatedConverted: 1 });
+    expect((await h.profile(a)).engagement.exposures.map((x) => [x.at, x.repeat === true, x.converted])).toEqual([
+      [T0, false, false],
+      [T0 + HOUR, true, true],
+    ]);
+    // a merge of a person exposed on one side only changes no count
+    const [c, d] = [find('treatment', 2), find('treatment', 3)];
+    await h.send(consenting(c), touch(c, 'lc', T0 + 4 * HOUR, 'login'), touch(d, 'vd', T0 + 4 * HOUR, 'page_view'), merge(d, c, T0 + 5 * HOUR));
+    expect(h.lift.at(-1)).toMatchObject({ treated: 2, repeatTreated: 1 });
   });
 
   it('gives a rule without its own conversion events only the default ones, and a rule with them only its own', async () => {

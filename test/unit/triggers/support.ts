@@ -96,6 +96,7 @@ export class TestProfileProcessor implements Processor<string, TestInput, (typeo
     if (v.kind === 'merge') {
       const winner = store.editable(v.winner, (await store.get(v.winner)) as ProfileState);
       const loser = (await store.get(v.loser)) as ProfileState;
+      const winnerBefore = structuredClone(winner);
       winner.engagement = mergeEngagement(winner.engagement, loser.engagement);
       for (const [type, values] of Object.entries(loser.identifiers)) {
         winner.identifiers[type] = [...new Set([...(winner.identifiers[type] ?? []), ...values])];
@@ -103,7 +104,7 @@ export class TestProfileProcessor implements Processor<string, TestInput, (typeo
       for (const [key, c] of Object.entries(loser.consent)) if ((winner.consent[key]?.at ?? -Infinity) < c.at) winner.consent[key] = c;
       for (const [name, ch] of Object.entries(loser.channels)) if ((winner.channels[name]?.lastAt ?? -Infinity) < ch.lastAt) winner.channels[name] = ch;
       store.put(v.loser, { mergedInto: v.winner, at: v.at });
-      const update: ProfileUpdate = { profile: winner, cause: 'merge', touchpoint: null, scoresBefore: {}, segmentsEntered: [], segmentsExited: [] };
+      const update: ProfileUpdate = { profile: winner, cause: 'merge', touchpoint: null, scoresBefore: {}, segmentsEntered: [], segmentsExited: [], merge: { loser, winnerBefore } };
       ctx.forward('outcomes', winner.id, update);
       ctx.forward('triggers', winner.id, update);
       return;
