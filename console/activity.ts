@@ -81,26 +81,32 @@ export function liftRow(triggerId: string, counts: { treated: number; treatedCon
 
 /** Counts per key over wall-clock buckets, oldest first. */
 class Buckets {
-  readonly counts = new Map<string, number[]>();
+  private readonly counts = new Map<string, number[]>();
 
-  constructor(private readonly size: () => number) {}
+  constructor(private readonly size: number) {}
 
   add(key: string, index: number, by = 1): void {
     let row = this.counts.get(key);
-    if (!row) this.counts.set(key, (row = new Array<number>(this.size()).fill(0)));
-    row[index] = (row[index] ?? 0) + by;
+    if (!row) this.counts.set(key, (row = new Array<number>(this.size).fill(0)));
+    row[index]! += by;
   }
 
   shift(by: number): void {
     for (const row of this.counts.values()) {
       row.splice(0, Math.min(by, row.length));
-      while (row.length < this.size()) row.push(0);
+      while (row.length < this.size) row.push(0);
     }
   }
 
-  perSecond(bucketMs: number, from: number, to: number): Record<string, number[]> {
+  /** One key's buckets from..to (exclusive), per second; zeros for a key never counted. */
+  perSecond(key: string, bucketMs: number, from: number, to: number): number[] {
+    return (this.counts.get(key) ?? new Array<number>(this.size).fill(0)).slice(from, to).map((n) => (n * 1000) / bucketMs);
+  }
+
+  /** Every key's, by key. */
+  allPerSecond(bucketMs: number, from: number, to: number): Record<string, number[]> {
     const out: Record<string, number[]> = {};
-    for (const [key, row] of [...this.counts].sort((a, b) => a[0].localeCompare(b[0]))) out[key] = row.slice(from, to).map((n) => (n * 1000) / bucketMs);
+    for (const key of [...this.counts.keys()].sort()) out[key] = this.perSecond(key, bucketMs, from, to);
     return out;
   }
 }
@@ -122,28 +128,25 @@ export class Activity {
   private readonly commandsByTrigger: Buckets;
   private readonly commandsByChannel: Buckets;
   private readonly suppressions: Buckets;
-  private readonly offsets: { at: number; rawIn: number[]; rawProcessed: number[]; deadLetters: number[]; last?: OffsetSample } = {
-    at: 0,
-    rawIn: [],
-    rawProcessed: [],
-    deadLetters: [],
-  };
+  /** Keys `in`, `processed`, `deadLetters`: differences between offset samples. */
+  private readonly throughput: Buckets;
+  private lastSample: OffsetSample | undefined;
   private lag: { topic: string; lag: number }[] = [];
 
   constructor(limits: Partial<ActivityLimits> = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
-    const size = () => this.limits.buckets;
+    const size = this.limits.buckets;
     this.commandsByTrigger = new Buckets(size);
     this.commandsByChannel = new Buckets(size);
     this.suppressions = new Buckets(size);
+    this.throughput = new Buckets(size);
   }
 
   /** From now on, records count in the series at the time they are read. */
   goLive(now: number): void {
     if (this.firstBucketAt !== undefined) return;
     this.firstBucketAt = now - (this.limits.buckets - 1) * this.limits.bucketMs;
-    this.liveFrom = this.firstBucketAt + (this.limits.buckets - 1) * this.limits.bucketMs;
-    for (const row of [this.offsets.rawIn, this.offsets.rawProcessed, this.offsets.deadLetters]) row.push(...new Array<number>(this.limits.buckets).fill(0));
+    this.liveFrom = now;
   }
 
   get live(): boolean {
@@ -208,16 +211,16 @@ export class Activity {
 
   /** Rates of the series come from the difference between two samples. */
   sample(sample: OffsetSample): void {
-    const last = this.offsets.last;
-    this.offsets.last = sample;
+    const last = this.lastSample;
+    this.lastSample = sample;
     this.lag = sample.lag;
     if (!last) return;
     this.totals.deadLetters += Math.max(0, sample.deadLetterEnd - last.deadLetterEnd);
     const bucket = this.bucket(sample.at);
     if (bucket === undefined) return;
-    this.offsets.rawIn[bucket]! += Math.max(0, sample.rawEnd - last.rawEnd);
-    this.offsets.rawProcessed[bucket]! += Math.max(0, sample.rawCommitted - last.rawCommitted);
-    this.offsets.deadLetters[bucket]! += Math.max(0, sample.deadLetterEnd - last.deadLetterEnd);
+    this.throughput.add('in', bucket, Math.max(0, sample.rawEnd - last.rawEnd));
+    this.throughput.add('processed', bucket, Math.max(0, sample.rawCommitted - last.rawCommitted));
+    this.throughput.add('deadLetters', bucket, Math.max(0, sample.deadLetterEnd - last.deadLetterEnd));
   }
 
   /**
@@ -256,13 +259,13 @@ export class Activity {
     const first = this.firstBucketAt === undefined ? 0 : Math.max(0, Math.round((this.liveFrom - this.firstBucketAt) / bucketMs));
     const complete = this.limits.buckets - 1;
     const times = this.firstBucketAt === undefined ? [] : Array.from({ length: Math.max(0, complete - first) }, (_, i) => this.firstBucketAt! + (first + i) * bucketMs);
-    const rate = (row: number[]) => row.slice(first, complete).map((n) => (n * 1000) / bucketMs);
-    const rates = (buckets: Buckets) => (this.live ? buckets.perSecond(bucketMs, first, complete) : {});
+    const rate = (key: string) => (this.live ? this.throughput.perSecond(key, bucketMs, first, complete) : []);
+    const rates = (buckets: Buckets) => (this.live ? buckets.allPerSecond(bucketMs, first, complete) : {});
     const series: LiveSeries = {
       times,
-      touchpointsIn: rate(this.offsets.rawIn),
-      touchpointsProcessed: rate(this.offsets.rawProcessed),
-      deadLetters: rate(this.offsets.deadLetters),
+      touchpointsIn: rate('in'),
+      touchpointsProcessed: rate('processed'),
+      deadLetters: rate('deadLetters'),
       commandsByTrigger: rates(this.commandsByTrigger),
       commandsByChannel: rates(this.commandsByChannel),
       suppressionsByOutcome: rates(this.suppressions),
@@ -289,11 +292,7 @@ export class Activity {
     if (index < buckets) return index;
     const by = index - buckets + 1;
     this.firstBucketAt += by * bucketMs;
-    for (const row of [this.offsets.rawIn, this.offsets.rawProcessed, this.offsets.deadLetters]) {
-      row.splice(0, Math.min(by, row.length));
-      while (row.length < buckets) row.push(0);
-    }
-    for (const b of [this.commandsByTrigger, this.commandsByChannel, this.suppressions]) b.shift(by);
+    for (const b of [this.commandsByTrigger, this.commandsByChannel, this.suppressions, this.throughput]) b.shift(by);
     return buckets - 1;
   }
 

@@ -36,12 +36,15 @@ export interface ConsoleSourceOptions {
 export class ConsoleSource {
   private readonly follower: TopicFollower;
   private readonly client: Kafka;
+  /** The engine's source topics: their lag, and their dead-letter topics. */
+  private readonly sources: string[];
   private admin?: Admin;
   private timer?: NodeJS.Timeout;
   private sampling?: Promise<void>;
 
   constructor(private readonly options: ConsoleSourceOptions) {
     const { topology, topics, registry, catalog, activity } = options;
+    this.sources = [...new Set(topology.subTopologies.flatMap((s) => s.sources.map((source) => source.options.topic)))];
     this.client = new Kafka({ clientId: `${topology.appId}-console`, ...options.kafka, logLevel: logLevel.NOTHING });
     const now = () => Date.now();
     this.follower = new TopicFollower(this.client, `${topology.appId}-console-${randomBytes(4).toString('hex')}`, {
@@ -74,8 +77,8 @@ export class ConsoleSource {
   private async sample(): Promise<void> {
     const admin = this.admin!;
     const { topology, topics, activity } = this.options;
+    const { sources } = this;
     if (!activity.live && (await this.follower.caughtUp(admin))) activity.goLive(Date.now());
-    const sources = [...new Set(topology.subTopologies.flatMap((s) => s.sources.map((source) => source.options.topic)))];
     const ends = new Map<string, number[]>();
     for (const topic of [...sources, ...sources.map((t) => topology.deadLetterTopic(t))]) {
       const offsets = await withRetries(() => admin.fetchTopicOffsets(topic));

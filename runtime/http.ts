@@ -20,12 +20,11 @@ export interface HttpOptions {
   api?: { title: string; version: string; description?: string };
 }
 
-const probe = (flag: string) => ({
-  response: {
-    200: { type: 'object', required: [flag], properties: { [flag]: { type: 'boolean' } }, additionalProperties: true },
-    503: { type: 'object', required: [flag], properties: { [flag]: { type: 'boolean' } }, additionalProperties: true },
-  },
-});
+/** A probe's answer, 200 or 503 alike: its flag and whatever detail explains it. */
+const probe = (flag: string) => {
+  const answer = { type: 'object', required: [flag], properties: { [flag]: { type: 'boolean' } }, additionalProperties: true };
+  return { response: { 200: answer, 503: answer } };
+};
 
 /**
  * The engine's HTTP port, on fastify: /metrics (Prometheus), /healthz,
@@ -33,7 +32,7 @@ const probe = (flag: string) => ({
  * schema) and the mounted plugins. Every error answers `{ "error": "..." }`.
  */
 export class HttpServer {
-  readonly app: FastifyInstance;
+  private readonly app: FastifyInstance;
   private started = false;
 
   constructor(private readonly options: HttpOptions) {
@@ -49,7 +48,7 @@ export class HttpServer {
         components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       },
     });
-    app.setErrorHandler((error: Error & { statusCode?: number; validation?: unknown }, request, reply) => {
+    app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
       const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
       if (status >= 500) options.log?.error({ err: error, url: request.url }, 'HTTP request failed');
       void reply.status(status).send({ error: error.message });

@@ -50,37 +50,22 @@ describe('the console API', () => {
     identityGraph: () => ({ get: async (key) => (key === phoneKey ? 'p-old' : undefined) }),
     owner: async () => undefined,
   };
-  const server = new HttpServer({
-    host: '127.0.0.1',
-    port: 0,
-    registry: new Registry(),
-    healthy: () => ({ healthy: true, detail: {} }),
-    ready: () => ({ ready: true, detail: {} }),
-    plugins: [
-      consoleApi({ token: TOKEN, appId: 'lp-test', config, locator, hasher, activity, next: whatNext, readiness: async () => ({ ready: true, instances: 2, tasks: 8, restoring: 0, waiting: null }) }),
-    ],
-  });
-  // A second instance that owns no partition: it forwards a person's page and a lookup to the first.
+  /** One instance: the console API over `locator` and `activity`, on a real HTTP server. */
+  const instance = (at: ProfileLocator, read: Activity, tasks: number) =>
+    new HttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      registry: new Registry(),
+      healthy: () => ({ healthy: true, detail: {} }),
+      ready: () => ({ ready: true, detail: {} }),
+      plugins: [
+        consoleApi({ token: TOKEN, appId: 'lp-test', config, locator: at, hasher, activity: read, next: whatNext, readiness: async () => ({ ready: true, instances: 2, tasks, restoring: 0, waiting: null }) }),
+      ],
+    });
   let base = '';
-  const elsewhere = new HttpServer({
-    host: '127.0.0.1',
-    port: 0,
-    registry: new Registry(),
-    healthy: () => ({ healthy: true, detail: {} }),
-    ready: () => ({ ready: true, detail: {} }),
-    plugins: [
-      consoleApi({
-        token: TOKEN,
-        appId: 'lp-test',
-        config,
-        locator: { ...locator, localStore: () => undefined, owner: async () => base.slice('http://'.length) },
-        hasher,
-        activity: new Activity(),
-        next: whatNext,
-        readiness: async () => ({ ready: true, instances: 2, tasks: 0, restoring: 0, waiting: null }),
-      }),
-    ],
-  });
+  const server = instance(locator, activity, 8);
+  // A second instance that owns no partition: it forwards a person's page and a lookup to the first.
+  const elsewhere = instance({ ...locator, localStore: () => undefined, owner: async () => base.slice('http://'.length) }, new Activity(), 0);
   let other = '';
   beforeAll(async () => {
     base = `http://127.0.0.1:${(await server.start()).port}`;
