@@ -5,7 +5,7 @@
  */
 // Transpile only (types are checked by `npm run typecheck`), so tests start fast.
 const transform = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
-// kafkajs's modules that runtime/kafka/kafkajs-patch.ts replaces through require.cache, which jest's
+// kafkajs's modules that runtime/kafka/kafkajs/patch.ts replaces through require.cache, which jest's
 // own module registry never consults: map kafkajs's requires of them to the patched functions.
 const moduleNameMapper = {
   '^(\\./|kafkajs/src/consumer/)filterAbortedMessages$': '<rootDir>/test/support/kafkajs-patch/filterAbortedMessages.js',

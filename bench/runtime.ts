@@ -11,14 +11,14 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel, Partitioners, type Admin } from '../runtime/kafka/client';
+import { Kafka, logLevel, Partitioners, type Admin } from '../runtime/kafka/kafkajs/client';
 import pino from 'pino';
 import { up } from '../local-stack/stack';
 import { stackEndpoints } from '../local-stack/settings';
 import { Engine, type ProcessingGuarantee } from '../runtime/kafka/engine';
 import { withRetries } from '../runtime/kafka/retry';
 import { eventually } from '../runtime/retry';
-import { createPlainTopics, createTopics } from '../runtime/kafka/topics';
+import { createPlainTopics, createTopics } from '../runtime/kafka/kafkajs/topics';
 import { countingTopology } from '../test/support/counting-topology';
 import { ProgressBar } from '../cli/progress';
 import { option } from './support';

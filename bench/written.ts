@@ -7,7 +7,7 @@
  * shown apart from what the engine wrote.
  */
 import { stackEndpoints } from '../local-stack/settings';
-import { Kafka, logLevel } from '../runtime/kafka/client';
+import { Kafka, logLevel } from '../runtime/kafka/kafkajs/client';
 
 async function main(): Promise<void> {
   const match = process.argv[2];

@@ -22,7 +22,7 @@ import { stackEndpoints } from '../local-stack/settings';
 import { touchpoint, type Identifier, type OutcomeEvent, type Touchpoint } from '../processors/model/touchpoint';
 import type { EngagementCommand } from '../processors/triggers/records';
 import pino, { type Logger } from 'pino';
-import { loggingKafka, Partitioners, type Consumer, type Kafka, type Producer } from '../runtime/kafka/client';
+import { loggingKafka, Partitioners, type Consumer, type Kafka, type Producer } from '../runtime/kafka/kafkajs/client';
 import { kafkaConnection } from '../runtime/kafka/connection';
 import { AvroSerde } from '../runtime/serde/avro-serde';
 import { ConfluentRegistry, registryAuth } from '../runtime/serde/registry';

@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { Kafka, logLevel } from '../runtime/kafka/client';
+import { Kafka, logLevel } from '../runtime/kafka/kafkajs/client';
 import type { Logger } from 'pino';
 import { loadEngineSettings, type EngineSettings } from '../config/engine';
 import { configWarnings, loadProductConfig } from '../config/product';
@@ -8,7 +8,7 @@ import { HttpServer } from '../runtime/http';
 import { kafkaConnection, refusedCredentials, type KafkaConnection } from '../runtime/kafka/connection';
 import { Engine } from '../runtime/kafka/engine';
 import { RuntimeMetrics } from '../runtime/metrics';
-import { createTopics, type TopicOptions, type TopicReport } from '../runtime/kafka/topics';
+import { createTopics, type TopicOptions, type TopicReport } from '../runtime/kafka/kafkajs/topics';
 import { ConfluentRegistry, registryAuth } from '../runtime/serde/registry';
 import type { CachedStore } from '../runtime/state/cached-store';
 import { SchemaCatalog } from '../runtime/serde/schema-catalog';

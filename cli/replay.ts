@@ -8,7 +8,7 @@
  * report; a second Ctrl-C quits at once.
  */
 import { join, resolve } from 'node:path';
-import { Kafka, logLevel } from '../runtime/kafka/client';
+import { Kafka, logLevel } from '../runtime/kafka/kafkajs/client';
 import { loadEngineSettings } from '../config/engine';
 import { stackEndpoints } from '../local-stack/settings';
 import { ConfluentRegistry, registryAuth } from '../runtime/serde/registry';

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { TriggerLift } from '../processors/outcomes/lift';
-import { Kafka, logLevel, type Admin } from '../runtime/kafka/client';
+import { Kafka, logLevel, type Admin } from '../runtime/kafka/kafkajs/client';
 import type { KafkaConnection } from '../runtime/kafka/connection';
 import { withRetries } from '../runtime/kafka/retry';
-import { decoding, TopicFollower } from '../runtime/kafka/topic-follower';
+import { decoding, TopicFollower } from '../runtime/kafka/kafkajs/topic-follower';
 import type { SchemaRegistryClient } from '../runtime/serde/registry';
 import type { SchemaCatalog } from '../runtime/serde/schema-catalog';
 import type { Topology } from '../runtime/topology';

@@ -1,8 +1,8 @@
-import type { Admin, Kafka } from '../runtime/kafka/client';
+import type { Admin, Kafka } from '../runtime/kafka/kafkajs/client';
 import { IdentifierHasher, profileIdFor } from '../processors/identity/identifiers';
 import { IDENTIFIERS_STORE } from '../processors/stores';
 import { pairwisePrecisionRecall, type GroundTruth, type PairwiseScore } from '../simulator/truth';
-import { readTopicToEnd } from '../runtime/kafka/topic-follower';
+import { readTopicToEnd } from '../runtime/kafka/kafkajs/topic-follower';
 import type { LiftSummary } from './tally';
 
 /**

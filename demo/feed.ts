@@ -1,4 +1,4 @@
-import type { Message, Producer } from '../runtime/kafka/client';
+import type { Message, Producer } from '../runtime/kafka/kafkajs/client';
 import type { Touchpoint } from '../processors/model/touchpoint';
 import type { AvroSerde } from '../runtime/serde/avro-serde';
 import type { TouchpointGenerator } from '../simulator/generator';

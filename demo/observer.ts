@@ -1,11 +1,11 @@
-import type { Kafka } from '../runtime/kafka/client';
+import type { Kafka } from '../runtime/kafka/kafkajs/client';
 import type { TriggerLift } from '../processors/outcomes/lift';
 import type { SchemaRegistryClient } from '../runtime/serde/registry';
 import type { SchemaCatalog } from '../runtime/serde/schema-catalog';
 import type { OutcomeResponder } from '../simulator/responder';
 import type { TouchpointGenerator } from '../simulator/generator';
 import type { topicNames } from '../topology';
-import { decoding, TopicFollower } from '../runtime/kafka/topic-follower';
+import { decoding, TopicFollower } from '../runtime/kafka/kafkajs/topic-follower';
 import { Tally, type AuditRecord, type CommandRecord, type DecisionRecord, type MembershipRecord, type ViewRecord } from './tally';
 
 type Topics = ReturnType<typeof topicNames>;

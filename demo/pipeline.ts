@@ -1,7 +1,7 @@
-import type { Admin } from '../runtime/kafka/client';
+import type { Admin } from '../runtime/kafka/kafkajs/client';
 import type { Counter } from 'prom-client';
 import type { Engine } from '../runtime/kafka/engine';
-import { committedTotal } from '../runtime/kafka/topic-follower';
+import { committedTotal } from '../runtime/kafka/kafkajs/topic-follower';
 
 /**
  * When has an engine processed everything it was given? Its raw input is

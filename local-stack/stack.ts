@@ -5,7 +5,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Kafka, logLevel } from '../runtime/kafka/client';
+import { Kafka, logLevel } from '../runtime/kafka/kafkajs/client';
 import { checkJava, installKafka, installRegistry, javaCommand, REGISTRY, StackError } from './install';
 import { LOCAL_KAFKA_USER, securedEndpoint, StackSettings, stackSettings } from './settings';
 

@@ -7,7 +7,7 @@ import type { IdentityAudit } from '../processors/identity/audit';
 import type { ProfileEvent } from '../processors/model/profile-event';
 import { ENGINE_EVENTS, type Touchpoint } from '../processors/model/touchpoint';
 import type { SegmentMembership } from '../processors/segmentation/segmentation-processor';
-import { Kafka, logLevel } from '../runtime/kafka/client';
+import { Kafka, logLevel } from '../runtime/kafka/kafkajs/client';
 import { partitionForKey } from '../runtime/kafka/partitioner';
 import { AvroSerde } from '../runtime/serde/avro-serde';
 import { ConfluentRegistry } from '../runtime/serde/registry';

@@ -1,5 +1,5 @@
-import type { Admin, Kafka } from '../runtime/kafka/client';
-import { PartitionReader } from '../runtime/kafka/partition-reader';
+import type { Admin, Kafka } from '../runtime/kafka/kafkajs/client';
+import { KafkajsPartitionReader } from '../runtime/kafka/kafkajs/partition-reader';
 import { textHeaders } from '../runtime/records';
 import type { TopicRecord } from './outputs';
 
@@ -15,7 +15,7 @@ export interface LiveRecord extends TopicRecord {
  * to its last stable one, in offset order.
  */
 export async function readTopics(kafka: Kafka, admin: Admin, topics: readonly string[]): Promise<Map<string, LiveRecord[]>> {
-  const reader = new PartitionReader(kafka);
+  const reader = new KafkajsPartitionReader(kafka);
   await reader.connect();
   const out = new Map<string, LiveRecord[]>();
   try {

@@ -1,6 +1,6 @@
 import type { Touchpoint } from '../processors/model/touchpoint';
-import type { Admin, Producer } from '../runtime/kafka/client';
-import { produceChunks, toTopicMessages } from '../runtime/kafka/produce-chunks';
+import type { Admin, Producer } from '../runtime/kafka/kafkajs/client';
+import { produceChunks, toTopicMessages } from '../runtime/kafka/kafkajs/produce-chunks';
 import { withRetries } from '../runtime/kafka/retry';
 import { eventually } from '../runtime/retry';
 import type { topicNames } from '../topology';

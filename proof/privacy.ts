@@ -4,8 +4,8 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import RocksDB from 'rocksdb-native';
-import { Kafka, logLevel, type Admin } from '../runtime/kafka/client';
-import { PartitionReader } from '../runtime/kafka/partition-reader';
+import { Kafka, logLevel, type Admin } from '../runtime/kafka/kafkajs/client';
+import { KafkajsPartitionReader } from '../runtime/kafka/kafkajs/partition-reader';
 import { deadLetterTopic } from '../runtime/topology';
 import type { GroundTruth } from '../simulator/truth';
 import { topicNames } from '../topology';
@@ -603,7 +603,7 @@ type OnRecord = (topic: string, partition: number, record: ScannedRecord) => voi
 /** Through PartitionReader: no consumer group, each partition up to its last stable offset. */
 async function readCommitted(kafka: Kafka, topics: readonly string[], findings: Findings, onRecord: OnRecord): Promise<void> {
   const admin = kafka.admin();
-  const reader = new PartitionReader(kafka);
+  const reader = new KafkajsPartitionReader(kafka);
   await admin.connect();
   try {
     await reader.connect();

@@ -6,7 +6,7 @@ import { assemble, provisionTopics, type App } from '../cli/app';
 import { restart, up } from '../local-stack/stack';
 import { stackEndpoints, stackSettings } from '../local-stack/settings';
 import type { Touchpoint } from '../processors/model/touchpoint';
-import { Kafka, logLevel } from '../runtime/kafka/client';
+import { Kafka, logLevel } from '../runtime/kafka/kafkajs/client';
 import { AvroSerde } from '../runtime/serde/avro-serde';
 import { ConfluentRegistry } from '../runtime/serde/registry';
 import { SchemaCatalog } from '../runtime/serde/schema-catalog';

@@ -1,7 +1,7 @@
-import type { Admin, Kafka, Producer } from '../runtime/kafka/client';
-import { produceChunks, toTopicMessages } from '../runtime/kafka/produce-chunks';
+import type { Admin, Kafka, Producer } from '../runtime/kafka/kafkajs/client';
+import { produceChunks, toTopicMessages } from '../runtime/kafka/kafkajs/produce-chunks';
 import { withRetries } from '../runtime/kafka/retry';
-import { createTopics } from '../runtime/kafka/topics';
+import { createTopics } from '../runtime/kafka/kafkajs/topics';
 import type { OutputRecord } from '../runtime/records';
 import type { SchemaRegistryClient } from '../runtime/serde/registry';
 import type { SchemaCatalog } from '../runtime/serde/schema-catalog';

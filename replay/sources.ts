@@ -1,10 +1,11 @@
 import { createReadStream, statSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import * as avro from 'avsc';
-import type { Kafka } from '../runtime/kafka/client';
+import type { Kafka } from '../runtime/kafka/kafkajs/client';
 import type { Touchpoint } from '../processors/model/touchpoint';
 import { partitionForKey } from '../runtime/kafka/partitioner';
-import { PartitionReader, type ReadRecord } from '../runtime/kafka/partition-reader';
+import type { PartitionReader, ReadRecord } from '../runtime/kafka/adapter';
+import { KafkajsPartitionReader } from '../runtime/kafka/kafkajs/partition-reader';
 import { withRetries } from '../runtime/kafka/retry';
 import type { RawHeaders } from '../runtime/records';
 import { AvroSerde } from '../runtime/serde/avro-serde';
@@ -313,7 +314,7 @@ export class TopicRangeSource implements ReplaySource {
 
   constructor(private readonly options: TopicRangeOptions) {
     this.description = { kind: 'topic', name: options.topic, from: new Date(options.from).toISOString(), to: new Date(options.to).toISOString() };
-    this.reader = new PartitionReader(options.kafka);
+    this.reader = new KafkajsPartitionReader(options.kafka);
     // Never init()'d: that would register a schema. prepare() and deserialize() only read.
     this.serde = new AvroSerde<Touchpoint>(options.registry, touchpointType);
   }

@@ -11,8 +11,8 @@
  */
 import { join } from 'node:path';
 import type * as avro from 'avsc';
-import { Kafka, logLevel, Partitioners, type Consumer, type Message, type Producer } from '../runtime/kafka/client';
-import { createPlainTopics } from '../runtime/kafka/topics';
+import { Kafka, logLevel, Partitioners, type Consumer, type Message, type Producer } from '../runtime/kafka/kafkajs/client';
+import { createPlainTopics } from '../runtime/kafka/kafkajs/topics';
 import { flag, parseOptions, positive, rate, seconds, text, usage, usageFailure, whole } from '../cli/args';
 import { formatRate, ProgressBar } from '../cli/progress';
 import { formatDuration } from '../config/duration';

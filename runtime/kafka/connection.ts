@@ -1,18 +1,22 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { ConfigError } from '../errors';
-import type { SASLOptions } from './client';
-import { KafkaError, kafkaError } from './kafka-errors';
+import { KafkaError } from './kafka-errors';
+import { kafkaError } from './kafkajs/errors';
+
+const MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+
+/** SASL with a user name and a password: the mechanisms every Kafka client speaks. */
+export type SaslCredentials = { [M in (typeof MECHANISMS)[number]]: { mechanism: M; username: string; password: string } }[(typeof MECHANISMS)[number]];
 
 /** How every client of the product (engine, topics, replay, simulator, demo) reaches Kafka. */
 export interface KafkaConnection {
   brokers: string[];
   /** TLS; `true` trusts the system's certificate authorities. */
   ssl?: ConnectionOptions | true;
-  sasl?: SASLOptions;
+  sasl?: SaslCredentials;
 }
 
-const MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
 
 /**
  * The connection to `brokers` (LP_KAFKA_BROKERS, or the local stack's:
@@ -51,14 +55,14 @@ export function kafkaConnection(brokers: string[], env: NodeJS.ProcessEnv): Kafk
     const password = env.LP_KAFKA_SASL_PASSWORD;
     if (!username) throw new ConfigError('environment', 'LP_KAFKA_SASL_USERNAME', `not set, and LP_KAFKA_SASL_MECHANISM is ${mechanism}`);
     if (!password) throw new ConfigError('environment', 'LP_KAFKA_SASL_PASSWORD', `not set, and LP_KAFKA_SASL_MECHANISM is ${mechanism}`);
-    connection.sasl = { mechanism: mechanism as (typeof MECHANISMS)[number], username, password } as SASLOptions;
+    connection.sasl = { mechanism: mechanism as SaslCredentials['mechanism'], username, password };
   }
   return connection;
 }
 
 /** Where and how a connection goes, for logs and errors: never the password. */
 export function describeConnection(connection: KafkaConnection): string {
-  const security = [connection.ssl ? 'TLS' : 'plaintext', connection.sasl ? `SASL ${connection.sasl.mechanism.toUpperCase()} as '${(connection.sasl as { username: string }).username}'` : undefined];
+  const security = [connection.ssl ? 'TLS' : 'plaintext', connection.sasl ? `SASL ${connection.sasl.mechanism.toUpperCase()} as '${connection.sasl.username}'` : undefined];
   return `${connection.brokers.join(',')} (${security.filter(Boolean).join(', ')})`;
 }
 

@@ -1,13 +1,4 @@
 import { join } from 'node:path';
-import {
-  AssignerProtocol,
-  loggingKafka,
-  type Admin,
-  type Kafka,
-  type Consumer,
-  type EachBatchPayload,
-  type KafkaMessage,
-} from './client';
 import type { Logger } from 'pino';
 import { ListeningPostError } from '../errors';
 import { RuntimeMetrics } from '../metrics';
@@ -16,20 +7,20 @@ import { GlobalTable } from '../state/global-table';
 import { RocksBacking } from '../state/rocks-backing';
 import { StreamTask, type PendingCommit } from '../task';
 import type { SubTopology, Topology } from '../topology';
+import type { ConsumedBatch, EngineAdmin, GroupConsumer, KafkaClient, PartitionReader, TaskProducer } from './adapter';
 import { refusedCredentials, type KafkaConnection } from './connection';
-import { kafkaError } from './kafka-errors';
+import { KafkaError } from './kafka-errors';
 import { GlobalTables } from './global-tables';
-import { PartitionReader } from './partition-reader';
+import { kafkajsClient } from './kafkajs';
 import { restoreTask } from './restoration';
-import { decodeMemberInfo, taskAssigner, type MemberInfo } from './task-assigner';
-import { connectTaskProducer, type TaskProducer } from './task-producer';
-import { withRetries } from './retry';
-import { verifyTopics } from './topics';
+import { decodeMemberInfo, taskAssignor, type MemberInfo } from './task-assignment';
 
 export type ProcessingGuarantee = 'exactly_once' | 'at_least_once';
 
 export interface EngineConfig {
   kafka: KafkaConnection;
+  /** The Kafka client behind the adapter (default: kafkajs on `kafka`). */
+  client?: KafkaClient;
   /** Root of the local state; each task has its own RocksDB below it. */
   stateDir: string;
   guarantee: ProcessingGuarantee;
@@ -104,14 +95,14 @@ const MAX_STALL_BACKOFF_MS = 5_000;
  */
 export class Engine {
   readonly metrics: RuntimeMetrics;
-  private readonly kafka: Kafka;
+  private readonly client: KafkaClient;
   private readonly log: Logger;
   private readonly tasks = new Map<string, ActiveTask>();
   private readonly globals: GlobalTables;
   private readonly subByTopic = new Map<string, SubTopology>();
   private readonly partitionCounts = new Map<string, number>();
-  private consumer?: Consumer;
-  private admin?: Admin;
+  private consumer?: GroupConsumer;
+  private admin?: EngineAdmin;
   private reader?: PartitionReader;
   private commitTimer?: NodeJS.Timeout;
   private joined = false;
@@ -130,10 +121,10 @@ export class Engine {
   ) {
     this.metrics = config.metrics ?? new RuntimeMetrics({ defaultMetrics: true });
     this.log = config.log.child({ app: topology.appId });
-    this.kafka = loggingKafka(`${topology.appId}-${process.pid}`, config.kafka, this.log);
+    this.client = config.client ?? kafkajsClient(`${topology.appId}-${process.pid}`, config.kafka, this.log);
     for (const sub of topology.subTopologies) for (const s of sub.sources) this.subByTopic.set(s.options.topic, sub);
     for (const t of topology.topics) this.partitionCounts.set(t.name, t.partitions!);
-    this.globals = new GlobalTables(this.kafka, topology, config.stateDir, this.log);
+    this.globals = new GlobalTables(this.client, topology, config.stateDir, this.log);
   }
 
   /**
@@ -143,53 +134,41 @@ export class Engine {
    * a topology, topic or schema that does not fit fails at once.
    */
   async start(): Promise<void> {
-    this.admin = this.kafka.admin();
-    this.reader = new PartitionReader(this.kafka);
+    this.admin = this.client.admin();
+    this.reader = this.client.partitionReader();
     await this.whenReachable('Kafka and the schema registry', async () => {
       await this.admin!.connect();
-      await verifyTopics(this.admin!, this.topology);
+      await this.admin!.verifyTopics(this.topology);
       await this.initSerdes();
       await this.reader!.connect();
       await this.globals.start();
     });
-    const consumer = this.kafka.consumer({
+    const consumer = this.client.groupConsumer({
       groupId: this.topology.appId,
-      partitionAssigners: [taskAssigner(this.taskGroups(), () => this.memberInfo())],
-      readUncommitted: false,
-      sessionTimeout: this.config.sessionTimeoutMs ?? 30_000,
-      rebalanceTimeout: Math.max(2 * (this.config.sessionTimeoutMs ?? 30_000), 10_000),
-      heartbeatInterval: Math.floor((this.config.sessionTimeoutMs ?? 30_000) / 10),
-      maxWaitTimeInMs: 250,
-      maxBytesPerPartition: 2 * 1024 * 1024,
+      topics: [...this.subByTopic.keys()],
+      assignor: taskAssignor(this.taskGroups(), () => this.memberInfo()),
+      sessionTimeoutMs: this.config.sessionTimeoutMs ?? 30_000,
+      partitionsConsumedConcurrently: this.config.partitionsConsumedConcurrently,
     });
     this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      this.log.info({ assignment: payload.memberAssignment, leader: payload.isLeader }, 'joined the group');
-      this.joined = true;
-      this.assigned = this.taskIds(payload.memberAssignment);
-      void this.closeRevokedTasks().then(() => this.openAssignedTasks());
-    });
-    // Batches that held only transaction markers or aborted records never reach eachBatch; their
-    // offsets still count as consumed, or the group's position (and lag) would stall below them.
-    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      if (payload.batchSize !== 0) return;
-      const sub = this.subByTopic.get(payload.topic);
-      const active = sub && this.tasks.get(`${sub.id}_${payload.partition}`);
-      if (active?.restored) active.task.skippedTo(payload.topic, BigInt(payload.lastOffset) + 1n);
-    });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) this.crashed = payload.error;
-      this.log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
-    });
-    await this.whenReachable('the consumer group', async () => {
-      await consumer.connect();
-      await consumer.subscribe({ topics: [...this.subByTopic.keys()], fromBeginning: true });
-    });
+    await this.whenReachable('the consumer group', () => consumer.connect());
     await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.config.partitionsConsumedConcurrently,
-      eachBatch: (payload) => this.onBatch(payload),
+      onBatch: (batch) => this.onBatch(batch),
+      onAssignment: (assignment) => {
+        this.log.info({ assignment }, 'joined the group');
+        this.joined = true;
+        this.assigned = this.taskIds(assignment);
+        void this.closeRevokedTasks().then(() => this.openAssignedTasks());
+      },
+      onSkipped: (topic, partition, nextOffset) => {
+        const sub = this.subByTopic.get(topic);
+        const active = sub && this.tasks.get(`${sub.id}_${partition}`);
+        if (active?.restored) active.task.skippedTo(topic, nextOffset);
+      },
+      onCrash: (error, restarting) => {
+        if (!restarting) this.crashed = error;
+        this.log.error({ err: error, restart: restarting }, 'consumer crashed');
+      },
     });
     this.commitTimer = setInterval(() => void this.commitIdleTasks(), this.config.commitIntervalMs);
     this.log.info({ guarantee: this.config.guarantee, topics: [...this.subByTopic.keys()] }, 'engine started');
@@ -271,24 +250,21 @@ export class Engine {
 
   /** Members of the group with the endpoint each advertises and the partitions it owns. */
   async groupMembers(): Promise<{ endpoint: string; assignment: Record<string, number[]> }[]> {
-    const described = await this.admin!.describeGroups([this.topology.appId]);
-    return (described.groups[0]?.members ?? []).map((m) => {
-      const metadata = AssignerProtocol.MemberMetadata.decode(m.memberMetadata);
-      const assignment = AssignerProtocol.MemberAssignment.decode(m.memberAssignment);
-      return { endpoint: decodeMemberInfo(metadata?.userData).endpoint, assignment: assignment?.assignment ?? {} };
-    });
+    const members = await this.admin!.groupMembers(this.topology.appId);
+    return members.map((m) => ({ endpoint: decodeMemberInfo(m.userData).endpoint, assignment: m.assignment }));
   }
 
   // --- consuming ---------------------------------------------------------------------------
 
-  private async onBatch({ batch, heartbeat, resolveOffset, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async onBatch(batch: ConsumedBatch): Promise<void> {
+    const { heartbeat } = batch;
     const sub = this.subByTopic.get(batch.topic)!;
     const open = this.tasks.get(`${sub.id}_${batch.partition}`);
     const active = open?.restored ? open : await this.heartbeating(this.taskFor(sub, batch.partition, heartbeat), heartbeat);
     // Records before the task's position are in its uncommitted state already: kafkajs delivers a
     // batch again after a failed handler or a rejoin, from the group's committed offset.
     const expected = active.task.position(batch.topic);
-    const fresh = batch.messages.filter((m) => expected === undefined || BigInt(m.offset) >= expected);
+    const fresh = batch.records.filter((r) => expected === undefined || BigInt(r.offset) >= expected);
     // A fetch can hold tens of thousands of records: process it in slices, committing and
     // heartbeating in between, so one big batch neither delays commits nor the group.
     const slice = Math.max(1, this.config.maxUncommittedRecords);
@@ -298,23 +274,23 @@ export class Engine {
       let stop = false;
       await this.withLock(active, async () => {
         // A failed commit may have closed the task (it reopens from its last commit on the next batch).
-        if (!isRunning() || isStale() || this.stopping || this.tasks.get(active.task.id) !== active) {
+        if (!batch.current() || this.stopping || this.tasks.get(active.task.id) !== active) {
           stop = true;
           return;
         }
         if (part.length > 0) {
           active.lastInput = Date.now();
           const started = process.hrtime.bigint();
-          if (!(await this.processOrStall(active, part.map((m) => toInput(batch.topic, batch.partition, m)), heartbeat))) {
+          if (!(await this.processOrStall(active, part, heartbeat))) {
             stop = true;
             return;
           }
           this.metrics.processingSeconds.observe({ subtopology: String(sub.id) }, Number(process.hrtime.bigint() - started) / 1e9);
         }
-        resolveOffset(last ? batch.lastOffset() : part[part.length - 1]!.offset);
+        batch.consumed(last ? batch.nextOffset - 1n : BigInt(part[part.length - 1]!.offset));
         // A batch may end in transaction markers: its last offset, not its last record, is where we are.
-        if (last) active.task.skippedTo(batch.topic, BigInt(batch.lastOffset()) + 1n);
-        const caughtUp = last && batch.offsetLag() === '0';
+        if (last) active.task.skippedTo(batch.topic, batch.nextOffset);
+        const caughtUp = last && batch.lag === 0n;
         const due = Date.now() - active.lastCommit >= this.config.commitIntervalMs;
         if (active.task.hasPendingWork && (caughtUp || due || active.task.uncommittedRecords >= this.config.maxUncommittedRecords)) {
           await this.commit(active);
@@ -323,7 +299,7 @@ export class Engine {
       if (stop) return;
       await heartbeat();
     }
-    this.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
+    this.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.lag));
   }
 
   /**
@@ -421,9 +397,9 @@ export class Engine {
    * discarded and re-read from the committed offsets.
    */
   private async recoverFailedCommit(active: ActiveTask, pending: PendingCommit, error: unknown): Promise<void> {
-    const failure = kafkaError(error);
-    this.log.warn({ err: error, task: active.task.id, kind: failure.kind }, 'commit failed');
-    if (failure.kind === 'fenced') {
+    const kind = error instanceof KafkaError ? error.kind : 'unexpected';
+    this.log.warn({ err: error, task: active.task.id, kind }, 'commit failed');
+    if (kind === 'fenced') {
       this.log.warn({ task: active.task.id }, 'fenced by a newer owner; dropping the task');
       await this.abandon(active);
       return;
@@ -474,7 +450,7 @@ export class Engine {
   private seekTo(active: ActiveTask, positions: ReadonlyMap<string, bigint>): void {
     for (const source of active.sub.sources) {
       const offset = positions.get(source.options.topic) ?? 0n;
-      this.consumer!.seek({ topic: source.options.topic, partition: active.task.partition, offset: offset.toString() });
+      this.consumer!.seek(source.options.topic, active.task.partition, offset);
     }
   }
 
@@ -592,22 +568,16 @@ export class Engine {
   }
 
   private connectTaskProducer(sub: SubTopology, partition: number): Promise<TaskProducer> {
-    if (this.config.guarantee === 'at_least_once') return connectTaskProducer(this.kafka, { guarantee: 'at_least_once', commitOffsets: (offsets) => this.consumer!.commitOffsets(offsets) });
-    return connectTaskProducer(this.kafka, {
+    if (this.config.guarantee === 'at_least_once') return this.client.taskProducer({ guarantee: 'at_least_once', commitOffsets: (offsets) => this.consumer!.commitOffsets(offsets) });
+    return this.client.taskProducer({
       guarantee: 'exactly_once',
       transactionalId: `${this.topology.appId}-${sub.sources[0]!.options.topic}-${partition}`,
       groupId: this.topology.appId,
     });
   }
 
-  private async fetchCommitted(sub: SubTopology, partition: number): Promise<Map<string, bigint>> {
-    const topics = sub.sources.map((s) => s.options.topic);
-    const result = new Map<string, bigint>();
-    for (const entry of await withRetries(() => this.admin!.fetchOffsets({ groupId: this.topology.appId, topics }))) {
-      const p = entry.partitions.find((x) => x.partition === partition);
-      if (p && Number(p.offset) >= 0) result.set(entry.topic, BigInt(p.offset));
-    }
-    return result;
+  private fetchCommitted(sub: SubTopology, partition: number): Promise<Map<string, bigint>> {
+    return this.admin!.committedOffsets(this.topology.appId, sub.sources.map((s) => s.options.topic), partition);
   }
 
   // --- set-up ------------------------------------------------------------------------------
@@ -630,10 +600,6 @@ export class Engine {
   private memberInfo(): MemberInfo {
     return { endpoint: this.config.advertisedEndpoint, tasks: [...this.tasks.keys()] };
   }
-}
-
-function toInput(topic: string, partition: number, m: KafkaMessage): InputRecord {
-  return { topic, partition, offset: m.offset, key: m.key, value: m.value, timestamp: m.timestamp, headers: m.headers };
 }
 
 function countByTopic(records: readonly OutputRecord[]): Map<string, number> {

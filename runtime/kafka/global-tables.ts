@@ -3,8 +3,7 @@ import type { Logger } from 'pino';
 import { GlobalTable } from '../state/global-table';
 import { RocksBacking } from '../state/rocks-backing';
 import type { Topology } from '../topology';
-import type { Kafka } from './client';
-import { PartitionReader } from './partition-reader';
+import type { KafkaClient, PartitionReader } from './adapter';
 
 /** A global table that has not stood at its topic's end for this long makes the instance not ready. */
 const STALE_MS = 10_000;
@@ -31,12 +30,12 @@ export class GlobalTables {
   private stopping = false;
 
   constructor(
-    kafka: Kafka,
+    client: KafkaClient,
     private readonly topology: Topology,
     private readonly stateDir: string,
     private readonly log: Logger,
   ) {
-    this.reader = new PartitionReader(kafka);
+    this.reader = client.partitionReader();
   }
 
   /**

@@ -3,7 +3,7 @@ import type { RuntimeMetrics } from '../metrics';
 import type { RocksBacking } from '../state/rocks-backing';
 import type { StreamTask } from '../task';
 import { KafkaError } from './kafka-errors';
-import type { PartitionReader } from './partition-reader';
+import type { PartitionReader } from './adapter';
 
 export interface RestoreOptions {
   reader: PartitionReader;

@@ -1,5 +1,5 @@
 import { eventually } from '../retry';
-import { kafkaError } from './kafka-errors';
+import { kafkaError } from './kafkajs/errors';
 
 /** Errors worth another try: what `kafkaError` calls retriable. */
 export function isTransient(error: unknown): boolean {

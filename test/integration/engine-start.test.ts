@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { stackSettings } from '../../local-stack/settings';
 import { TcpProxy } from '../../proof/tcp-proxy';
 import { Engine } from '../../runtime/kafka/engine';
-import { createTopics } from '../../runtime/kafka/topics';
+import { createTopics } from '../../runtime/kafka/kafkajs/topics';
 import { countingTopology } from '../support/counting-topology';
 import { readToEnd, testKafka, testProducer, uniqueName } from '../support/kafka';
 import { TEST_LOGS, testLog } from '../support/logs';

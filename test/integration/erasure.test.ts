@@ -4,7 +4,7 @@ import type { Touchpoint } from '../../processors/model/touchpoint';
 import type { SegmentMembership } from '../../processors/segmentation/segmentation-processor';
 import { goldenRun } from '../../proof/golden';
 import { lastValues, readTopics, type LiveRecord } from '../../proof/live';
-import { ConfigResourceTypes } from '../../runtime/kafka/client';
+import { ConfigResourceTypes } from '../../runtime/kafka/kafkajs/client';
 import { AvroSerde } from '../../runtime/serde/avro-serde';
 import { SchemaCatalog } from '../../runtime/serde/schema-catalog';
 import { OutputDecoder } from '../../replay/records';

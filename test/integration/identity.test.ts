@@ -6,7 +6,7 @@ import { stackEndpoints } from '../../local-stack/settings';
 import { profileEventFromWire, type ProfileEvent, type ProfileEventWire } from '../../processors/model/profile-event';
 import type { Touchpoint } from '../../processors/model/touchpoint';
 import { Engine } from '../../runtime/kafka/engine';
-import { createTopics } from '../../runtime/kafka/topics';
+import { createTopics } from '../../runtime/kafka/kafkajs/topics';
 import { AvroSerde } from '../../runtime/serde/avro-serde';
 import { ConfluentRegistry } from '../../runtime/serde/registry';
 import { SchemaCatalog } from '../../runtime/serde/schema-catalog';

@@ -1,4 +1,4 @@
-import { PartitionReader } from '../../runtime/kafka/partition-reader';
+import { KafkajsPartitionReader } from '../../runtime/kafka/kafkajs/partition-reader';
 import { connectedAdmin, createTopics, uniqueName } from '../support/kafka';
 
 /**
@@ -17,7 +17,7 @@ test('reports standing at the end while a transactional writer keeps committing'
   await createTopics(admin, [topic], 1);
   const producer = kafka.producer({ transactionalId: uniqueName('reader-busy-tx'), idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
-  const reader = new PartitionReader(kafka);
+  const reader = new KafkajsPartitionReader(kafka);
   await reader.connect();
   let stopped = false;
   let read = 0;

@@ -1,4 +1,4 @@
-import type { Admin, Kafka } from '../../runtime/kafka/client';
+import type { Admin, Kafka } from '../../runtime/kafka/kafkajs/client';
 import { stackEndpoints } from '../../local-stack/settings';
 import { NeedleMatcher, piiNeedles, scanTopics, topicsToScan } from '../../proof/privacy';
 import { createTopics, testKafka, testProducer, uniqueName } from '../support/kafka';

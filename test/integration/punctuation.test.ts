@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stackEndpoints } from '../../local-stack/settings';
 import { Engine } from '../../runtime/kafka/engine';
-import { createTopics } from '../../runtime/kafka/topics';
+import { createTopics } from '../../runtime/kafka/kafkajs/topics';
 import type { Processor, ProcessorContext, StreamRecord, Timer } from '../../runtime/processor';
 import { jsonSerde, stringSerde } from '../../runtime/serde/serde';
 import { TopologyBuilder } from '../../runtime/topology';

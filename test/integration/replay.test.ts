@@ -14,7 +14,7 @@ import type { EngagementCommand, EngagementDecision } from '../../replay/records
 import { Engine } from '../../runtime/kafka/engine';
 import { partitionForKey } from '../../runtime/kafka/partitioner';
 import { withRetries } from '../../runtime/kafka/retry';
-import { createTopics } from '../../runtime/kafka/topics';
+import { createTopics } from '../../runtime/kafka/kafkajs/topics';
 import { AvroSerde } from '../../runtime/serde/avro-serde';
 import { ConfluentRegistry } from '../../runtime/serde/registry';
 import { SchemaCatalog } from '../../runtime/serde/schema-catalog';

@@ -5,7 +5,7 @@ import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { stackEndpoints } from '../../local-stack/settings';
 import { Engine, type ProcessingGuarantee } from '../../runtime/kafka/engine';
 import { withRetries } from '../../runtime/kafka/retry';
-import { createTopics as createTopologyTopics } from '../../runtime/kafka/topics';
+import { createTopics as createTopologyTopics } from '../../runtime/kafka/kafkajs/topics';
 import { DLQ_HEADERS } from '../../runtime/records';
 import { countingTopology } from '../support/counting-topology';
 import { readToEnd, testKafka, testProducer, uniqueName } from '../support/kafka';

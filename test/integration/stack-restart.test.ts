@@ -1,4 +1,4 @@
-import { Kafka } from '../../runtime/kafka/client';
+import { Kafka } from '../../runtime/kafka/kafkajs/client';
 import { restart, status, up } from '../../local-stack/stack';
 import { createTopics, messageCount, readToEnd, testKafka, testProducer, uniqueName } from '../support/kafka';
 

@@ -1,5 +1,5 @@
 import * as avro from 'avsc';
-import { Kafka } from '../../runtime/kafka/client';
+import { Kafka } from '../../runtime/kafka/kafkajs/client';
 import { stackEndpoints } from '../../local-stack/settings';
 import { AvroSerde } from '../../runtime/serde/avro-serde';
 import { ConfluentRegistry } from '../../runtime/serde/registry';

@@ -1,5 +1,5 @@
 import { KafkaError } from '../../runtime/kafka/kafka-errors';
-import { connectTaskProducer } from '../../runtime/kafka/task-producer';
+import { connectTaskProducer } from '../../runtime/kafka/kafkajs/task-producer';
 import type { OutputRecord } from '../../runtime/records';
 import { connectedAdmin, createTopics, readToEnd, uniqueName } from '../support/kafka';
 import { eventually } from '../support/processes';
@@ -83,7 +83,7 @@ test('at-least-once: records are written, then the offsets through the given com
     const checkpoint = await producer.commit({ records: [record(output, 'at least once')], partition: 0, offsets: new Map([['input', 7n]]) });
     expect((await readToEnd(kafka, output)).map((m) => m.value!.toString())).toEqual(['at least once']);
     expect(checkpoint.get(output)).toBe(1n);
-    expect(committed).toEqual([{ topic: 'input', partition: 0, offset: '7' }]);
+    expect(committed).toEqual([{ topic: 'input', partition: 0, offset: 7n }]);
   } finally {
     await producer.close();
   }

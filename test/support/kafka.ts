@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Admin, Consumer, Kafka, KafkaMessage, logLevel, Producer } from '../../runtime/kafka/client';
-import { createPlainTopics } from '../../runtime/kafka/topics';
+import { Admin, Consumer, Kafka, KafkaMessage, logLevel, Producer } from '../../runtime/kafka/kafkajs/client';
+import { createPlainTopics } from '../../runtime/kafka/kafkajs/topics';
 import { stackEndpoints } from '../../local-stack/settings';
 import { withRetries } from '../../runtime/kafka/retry';
 

@@ -1,2 +1,2 @@
 // See filterAbortedMessages.js in this folder.
-module.exports = require('../../../runtime/kafka/kafkajs-patch').groupMessagesPerPartition;
+module.exports = require('../../../runtime/kafka/kafkajs/patch').groupMessagesPerPartition;

@@ -1,10 +1,17 @@
-import { KafkaJSConnectionError, KafkaJSGroupCoordinatorNotFound, KafkaJSNonRetriableError, KafkaJSProtocolError } from '../../../runtime/kafka/client';
-import { KafkaError, kafkaError } from '../../../runtime/kafka/kafka-errors';
+import { KafkaJSConnectionError, KafkaJSGroupCoordinatorNotFound, KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } from '../../../runtime/kafka/kafkajs/client';
+import { KafkaError } from '../../../runtime/kafka/kafka-errors';
+import { kafkaError } from '../../../runtime/kafka/kafkajs/errors';
 import { DeserializationError } from '../../../runtime/errors';
 
 /** The client's errors, as the protocol layer of kafkajs builds them from a broker's error code. */
 function protocolError(type: string, retriable: boolean): Error {
   return new KafkaJSProtocolError({ type, code: 0, retriable, message: `broker said ${type}` } as unknown as Error);
+}
+
+/** What kafkajs's retrier throws when its retries of `error` ran out (kafkajs/src/retry). */
+function gaveUpOn(error: Error): Error {
+  const Exceeded = KafkaJSNumberOfRetriesExceeded as unknown as new (e: Error, options: { retryCount: number; retryTime: number; cause: Error }) => Error;
+  return new Exceeded(error, { retryCount: 5, retryTime: 1_000, cause: error });
 }
 
 describe('kafkaError: the client errors the runtime decides on', () => {
@@ -18,6 +25,7 @@ describe('kafkaError: the client errors the runtime decides on', () => {
     ['a connection refused', new KafkaJSConnectionError('Connection error: connect ECONNREFUSED'), 'kafka-unavailable', true],
     ['a record the broker refuses', protocolError('MESSAGE_TOO_LARGE', false), 'kafka', false],
     ['a client giving up', new KafkaJSNonRetriableError('gave up'), 'kafka', false],
+    ['a client giving up on a broker it cannot reach (a restart)', gaveUpOn(new KafkaJSConnectionError('Connection error: connect ECONNREFUSED')), 'kafka-unavailable', true],
   ])('%s', (_, error, kind, retriable) => {
     const mapped = kafkaError(error);
     expect(mapped).toBeInstanceOf(KafkaError);

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { filterAbortedMessages, groupMessagesPerPartition } from '../../../runtime/kafka/kafkajs-patch';
-import { fetchedRecords } from '../../../runtime/kafka/partition-reader';
+import { filterAbortedMessages, groupMessagesPerPartition } from '../../../runtime/kafka/kafkajs/patch';
+import { fetchedRecords } from '../../../runtime/kafka/kafkajs/partition-reader';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -30,10 +30,10 @@ describe('kafkajs patch', () => {
     expect(filterAbortedMessages({ messages, abortedTransactions: [] })).toBe(messages);
   });
 
-  it('is what kafkajs loads when the client comes from runtime/kafka/client (checked in a plain Node process: jest has its own module registry)', () => {
+  it('is what kafkajs loads when the client comes from runtime/kafka/kafkajs/client (checked in a plain Node process: jest has its own module registry)', () => {
     const script = `
-      const client = require('./runtime/kafka/client');
-      const patch = require('./runtime/kafka/kafkajs-patch');
+      const client = require('./runtime/kafka/kafkajs/client');
+      const patch = require('./runtime/kafka/kafkajs/patch');
       const loaded = require('kafkajs/src/producer/groupMessagesPerPartition');
       const filter = require('kafkajs/src/consumer/filterAbortedMessages');
       process.stdout.write(JSON.stringify({ applied: patch.applied, same: loaded === patch.groupMessagesPerPartition && filter === patch.filterAbortedMessages, kafka: typeof client.Kafka }));`;

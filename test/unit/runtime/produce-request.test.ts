@@ -1,5 +1,5 @@
-import '../../../runtime/kafka/kafkajs-patch';
-import { encodeProduceRequestBody, type ProduceRequestBody } from '../../../runtime/kafka/produce-request';
+import '../../../runtime/kafka/kafkajs/patch';
+import { encodeProduceRequestBody, type ProduceRequestBody } from '../../../runtime/kafka/kafkajs/produce-request';
 
 /**
  * The engine's Produce encoder must write exactly what kafkajs's own

@@ -1,41 +1,11 @@
-import type { OutputRecord } from '../records';
+import type { OutputRecord } from '../../records';
+import type { TaskCommit, TaskProducer, TaskProducerOptions } from '../adapter';
 import { Partitioners, type Kafka, type Producer, type RecordMetadata, type TopicMessages } from './client';
-import { kafkaError } from './kafka-errors';
+import { kafkaError } from './errors';
 import { produceChunks, toTopicMessages } from './produce-chunks';
 
 /** Longer than any commit: the broker aborts a transaction left open this long by a stopped owner. */
 const TRANSACTION_TIMEOUT_MS = 60_000;
-
-/** What one commit of a task hands to Kafka. */
-export interface TaskCommit {
-  /** Outputs, then changelog records, each with its partition chosen. */
-  records: readonly OutputRecord[];
-  /** The task's input partition. */
-  partition: number;
-  /** Next offset to consume of `partition`, by source topic. */
-  offsets: ReadonlyMap<string, bigint>;
-}
-
-/**
- * A task's way to Kafka: one per task, never shared (kafkajs's idempotent
- * producer loses its sequence numbers under concurrent sends, and a task's
- * commits are sequential anyway). Errors are the runtime's (`KafkaError`).
- */
-export interface TaskProducer {
-  /**
-   * Writes the records and the input offsets: exactly-once in one
-   * transaction, at-least-once the records first and then the offsets.
-   * Returns, per topic written, the offset after the last record written to
-   * it (the changelog checkpoint). Throws a `KafkaError`; kind `fenced` when
-   * a newer owner of the task took over.
-   */
-  commit(commit: TaskCommit): Promise<Map<string, bigint>>;
-  close(): Promise<void>;
-}
-
-export type TaskProducerOptions =
-  | { guarantee: 'exactly_once'; transactionalId: string; groupId: string }
-  | { guarantee: 'at_least_once'; commitOffsets(offsets: { topic: string; partition: number; offset: string }[]): Promise<void> };
 
 /**
  * A task's producer, connected. Exactly-once it is also initialised for its
@@ -103,13 +73,13 @@ class TransactionalTaskProducer implements TaskProducer {
 class IdempotentTaskProducer implements TaskProducer {
   constructor(
     private readonly producer: Producer,
-    private readonly commitOffsets: (offsets: { topic: string; partition: number; offset: string }[]) => Promise<void>,
+    private readonly commitOffsets: (offsets: { topic: string; partition: number; offset: bigint }[]) => Promise<void>,
   ) {}
 
   commit({ records, partition, offsets }: TaskCommit): Promise<Map<string, bigint>> {
     return withKafkaErrors(async () => {
       const checkpoint = await sendInChunks(records, (topicMessages) => this.producer.sendBatch({ topicMessages, acks: -1 }));
-      await this.commitOffsets([...offsets].map(([topic, offset]) => ({ topic, partition, offset: offset.toString() })));
+      await this.commitOffsets([...offsets].map(([topic, offset]) => ({ topic, partition, offset })));
       return checkpoint;
     });
   }

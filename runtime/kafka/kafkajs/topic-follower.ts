@@ -1,9 +1,9 @@
 import type { Admin, Consumer, Kafka, KafkaMessage } from './client';
-import { withRetries } from './retry';
-import { eventually } from '../retry';
-import { AvroSerde } from '../serde/avro-serde';
-import type { SchemaRegistryClient } from '../serde/registry';
-import type { SchemaCatalog } from '../serde/schema-catalog';
+import { withRetries } from '../retry';
+import { eventually } from '../../retry';
+import { AvroSerde } from '../../serde/avro-serde';
+import type { SchemaRegistryClient } from '../../serde/registry';
+import type { SchemaCatalog } from '../../serde/schema-catalog';
 
 /** Following topics as a downstream consumer does (plain kafkajs, read_committed): the demo, the console, the end-to-end benchmark. */
 

@@ -1,9 +1,9 @@
-// kafkajs, with the patch that must be applied before it loads (see kafkajs-patch.ts).
+// kafkajs, with the patch that must be applied before it loads (see patch.ts).
 // Product code imports the Kafka client from here, never from 'kafkajs' directly.
-import './kafkajs-patch';
+import './patch';
 import type { Logger } from 'pino';
 import { Kafka, logLevel } from 'kafkajs';
-import type { KafkaConnection } from './connection';
+import type { KafkaConnection } from '../connection';
 
 export * from 'kafkajs';
 

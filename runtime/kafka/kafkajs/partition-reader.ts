@@ -1,8 +1,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import type { FollowOptions, PartitionReader, ReadOptions, ReadRecord } from '../adapter';
 import type { Kafka } from './client';
-import { KafkaError, kafkaError } from './kafka-errors';
-import { filterAbortedMessages } from './kafkajs-patch';
-import { isTransient, withRetries } from './retry';
+import { KafkaError } from '../kafka-errors';
+import { kafkaError } from './errors';
+import { filterAbortedMessages } from './patch';
+import { isTransient, withRetries } from '../retry';
 
 // kafkajs has no assign() (every consumer joins a group), but restoring a
 // task's stores, building a global table and replaying a range all need to
@@ -68,41 +70,8 @@ interface FetchResponse {
   responses: { topicName: string; partitions: FetchedPartition[] }[];
 }
 
-export interface ReadRecord {
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  timestamp: string;
-  headers?: Record<string, Buffer | string>;
-}
-
-export interface ReadOptions {
-  topic: string;
-  partition: number;
-  from: bigint;
-  /** Stop once this offset is reached; by default the last stable offset when reading starts. */
-  until?: bigint;
-  /** Called per fetched chunk with the offset to continue from. */
-  onRecords(records: ReadRecord[], nextOffset: bigint): Promise<void>;
-  /** Checked between fetches; true stops reading early. */
-  stopped?(): boolean;
-  maxWaitMs?: number;
-}
-
-export interface FollowOptions {
-  topic: string;
-  partition: number;
-  from: bigint;
-  onRecords(records: ReadRecord[], nextOffset: bigint): Promise<void>;
-  /** Called whenever the reader stands at the partition's last stable offset: nothing more to read, or a fetch read up to it. */
-  onCaughtUp(): void;
-  stopped(): boolean;
-  /** How long one fetch at the end waits on the broker for new records (a long poll). */
-  maxWaitMs: number;
-}
-
-/** Reads partitions of a topic from an offset, read_committed, outside any consumer group. */
-export class PartitionReader {
+/** kafkajs's PartitionReader: its cluster, one fetch request at a time. */
+export class KafkajsPartitionReader implements PartitionReader {
   private readonly cluster: Cluster;
 
   constructor(kafka: Kafka) {

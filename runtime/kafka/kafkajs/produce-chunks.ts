@@ -1,4 +1,4 @@
-import type { OutputRecord } from '../records';
+import type { OutputRecord } from '../../records';
 import type { TopicMessages } from './client';
 
 /**
