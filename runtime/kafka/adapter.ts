@@ -69,8 +69,16 @@ export interface ConsumedBatch {
 
 export interface GroupConsumerHandlers {
   onBatch(batch: ConsumedBatch): Promise<void>;
-  /** The group gave this member its partitions (after every rebalance). */
-  onAssignment(assignment: Record<string, number[]>): void;
+  /**
+   * A rebalance starts: awaited before this member rejoins the group, once
+   * no batch is being handled. In an eager rebalance every partition is
+   * given up, and no member gets one before this member rejoined (or the
+   * rebalance timed it out), so what it commits here is what the next owner
+   * starts from (Kafka Streams' onPartitionsRevoked).
+   */
+  onRevoke(): Promise<void>;
+  /** The group gave this member its partitions: awaited before it fetches under the new assignment. */
+  onAssignment(assignment: Record<string, number[]>): Promise<void>;
   /** The consumer read past offsets that held no record for the engine (only markers or aborted records). */
   onSkipped(topic: string, partition: number, nextOffset: bigint): void;
   /** The consumer failed; `restarting` when it starts over by itself. */

@@ -154,11 +154,13 @@ export class Engine {
     await this.whenReachable('the consumer group', () => consumer.connect());
     await consumer.run({
       onBatch: (batch) => this.onBatch(batch),
-      onAssignment: (assignment) => {
+      onRevoke: () => this.commitBeforeRejoining(),
+      onAssignment: async (assignment) => {
         this.log.info({ assignment }, 'joined the group');
         this.joined = true;
         this.assigned = this.taskIds(assignment);
-        void this.closeRevokedTasks().then(() => this.openAssignedTasks());
+        await this.closeRevokedTasks();
+        void this.openAssignedTasks();
       },
       onSkipped: (topic, partition, nextOffset) => {
         const sub = this.subByTopic.get(topic);
@@ -546,6 +548,26 @@ export class Engine {
       if (sub) for (const p of partitions) ids.add(`${sub.id}_${p}`);
     }
     return ids;
+  }
+
+  /**
+   * A rebalance gives up every partition (eager protocol): commit what each
+   * task has done, so that whoever owns it next starts where it stopped and
+   * finds no open transaction of ours to wait for or abort. Tasks still
+   * opening are left alone (their restoration holds the lock; they have
+   * nothing to commit).
+   */
+  private async commitBeforeRejoining(): Promise<void> {
+    const committed: string[] = [];
+    for (const active of [...this.tasks.values()]) {
+      if (!active.restored) continue;
+      await this.withLock(active, async () => {
+        if (this.stopping || this.tasks.get(active.task.id) !== active || !active.task.hasPendingWork) return;
+        await this.commit(active);
+        committed.push(active.task.id);
+      }).catch((error: unknown) => this.log.warn({ err: error, task: active.task.id }, 'commit before rejoining failed'));
+    }
+    if (this.tasks.size > 0) this.log.info({ committed, tasks: [...this.tasks.keys()] }, 'rebalance: tasks committed before rejoining the group');
   }
 
   private async closeRevokedTasks(): Promise<void> {

@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
@@ -135,6 +135,40 @@ describe('the runtime on Kafka', () => {
     await eventually(async () => (await committed(admin, s)) === total, 'all records committed by the survivor', 300_000);
     await stopProcess(b, 'SIGTERM');
 
+    const perKey = new Map(Array.from({ length: KEYS }, (_, k) => [`k${k}`, total / KEYS]));
+    expectExactlyOnce(await readToEnd(kafka, s.output), perKey);
+  });
+
+  it('commits every task before a rebalance moves it: the instance that joins starts where the owner stopped, and no commit of the owner is fenced', async () => {
+    const s = await scenario(admin, 'eos-scale-out');
+    let total = 0;
+    const more = async (n: number) => {
+      await produce(kafka, s.input, Array.from({ length: n }, (_, i) => `v${total + i}`));
+      total += n;
+    };
+    const linesOf = async (file: string) =>
+      (await readFile(file, 'utf8').catch(() => '')).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; committed?: string[] });
+    const [dirA, dirB] = [await mkdtemp(join(tmpdir(), 'lp-a-')), await mkdtemp(join(tmpdir(), 'lp-b-'))];
+    const [logA, logB] = [join(logs, `${s.appId}-a.log`), join(logs, `${s.appId}-b.log`)];
+    await more(20_000);
+    const a = await startProcess('test/support/counting-app.ts', appEnv(s, dirA!), logA);
+    await eventually(async () => (await committed(admin, s)) >= 10_000, 'the owner at work');
+    // Input keeps arriving while the second instance joins, so the owner has work in hand when the group rebalances.
+    const b = await startProcess('test/support/counting-app.ts', appEnv(s, dirB!), logB);
+    await eventually(async () => {
+      await more(2_000);
+      return (await linesOf(logB)).some((l) => l.msg === 'task ready');
+    }, 'the joining instance to take over a task', 120_000);
+    await more(2_000);
+    await eventually(async () => (await committed(admin, s)) === total, 'all records committed by the two', 300_000);
+    await stopProcess(b, 'SIGTERM');
+    await stopProcess(a, 'SIGTERM');
+
+    const [ownerLog, joinerLog] = [await linesOf(logA), await linesOf(logB)];
+    const suspended = ownerLog.filter((l) => l.msg === 'rebalance: tasks committed before rejoining the group');
+    expect(suspended.length).toBeGreaterThan(0);
+    expect(ownerLog.filter((l) => l.msg === 'commit failed' || l.msg.startsWith('fenced by a newer owner'))).toEqual([]);
+    expect(joinerLog.filter((l) => l.msg === 'commit failed')).toEqual([]);
     const perKey = new Map(Array.from({ length: KEYS }, (_, k) => [`k${k}`, total / KEYS]));
     expectExactlyOnce(await readToEnd(kafka, s.output), perKey);
   });

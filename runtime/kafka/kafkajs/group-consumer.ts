@@ -6,12 +6,42 @@ import { kafkaError } from './errors';
 const ASSIGNER_NAME = 'listening-post-tasks';
 
 /**
+ * kafkajs has no rebalance listener it awaits (its events are emitted and
+ * forgotten), so the engine could not finish its tasks' transactions before
+ * the group moved them. Every (re)join goes through ConsumerGroup's
+ * joinAndSync, which the runner calls only once no batch is being handled:
+ * wrapped here, it awaits the member's `onRevoke` before JoinGroup and its
+ * `onAssignment` after SyncGroup, before fetching resumes. The handlers ride
+ * on the member's assigner (kafkajs builds one per consumer), so other
+ * consumers of the process are untouched. kafkajs 2.2.4 is pinned.
+ */
+const REBALANCE = Symbol('listening-post rebalance handlers');
+type Rebalance = Pick<GroupConsumerHandlers, 'onRevoke' | 'onAssignment'>;
+interface ConsumerGroupInternals {
+  assigners: (object & { [REBALANCE]?: Rebalance })[];
+  assigned(): { topic: string; partitions: number[] }[];
+}
+const ConsumerGroup = require('kafkajs/src/consumer/consumerGroup') as { prototype: { joinAndSync(this: ConsumerGroupInternals): Promise<void>; [REBALANCE]?: true } };
+if (!ConsumerGroup.prototype[REBALANCE]) {
+  const joinAndSync = ConsumerGroup.prototype.joinAndSync;
+  ConsumerGroup.prototype.joinAndSync = async function (this: ConsumerGroupInternals) {
+    const handlers = this.assigners.find((a) => a[REBALANCE])?.[REBALANCE];
+    await handlers?.onRevoke();
+    await joinAndSync.call(this);
+    await handlers?.onAssignment(Object.fromEntries(this.assigned().map((t) => [t.topic, t.partitions])));
+  };
+  ConsumerGroup.prototype[REBALANCE] = true;
+}
+
+/**
  * A member of the engine's consumer group on kafkajs: read_committed,
  * offsets never committed by kafkajs (exactly-once commits them in the
  * task's transaction), batches resolved by the engine.
  */
 export class KafkajsGroupConsumer implements GroupConsumer {
   private readonly consumer: Consumer;
+
+  private readonly rebalance: Rebalance = { onRevoke: () => Promise.resolve(), onAssignment: () => Promise.resolve() };
 
   constructor(
     kafka: Kafka,
@@ -20,7 +50,7 @@ export class KafkajsGroupConsumer implements GroupConsumer {
     const session = options.sessionTimeoutMs;
     this.consumer = kafka.consumer({
       groupId: options.groupId,
-      partitionAssigners: [kafkajsAssigner(options.assignor)],
+      partitionAssigners: [kafkajsAssigner(options.assignor, this.rebalance)],
       readUncommitted: false,
       sessionTimeout: session,
       rebalanceTimeout: Math.max(2 * session, 10_000),
@@ -41,7 +71,8 @@ export class KafkajsGroupConsumer implements GroupConsumer {
 
   async run(handlers: GroupConsumerHandlers): Promise<void> {
     const { consumer } = this;
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => handlers.onAssignment(payload.memberAssignment));
+    this.rebalance.onRevoke = () => handlers.onRevoke();
+    this.rebalance.onAssignment = (assignment) => handlers.onAssignment(assignment);
     // Batches that held only transaction markers or aborted records never reach eachBatch; their
     // offsets still count as consumed, or the group's position (and lag) would stall below them.
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
@@ -95,8 +126,9 @@ function toInput(topic: string, partition: number, m: KafkaMessage): InputRecord
 }
 
 /** The engine's assignor in kafkajs's protocol: its user data in the member metadata, its answer encoded per member. */
-function kafkajsAssigner(assignor: GroupAssignor): PartitionAssigner {
+function kafkajsAssigner(assignor: GroupAssignor, rebalance: Rebalance): PartitionAssigner {
   return ({ cluster }) => ({
+    [REBALANCE]: rebalance,
     name: ASSIGNER_NAME,
     version: 1,
     async assign({ members }) {
