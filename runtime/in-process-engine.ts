@@ -1,5 +1,6 @@
 import pino, { type Logger } from 'pino';
 import { TopologyError } from './errors';
+import type { TaskProducer } from './kafka/adapter';
 import { partitionForKey } from './kafka/partitioner';
 import { RuntimeMetrics } from './metrics';
 import type { Headers } from './processor';
@@ -9,6 +10,7 @@ import { GlobalTable } from './state/global-table';
 import { MemoryBacking } from './state/memory-backing';
 import type { Serde } from './serde/serde';
 import { StreamTask } from './task';
+import { writeCommit } from './task-commit';
 import type { SubTopology, Topology } from './topology';
 
 export interface InProcessEngineOptions {
@@ -250,11 +252,13 @@ export class InProcessEngine {
     return offset;
   }
 
-  /** The driver's commit: deliver outputs and changelog records, then let the task apply its state. */
+  /**
+   * The driver's commit: the engines' one commit step (task-commit.ts)
+   * through a producer that appends to the driver's logs, then global
+   * table updates as the tables would see them (after `globalTableLag`).
+   */
   private async commit(task: StreamTask): Promise<void> {
     if (!task.hasPendingWork) return;
-    const commit = task.prepareCommit();
-    const checkpoint = new Map<string, bigint>();
     const toGlobals = new Map<string, { records: OutputRecord[]; next: Map<number, bigint> }>();
     const deliver = (record: OutputRecord): bigint => {
       if (this.options.onOutput) this.options.onOutput(record);
@@ -268,9 +272,15 @@ export class InProcessEngine {
       }
       return offset;
     };
-    for (const record of commit.outputs) deliver(record);
-    for (const record of commit.changelog) checkpoint.set(record.topic, deliver(record) + 1n);
-    await task.committed(commit, checkpoint);
+    const producer: TaskProducer = {
+      async commit({ records }) {
+        const ends = new Map<string, bigint>();
+        for (const record of records) ends.set(record.topic, deliver(record) + 1n);
+        return ends;
+      },
+      close: () => Promise.resolve(),
+    };
+    await writeCommit(task, task.prepareCommit(), producer, this.metrics);
     this.commits++;
     for (const [topic, update] of toGlobals) this.lagging.push({ topic, ...update, due: this.commits + (this.options.globalTableLag ?? 0) });
     while (this.lagging.length > 0 && this.lagging[0]!.due <= this.commits) {

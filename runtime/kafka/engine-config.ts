@@ -1,0 +1,37 @@
+import type { Logger } from 'pino';
+import type { RuntimeMetrics } from '../metrics';
+import type { KafkaClient } from './adapter';
+import type { KafkaConnection } from './connection';
+
+export type ProcessingGuarantee = 'exactly_once' | 'at_least_once';
+
+export interface EngineConfig {
+  kafka: KafkaConnection;
+  /** The Kafka client behind the adapter (default: kafkajs on `kafka`). */
+  client?: KafkaClient;
+  /** Root of the local state; each task has its own RocksDB below it. */
+  stateDir: string;
+  guarantee: ProcessingGuarantee;
+  commitIntervalMs: number;
+  /** Commit early once a task holds this many uncommitted input records. */
+  maxUncommittedRecords: number;
+  cacheEntriesPerStore: number;
+  partitionsConsumedConcurrently: number;
+  /** Largest record a task may produce (default: Kafka's default message.max.bytes less overhead). */
+  maxRecordBytes?: number;
+  /** How long the group waits for a silent member before moving its tasks (broker minimum: 6 s). */
+  sessionTimeoutMs?: number;
+  /**
+   * Live freshness: a task that has had no input for a while fires the
+   * timers due by its stream time plus the wall-clock time that passed since
+   * its last record, so absence deadlines, arbitration windows and window
+   * expiries fire without new traffic. Stream time itself moves only with
+   * records: this second clock never rewrites it. Non-deterministic by
+   * nature; the driver and replay never do it (runtime/README.md, "Time").
+   */
+  wallClockPunctuation?: boolean;
+  /** host:port other instances use to reach this one's HTTP API. */
+  advertisedEndpoint: string;
+  log: Logger;
+  metrics?: RuntimeMetrics;
+}

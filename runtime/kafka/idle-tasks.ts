@@ -1,0 +1,47 @@
+import type { Logger } from 'pino';
+import { withLock } from './active-task';
+import type { EngineConfig } from './engine-config';
+import type { TaskCommits } from './task-commits';
+import type { TaskLifecycle } from './task-lifecycle';
+
+/**
+ * Every commit interval: punctuates the tasks that had no input for an
+ * interval on the wall clock (live freshness; never moves stream time:
+ * EngineConfig.wallClockPunctuation), and commits what no batch has
+ * committed yet.
+ */
+export class IdleTasks {
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly config: EngineConfig,
+    private readonly tasks: TaskLifecycle,
+    private readonly commits: TaskCommits,
+    private readonly log: Logger,
+    private readonly stopping: () => boolean,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), this.config.commitIntervalMs);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private async tick(): Promise<void> {
+    for (const active of this.tasks.all()) {
+      if (!active.restored) continue;
+      const now = Date.now();
+      const idle = now - active.lastInput >= this.config.commitIntervalMs;
+      const punctuate = this.config.wallClockPunctuation !== false && idle && active.task.streamTime > 0;
+      if (!punctuate && !active.task.hasPendingWork) continue;
+      if (!punctuate && now - active.lastCommit < this.config.commitIntervalMs) continue;
+      await withLock(active, async () => {
+        if (this.stopping()) return;
+        if (punctuate) await active.task.punctuate(active.task.streamTime + (now - active.lastInput));
+        if (active.task.hasPendingWork) await this.commits.commit(active);
+      }).catch((error: unknown) => this.log.error({ err: error, task: active.task.id }, 'idle commit failed'));
+    }
+  }
+}
