@@ -35,3 +35,12 @@ export function kafkaError(error: unknown): ListeningPostError {
   }
   return new KafkaError('kafka', false, message, { cause: error });
 }
+
+/** Runs a Kafka operation, throwing the runtime's error (`kafkaError`) for the client's. */
+export async function withKafkaErrors<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw kafkaError(error);
+  }
+}

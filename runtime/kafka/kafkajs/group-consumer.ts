@@ -1,7 +1,7 @@
 import type { InputRecord } from '../../records';
 import type { ConsumedBatch, GroupAssignor, GroupConsumer, GroupConsumerHandlers, GroupConsumerOptions } from '../adapter';
 import { AssignerProtocol, type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type PartitionAssigner } from './client';
-import { kafkaError } from './errors';
+import { withKafkaErrors } from './errors';
 
 const ASSIGNER_NAME = 'listening-post-tasks';
 
@@ -40,7 +40,7 @@ if (!ConsumerGroup.prototype[REBALANCE]) {
  */
 export class KafkajsGroupConsumer implements GroupConsumer {
   private readonly consumer: Consumer;
-
+  /** Set by `run`; read by the wrapped joinAndSync through the assigner. */
   private readonly rebalance: Rebalance = { onRevoke: () => Promise.resolve(), onAssignment: () => Promise.resolve() };
 
   constructor(
@@ -60,13 +60,11 @@ export class KafkajsGroupConsumer implements GroupConsumer {
     });
   }
 
-  async connect(): Promise<void> {
-    try {
+  connect(): Promise<void> {
+    return withKafkaErrors(async () => {
       await this.consumer.connect();
       await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: true });
-    } catch (error) {
-      throw kafkaError(error);
-    }
+    });
   }
 
   async run(handlers: GroupConsumerHandlers): Promise<void> {
@@ -91,12 +89,8 @@ export class KafkajsGroupConsumer implements GroupConsumer {
     this.consumer.seek({ topic, partition, offset: offset.toString() });
   }
 
-  async commitOffsets(offsets: { topic: string; partition: number; offset: bigint }[]): Promise<void> {
-    try {
-      await this.consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset.toString() })));
-    } catch (error) {
-      throw kafkaError(error);
-    }
+  commitOffsets(offsets: { topic: string; partition: number; offset: bigint }[]): Promise<void> {
+    return withKafkaErrors(() => this.consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset.toString() }))));
   }
 
   stop(): Promise<void> {

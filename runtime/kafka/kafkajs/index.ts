@@ -4,7 +4,7 @@ import type { EngineAdmin, GroupConsumerOptions, KafkaClient, TaskProducerOption
 import type { KafkaConnection } from '../connection';
 import { withRetries } from '../retry';
 import { AssignerProtocol, loggingKafka, type Admin } from './client';
-import { kafkaError } from './errors';
+import { withKafkaErrors } from './errors';
 import { KafkajsGroupConsumer } from './group-consumer';
 import { KafkajsPartitionReader } from './partition-reader';
 import { connectTaskProducer } from './task-producer';
@@ -24,10 +24,8 @@ export function kafkajsClient(clientId: string, connection: KafkaConnection, log
 class KafkajsAdmin implements EngineAdmin {
   constructor(private readonly admin: Admin) {}
 
-  async connect(): Promise<void> {
-    await this.admin.connect().catch((error: unknown) => {
-      throw kafkaError(error);
-    });
+  connect(): Promise<void> {
+    return withKafkaErrors(() => this.admin.connect());
   }
 
   disconnect(): Promise<void> {
@@ -35,16 +33,12 @@ class KafkajsAdmin implements EngineAdmin {
   }
 
   verifyTopics(topology: Topology): Promise<void> {
-    return verifyTopics(this.admin, topology).catch((error: unknown) => {
-      throw kafkaError(error);
-    });
+    return withKafkaErrors(() => verifyTopics(this.admin, topology));
   }
 
   async committedOffsets(groupId: string, topics: readonly string[], partition: number): Promise<Map<string, bigint>> {
     const result = new Map<string, bigint>();
-    const fetched = await withRetries(() => this.admin.fetchOffsets({ groupId, topics: [...topics] })).catch((error: unknown) => {
-      throw kafkaError(error);
-    });
+    const fetched = await withKafkaErrors(() => withRetries(() => this.admin.fetchOffsets({ groupId, topics: [...topics] })));
     for (const entry of fetched) {
       const p = entry.partitions.find((x) => x.partition === partition);
       if (p && Number(p.offset) >= 0) result.set(entry.topic, BigInt(p.offset));

@@ -1,7 +1,7 @@
 import type { OutputRecord } from '../../records';
 import type { TaskCommit, TaskProducer, TaskProducerOptions } from '../adapter';
 import { Partitioners, type Kafka, type Producer, type RecordMetadata, type TopicMessages } from './client';
-import { kafkaError } from './errors';
+import { kafkaError, withKafkaErrors } from './errors';
 import { produceChunks, toTopicMessages } from './produce-chunks';
 
 /** Longer than any commit: the broker aborts a transaction left open this long by a stopped owner. */
@@ -86,15 +86,6 @@ class IdempotentTaskProducer implements TaskProducer {
 
   close(): Promise<void> {
     return this.producer.disconnect();
-  }
-}
-
-/** Runs a Kafka operation, throwing the runtime's error (`kafkaError`) for the client's. */
-async function withKafkaErrors<T>(operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch (error) {
-    throw kafkaError(error);
   }
 }
 
