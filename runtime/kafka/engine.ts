@@ -77,7 +77,7 @@ export class Engine {
     this.tasks = new TaskLifecycle({ topology, config, client: this.client, globals: this.globals, metrics, log, admin: () => this.admin!, reader: () => this.reader!, consumer, stopping });
     this.commits = new TaskCommits({ tasks: this.tasks, guarantee: config.guarantee, metrics, log, consumer });
     this.batches = new BatchLoop({ config, tasks: this.tasks, commits: this.commits, subByTopic: this.subByTopic, metrics, log, stopping });
-    this.idle = new IdleTasks(config, this.tasks, this.commits, log, stopping);
+    this.idle = new IdleTasks(config, this.tasks, this.commits, log, stopping, (id) => this.assigned.has(id));
   }
 
   /**

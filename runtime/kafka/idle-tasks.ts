@@ -19,6 +19,8 @@ export class IdleTasks {
     private readonly commits: TaskCommits,
     private readonly log: Logger,
     private readonly stopping: () => boolean,
+    /** Whether the group's last assignment holds the task (a revoked one is closing: nothing more to commit). */
+    private readonly assigned: (taskId: string) => boolean,
   ) {}
 
   start(): void {
@@ -31,14 +33,14 @@ export class IdleTasks {
 
   private async tick(): Promise<void> {
     for (const active of this.tasks.all()) {
-      if (!active.restored) continue;
+      if (!active.restored || !this.assigned(active.task.id)) continue;
       const now = Date.now();
       const idle = now - active.lastInput >= this.config.commitIntervalMs;
       const punctuate = this.config.wallClockPunctuation !== false && idle && active.task.streamTime > 0;
       if (!punctuate && !active.task.hasPendingWork) continue;
       if (!punctuate && now - active.lastCommit < this.config.commitIntervalMs) continue;
       await withLock(active, async () => {
-        if (this.stopping()) return;
+        if (this.stopping() || !this.tasks.holds(active)) return;
         if (punctuate) await active.task.punctuate(active.task.streamTime + (now - active.lastInput));
         if (active.task.hasPendingWork) await this.commits.commit(active);
       }).catch((error: unknown) => this.log.error({ err: error, task: active.task.id }, 'idle commit failed'));
