@@ -240,6 +240,10 @@ export function liftRows(collector: VariantCollector, windowMs = 0): LiftRow[] {
       } catch (error) {
         note = `no estimate: ${(error as Error).message} (exposures from before the report window converted inside it)`;
       }
+      // A zero against a zero has an interval, and a tight one: say what it is more likely to mean.
+      if (estimate && t.treated > 0 && t.control > 0 && t.treatedConverted + t.controlConverted === 0) {
+        note = 'no conversion in either group: the input holds none of the conversion events of the rule in its windows (in a backtest nobody answers the commands, so only what people do on their own converts)';
+      }
       const plan = estimate ? planFromWindow(estimate, t.treated + t.control, t.control, windowMs) : null;
       return { triggerId, ...tallyOf(t), partitions: t.partitions, asOf: new Date(t.asOf).toISOString(), estimate, plan, ...(note ? { note } : {}) };
     });

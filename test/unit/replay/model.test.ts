@@ -146,6 +146,16 @@ describe('a variant collector', () => {
     expect(row!.estimate).toBeNull();
     expect(row!.note).toMatch(/more conversions than exposures/);
   });
+
+  it('says so when neither group converted: an interval around zero that measures nothing', () => {
+    const c = new VariantCollector('v', topics, decoder, undefined, T0);
+    c.accept(record(topics.lift, 'TriggerLift', lift('silent', 0, T0 + 1, 900, 0, 100, 0)));
+    c.accept(record(topics.lift, 'TriggerLift', lift('buys', 0, T0 + 1, 900, 90, 100, 8)));
+    const [buys, silent] = liftRows(c);
+    expect(silent!.estimate!.lift).toBe(0);
+    expect(silent!.note).toMatch(/no conversion in either group/);
+    expect(buys!.note).toBeUndefined();
+  });
 });
 
 describe('the diff tracker', () => {
