@@ -9,11 +9,12 @@ import { KafkaError } from './kafka-errors';
 import type { TaskLifecycle } from './task-lifecycle';
 
 export interface TaskCommitsDeps {
-  tasks: TaskLifecycle;
+  /** What recovery needs of the lifecycle: a new producer, the group's offsets, closing a task. */
+  tasks: Pick<TaskLifecycle, 'connectProducer' | 'committedOffsets' | 'close'>;
   guarantee: ProcessingGuarantee;
   metrics: RuntimeMetrics;
   log: Logger;
-  consumer(): GroupConsumer;
+  consumer(): Pick<GroupConsumer, 'seek'>;
 }
 
 /**

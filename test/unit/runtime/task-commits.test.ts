@@ -1,0 +1,136 @@
+import pino from 'pino';
+import type { ActiveTask } from '../../../runtime/kafka/active-task';
+import type { TaskCommit, TaskProducer } from '../../../runtime/kafka/adapter';
+import { KafkaError } from '../../../runtime/kafka/kafka-errors';
+import { TaskCommits } from '../../../runtime/kafka/task-commits';
+import { RuntimeMetrics } from '../../../runtime/metrics';
+import type { InputRecord } from '../../../runtime/records';
+import { MemoryBacking } from '../../../runtime/state/memory-backing';
+import { StreamTask } from '../../../runtime/task';
+import { countingTopology } from '../../support/counting-topology';
+
+/**
+ * A task's commit and its recovery, through the Kafka adapter's interfaces
+ * (the paths the proof suite reaches only with faults): a commit that goes
+ * through, one fenced by a newer owner, one whose answer was lost but whose
+ * offsets made it, one that did not make it, and one that cannot be settled.
+ */
+const INPUT = 'counts-in';
+const OUTPUT = 'counts-out';
+
+function input(offset: number, key: string): InputRecord {
+  return { topic: INPUT, partition: 0, offset: String(offset), key: Buffer.from(key), value: Buffer.from('v'), timestamp: String(1_000 + offset), headers: {} };
+}
+
+/** A producer that records what it is asked to commit, and fails as told. */
+class ScriptedProducer implements TaskProducer {
+  readonly commits: TaskCommit[] = [];
+  closed = false;
+  constructor(private readonly failure?: Error) {}
+
+  async commit(commit: TaskCommit): Promise<Map<string, bigint>> {
+    this.commits.push(commit);
+    if (this.failure) throw this.failure;
+    return new Map([[OUTPUT, BigInt(commit.records.length)]]);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+async function setUp(first: ScriptedProducer, options: { committed?: () => Promise<Map<string, bigint>>; next?: () => Promise<TaskProducer> } = {}) {
+  const topology = countingTopology('commits-test', INPUT, OUTPUT, 1);
+  const sub = topology.subTopologies[0]!;
+  const metrics = new RuntimeMetrics();
+  const task = new StreamTask({
+    subTopology: sub,
+    partition: 0,
+    backing: new MemoryBacking(),
+    log: pino({ level: 'silent' }),
+    metrics,
+    partitionsOf: () => 1,
+    deadLetterTopic: (topic) => `${topic}.dlq`,
+    globalStores: new Map(),
+    defaultCacheEntries: 100,
+  });
+  await task.init();
+  task.setCommittedPosition(INPUT, 0n);
+  const active: ActiveTask = { task, sub, producer: first, lock: Promise.resolve(), lastCommit: 0, restored: true, lastInput: 0 };
+  const seeks: [string, number, bigint][] = [];
+  const closed: string[] = [];
+  const commits = new TaskCommits({
+    tasks: {
+      connectProducer: options.next ?? (async () => new ScriptedProducer()),
+      committedOffsets: options.committed ?? (async () => new Map([[INPUT, 0n]])),
+      close: async (a) => void closed.push(a.task.id),
+    },
+    guarantee: 'exactly_once',
+    metrics,
+    log: pino({ level: 'silent' }),
+    consumer: () => ({ seek: (topic, partition, offset) => void seeks.push([topic, partition, offset]) }),
+  });
+  const count = async (key: string) => (await task.store('counts')!.get(key)) as number | undefined;
+  return { task, active, commits, seeks, closed, count };
+}
+
+test('a commit that goes through writes outputs and offsets at once and makes them the committed state', async () => {
+  const producer = new ScriptedProducer();
+  const { task, active, commits, seeks, count } = await setUp(producer);
+  await task.process([input(0, 'a'), input(1, 'a'), input(2, 'b')]);
+  await commits.commit(active);
+  expect(producer.commits).toHaveLength(1);
+  expect(producer.commits[0]!.offsets).toEqual(new Map([[INPUT, 3n]]));
+  expect(producer.commits[0]!.records.filter((r) => r.topic === OUTPUT).map((r) => r.value!.toString())).toEqual(['1', '2', '1']);
+  expect(task.committedPositions.get(INPUT)).toBe(3n);
+  expect(task.hasPendingWork).toBe(false);
+  expect(await count('a')).toBe(2);
+  expect(seeks).toEqual([]);
+});
+
+test('fenced by a newer owner: the task is dropped and the consumer rewound to its last commit', async () => {
+  const fenced = new KafkaError('fenced', false, 'PRODUCER_FENCED');
+  const { task, active, commits, seeks, closed } = await setUp(new ScriptedProducer(fenced));
+  await task.process([input(0, 'a')]);
+  await commits.commit(active);
+  expect(closed).toEqual([task.id]);
+  expect(seeks).toEqual([[INPUT, 0, 0n]]);
+});
+
+test('a commit whose answer was lost but whose offsets made it is kept, with a new producer', async () => {
+  const lost = new KafkaError('kafka-unavailable', true, 'request timed out');
+  const first = new ScriptedProducer(lost);
+  const next = new ScriptedProducer();
+  const { task, active, commits, seeks, closed, count } = await setUp(first, { committed: async () => new Map([[INPUT, 2n]]), next: async () => next });
+  await task.process([input(0, 'a'), input(1, 'a')]);
+  await commits.commit(active);
+  expect(first.closed).toBe(true);
+  expect(active.producer).toBe(next);
+  expect(task.committedPositions.get(INPUT)).toBe(2n);
+  expect(task.hasPendingWork).toBe(false);
+  expect(await count('a')).toBe(2);
+  expect([seeks, closed]).toEqual([[], []]);
+});
+
+test('a commit that did not make it is discarded: the state returns to the last commit and the records are read again', async () => {
+  const failed = new KafkaError('kafka-unavailable', true, 'not enough replicas');
+  const { task, active, commits, seeks, closed, count } = await setUp(new ScriptedProducer(failed));
+  await task.process([input(0, 'a'), input(1, 'a')]);
+  await commits.commit(active);
+  expect(await count('a')).toBeUndefined();
+  expect(task.position(INPUT)).toBe(0n);
+  expect(seeks).toEqual([[INPUT, 0, 0n]]);
+  expect(closed).toEqual([]);
+});
+
+test('a failure no one can settle (the broker is down) drops the task, to reopen from what is durable', async () => {
+  const failed = new KafkaError('kafka-unavailable', true, 'connection refused');
+  const down = async (): Promise<TaskProducer> => {
+    throw new KafkaError('kafka-unavailable', true, 'connection refused');
+  };
+  const { task, active, commits, seeks, closed } = await setUp(new ScriptedProducer(failed), { next: down });
+  await task.process([input(0, 'a')]);
+  await commits.commit(active);
+  expect(closed).toEqual([task.id]);
+  expect(seeks).toEqual([[INPUT, 0, 0n]]);
+});
