@@ -16,7 +16,7 @@ import pino from 'pino';
 import { up } from '../local-stack/stack';
 import { stackEndpoints } from '../local-stack/settings';
 import { Engine, type ProcessingGuarantee } from '../runtime/kafka/engine';
-import { withRetries } from '../runtime/kafka/retry';
+import { withRetries } from '../runtime/kafka/kafkajs/retry';
 import { eventually } from '../runtime/retry';
 import { createPlainTopics, createTopics } from '../runtime/kafka/kafkajs/topics';
 import { countingTopology } from '../test/support/counting-topology';

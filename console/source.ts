@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { TriggerLift } from '../processors/outcomes/lift';
 import { Kafka, logLevel, type Admin } from '../runtime/kafka/kafkajs/client';
 import type { KafkaConnection } from '../runtime/kafka/connection';
-import { withRetries } from '../runtime/kafka/retry';
+import { withRetries } from '../runtime/kafka/kafkajs/retry';
 import { decoding, TopicFollower } from '../runtime/kafka/kafkajs/topic-follower';
 import type { SchemaRegistryClient } from '../runtime/serde/registry';
 import type { SchemaCatalog } from '../runtime/serde/schema-catalog';

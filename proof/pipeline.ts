@@ -1,7 +1,7 @@
 import type { Touchpoint } from '../processors/model/touchpoint';
 import type { Admin, Producer } from '../runtime/kafka/kafkajs/client';
 import { produceChunks, toTopicMessages } from '../runtime/kafka/kafkajs/produce-chunks';
-import { withRetries } from '../runtime/kafka/retry';
+import { withRetries } from '../runtime/kafka/kafkajs/retry';
 import { eventually } from '../runtime/retry';
 import type { topicNames } from '../topology';
 import type { RawInput } from './workload';

@@ -1,6 +1,6 @@
 import type { Admin, Kafka, Producer } from '../runtime/kafka/kafkajs/client';
 import { produceChunks, toTopicMessages } from '../runtime/kafka/kafkajs/produce-chunks';
-import { withRetries } from '../runtime/kafka/retry';
+import { withRetries } from '../runtime/kafka/kafkajs/retry';
 import { createTopics } from '../runtime/kafka/kafkajs/topics';
 import type { OutputRecord } from '../runtime/records';
 import type { SchemaRegistryClient } from '../runtime/serde/registry';

@@ -6,7 +6,7 @@ import type { Touchpoint } from '../processors/model/touchpoint';
 import { partitionForKey } from '../runtime/kafka/partitioner';
 import type { PartitionReader, ReadRecord } from '../runtime/kafka/adapter';
 import { KafkajsPartitionReader } from '../runtime/kafka/kafkajs/partition-reader';
-import { withRetries } from '../runtime/kafka/retry';
+import { withRetries } from '../runtime/kafka/kafkajs/retry';
 import type { RawHeaders } from '../runtime/records';
 import { AvroSerde } from '../runtime/serde/avro-serde';
 import type { SchemaRegistryClient } from '../runtime/serde/registry';

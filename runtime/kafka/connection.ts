@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { ConfigError } from '../errors';
 import { KafkaError } from './kafka-errors';
-import { kafkaError } from './kafkajs/errors';
 
 const MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
 
@@ -67,12 +66,12 @@ export function describeConnection(connection: KafkaConnection): string {
 }
 
 /**
- * A refused login, as the runtime's error naming where it went (never the
- * password); any other error as it is. Wrong credentials stay wrong: the
- * caller stops with one clear line instead of trying again.
+ * A refused login (a `KafkaError` of kind `kafka-authentication`) as an
+ * error naming where it went, never the password; undefined for any other
+ * error. Wrong credentials stay wrong: the caller stops with one clear line
+ * instead of trying again.
  */
-export function refusedCredentials(error: unknown, connection: KafkaConnection): KafkaError | undefined {
-  const failure = kafkaError(error);
-  if (!(failure instanceof KafkaError) || failure.kind !== 'kafka-authentication') return undefined;
-  return new KafkaError(failure.kind, false, `${failure.message} (${describeConnection(connection)})`, { cause: error });
+export function refusedLogin(error: unknown, connection: KafkaConnection): KafkaError | undefined {
+  if (!(error instanceof KafkaError) || error.kind !== 'kafka-authentication') return undefined;
+  return new KafkaError(error.kind, false, `${error.message} (${describeConnection(connection)})`, { cause: error.cause ?? error });
 }

@@ -7,7 +7,7 @@ import type { SubTopology, Topology } from '../topology';
 import { withLock, type TaskStall } from './active-task';
 import type { EngineAdmin, GroupConsumer, KafkaClient, PartitionReader } from './adapter';
 import { BatchLoop, MAX_STALL_BACKOFF_MS } from './batch-loop';
-import { refusedCredentials } from './connection';
+import { refusedLogin } from './connection';
 import type { EngineConfig } from './engine-config';
 import { GlobalTables } from './global-tables';
 import { IdleTasks } from './idle-tasks';
@@ -140,9 +140,9 @@ export class Engine {
         this.waitingFor = undefined;
         return;
       } catch (error) {
-        if ((error instanceof ListeningPostError && !error.retriable) || this.stopping) throw error;
-        const refused = refusedCredentials(error, this.config.kafka);
+        const refused = refusedLogin(error, this.config.kafka);
         if (refused) throw refused;
+        if ((error instanceof ListeningPostError && !error.retriable) || this.stopping) throw error;
         this.waitingFor = { what, reason: (error as Error).message, since: this.waitingFor?.since ?? Date.now() };
         this.log.warn({ err: error, attempt }, `waiting for ${what}`);
         await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_STALL_BACKOFF_MS, 250 * attempt)));

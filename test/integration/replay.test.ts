@@ -13,7 +13,7 @@ import { loadRuleSet, runReplay, TopicRangeSource, type ReplayReport } from '../
 import type { EngagementCommand, EngagementDecision } from '../../replay/records';
 import { Engine } from '../../runtime/kafka/engine';
 import { partitionForKey } from '../../runtime/kafka/partitioner';
-import { withRetries } from '../../runtime/kafka/retry';
+import { withRetries } from '../../runtime/kafka/kafkajs/retry';
 import { createTopics } from '../../runtime/kafka/kafkajs/topics';
 import { AvroSerde } from '../../runtime/serde/avro-serde';
 import { ConfluentRegistry } from '../../runtime/serde/registry';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { stackEndpoints } from '../../local-stack/settings';
 import { Engine, type ProcessingGuarantee } from '../../runtime/kafka/engine';
-import { withRetries } from '../../runtime/kafka/retry';
+import { withRetries } from '../../runtime/kafka/kafkajs/retry';
 import { createTopics as createTopologyTopics } from '../../runtime/kafka/kafkajs/topics';
 import { DLQ_HEADERS } from '../../runtime/records';
 import { countingTopology } from '../support/counting-topology';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Admin, Consumer, Kafka, KafkaMessage, logLevel, Producer } from '../../runtime/kafka/kafkajs/client';
 import { createPlainTopics } from '../../runtime/kafka/kafkajs/topics';
 import { stackEndpoints } from '../../local-stack/settings';
-import { withRetries } from '../../runtime/kafka/retry';
+import { withRetries } from '../../runtime/kafka/kafkajs/retry';
 
 /** Clients for the real local stack, with names no other test run uses. */
 export function testKafka(clientId = 'listening-post-test'): Kafka {

@@ -1,4 +1,5 @@
 import { ListeningPostError } from '../../errors';
+import { refusedLogin, type KafkaConnection } from '../connection';
 import { KafkaError } from '../kafka-errors';
 
 interface ClientError {
@@ -43,4 +44,9 @@ export async function withKafkaErrors<T>(operation: () => Promise<T>): Promise<T
   } catch (error) {
     throw kafkaError(error);
   }
+}
+
+/** `refusedLogin` for an error straight from kafkajs (tools that call kafkajs themselves). */
+export function refusedCredentials(error: unknown, connection: KafkaConnection): KafkaError | undefined {
+  return refusedLogin(kafkaError(error), connection);
 }

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Topology } from '../../topology';
 import type { EngineAdmin, GroupConsumerOptions, KafkaClient, TaskProducerOptions } from '../adapter';
 import type { KafkaConnection } from '../connection';
-import { withRetries } from '../retry';
+import { withRetries } from './retry';
 import { AssignerProtocol, loggingKafka, type Admin } from './client';
 import { withKafkaErrors } from './errors';
 import { KafkajsGroupConsumer } from './group-consumer';

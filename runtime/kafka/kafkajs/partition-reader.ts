@@ -4,7 +4,7 @@ import type { Kafka } from './client';
 import { KafkaError } from '../kafka-errors';
 import { kafkaError } from './errors';
 import { filterAbortedMessages } from './patch';
-import { isTransient, withRetries } from '../retry';
+import { isTransient, withRetries } from './retry';
 
 // kafkajs has no assign() (every consumer joins a group), but restoring a
 // task's stores, building a global table and replaying a range all need to

@@ -1,5 +1,5 @@
 import type { Admin, Consumer, Kafka, KafkaMessage } from './client';
-import { withRetries } from '../retry';
+import { withRetries } from './retry';
 import { eventually } from '../../retry';
 import { AvroSerde } from '../../serde/avro-serde';
 import type { SchemaRegistryClient } from '../../serde/registry';

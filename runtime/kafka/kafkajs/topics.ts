@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { TopologyError } from '../../errors';
 import type { Admin, ITopicConfig } from './client';
-import { withRetries } from '../retry';
+import { withRetries } from './retry';
 import type { SchemaCatalog } from '../../serde/schema-catalog';
 import type { SchemaRegistryClient } from '../../serde/registry';
 import type { TopicSpec, Topology } from '../../topology';

@@ -1,7 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeConnection, kafkaConnection, refusedCredentials } from '../../../runtime/kafka/connection';
+import { describeConnection, kafkaConnection } from '../../../runtime/kafka/connection';
+import { refusedCredentials } from '../../../runtime/kafka/kafkajs/errors';
 import { ConfigError } from '../../../runtime/errors';
 import { KafkaError } from '../../../runtime/kafka/kafka-errors';
 

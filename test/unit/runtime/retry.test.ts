@@ -1,4 +1,4 @@
-import { withRetries } from '../../../runtime/kafka/retry';
+import { withRetries } from '../../../runtime/kafka/kafkajs/retry';
 import { eventually } from '../../../runtime/retry';
 
 describe('eventually', () => {

@@ -1,5 +1,5 @@
-import { eventually } from '../retry';
-import { kafkaError } from './kafkajs/errors';
+import { eventually } from '../../retry';
+import { kafkaError } from './errors';
 
 /** Errors worth another try: what `kafkaError` calls retriable. */
 export function isTransient(error: unknown): boolean {
