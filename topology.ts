@@ -125,7 +125,7 @@ export function buildTopology(options: TopologyOptions): Topology {
       .source('resolved', { topic: topic.resolved, key: stringSerde, value: profileEventSerde, eventTime: (e) => e.at })
       .store(PROFILES_STORE, { value: profileEntrySerde })
       .store(LIFT_STORE, { value: jsonSerde() })
-      .processor('profile', () => new ProfileProcessor(config.profile), { from: 'resolved', outputs: PROFILE_OUTPUTS, stores: [PROFILES_STORE] })
+      .processor('profile', () => new ProfileProcessor(config.profile, config.identity.reversibleMerges), { from: 'resolved', outputs: PROFILE_OUTPUTS, stores: [PROFILES_STORE] })
       .processor('outcomes', () => new OutcomesProcessor(config.outcomes, config.triggers), { from: ['profile', 'eligibility'], outputs: OUTCOMES_OUTPUTS, stores: [PROFILES_STORE, LIFT_STORE] })
       .sink('to-lift', { topic: topic.lift, key: stringSerde, value: avro('TriggerLift'), from: 'outcomes' })
       .processor('scoring', () => new ScoringProcessor(config.scoring), { from: 'profile', outputs: SCORING_OUTPUTS })

@@ -42,12 +42,27 @@ export interface IdentityConfig {
      */
     maxFutureSkew?: string;
   };
+  /**
+   * Merges that can be undone (an `identity_correction` splits them): which
+   * merges keep what a split needs, for how long, and who may ask. Unset:
+   * no merge is kept, and every correction is refused.
+   */
+  reversibleMerges?: ReversibleMerges;
   blocked: {
     /** Values that identify nobody, compared after trimming and lower-casing. */
     values: string[];
     /** Regular expressions (whole value) for more such values. */
     patterns: string[];
   };
+}
+
+export interface ReversibleMerges {
+  /** Merges made by a touchpoint of one of these channels keep their provenance (where people verify people by hand, and get it wrong). */
+  linkChannels: string[];
+  /** How long after a merge it can still be undone (a duration, e.g. 7d): the provenance is kept this long, in event time. */
+  horizon: string;
+  /** Channels whose `identity_correction` touchpoints are accepted (authenticated: staff who checked). */
+  correctionChannels: string[];
 }
 
 const schema = {
@@ -84,6 +99,16 @@ const schema = {
         maxStringLength: { type: 'integer', minimum: 1 },
         maxAttributes: { type: 'integer', minimum: 0 },
         maxFutureSkew: positiveDurationSchema,
+      },
+    },
+    reversibleMerges: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['linkChannels', 'horizon', 'correctionChannels'],
+      properties: {
+        linkChannels: { type: 'array', uniqueItems: true, items: nameSchema },
+        horizon: positiveDurationSchema,
+        correctionChannels: { type: 'array', uniqueItems: true, items: nameSchema },
       },
     },
     blocked: {

@@ -15,7 +15,9 @@ const LATEST = Date.UTC(2100, 0, 1);
 /**
  * The door of the engine: validates a channel's touchpoint, normalises and
  * hashes its identifiers (raw PII goes no further), and routes it. Erasure
- * requests go to the single-writer link log; everything else to `resolve`,
+ * requests and identity corrections (from a channel trusted to correct,
+ * identity.yaml `reversibleMerges`) go to the single-writer link log;
+ * everything else to `resolve`,
  * marked when it is trusted to link identifiers (resolve sends it on to the
  * link log if it could change the identity graph).
  */
@@ -25,6 +27,7 @@ type Out = (typeof INGEST_OUTPUTS)[number];
 export class IngestProcessor implements Processor<unknown, Touchpoint, Out> {
   private readonly linkTypes: Set<string>;
   private readonly linkChannels: Set<string>;
+  private readonly correctionChannels: Set<string>;
 
   constructor(
     private readonly config: IdentityConfig,
@@ -32,6 +35,7 @@ export class IngestProcessor implements Processor<unknown, Touchpoint, Out> {
   ) {
     this.linkTypes = new Set(config.trust.linkEventTypes);
     this.linkChannels = new Set(config.trust.linkChannels);
+    this.correctionChannels = new Set(config.reversibleMerges?.correctionChannels ?? []);
   }
 
   process(record: StreamRecord<unknown, Touchpoint>, ctx: ProcessorContext<Out>): void {
@@ -53,7 +57,11 @@ export class IngestProcessor implements Processor<unknown, Touchpoint, Out> {
     }
     if (rejected.length > 0) this.auditRejected(raw, rejected, ctx);
     const touchpoint: Touchpoint = { ...raw, identifiers: accepted };
-    if (raw.eventType === EVENT.erasureRequested) {
+    if (raw.eventType === EVENT.identityCorrection) {
+      const refused = this.correctionRefusal(touchpoint);
+      if (refused) ctx.reject('invalid-record', `touchpoint ${raw.eventId}: ${refused}`);
+      else ctx.forward('to-links', raw.eventId, touchpoint);
+    } else if (raw.eventType === EVENT.erasureRequested) {
       ctx.forward('to-links', raw.eventId, touchpoint);
     } else {
       const ingested: IngestedTouchpoint = { touchpoint, mayLink: accepted.length > 1 && this.mayLink(raw) };
@@ -76,6 +84,18 @@ export class IngestProcessor implements Processor<unknown, Touchpoint, Out> {
       };
       ctx.forward('to-audit', raw.eventId, audit);
     }
+  }
+
+  /** Why an identity correction cannot be taken from this touchpoint, or undefined. */
+  private correctionRefusal(correction: Touchpoint): string | undefined {
+    if (!this.correctionChannels.has(correction.channel)) {
+      return `an identity_correction from channel ${correction.channel} is not trusted (identity.yaml reversibleMerges.correctionChannels: ${[...this.correctionChannels].join(', ') || 'none'})`;
+    }
+    if (!correction.authenticated) return 'an identity_correction must be authenticated (made by staff who verified the person)';
+    if (correction.identifiers.length !== 1) {
+      return `an identity_correction names exactly one identifier, the one that is not this person's; it has ${correction.identifiers.length} usable ones`;
+    }
+    return undefined;
   }
 
   private mayLink(touchpoint: Touchpoint): boolean {

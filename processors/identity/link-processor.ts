@@ -1,3 +1,4 @@
+import { parseDuration } from '../../config/duration';
 import { outputs, type KeyValueStore, type Processor, type ProcessorContext, type StreamRecord } from '../../runtime/processor';
 import { DIRECTORY_STORE, IDENTIFIERS_STORE } from '../stores';
 import type { ProfileEvent } from '../model/profile-event';
@@ -14,6 +15,18 @@ export interface DirectoryEntry {
   identifiers: Record<string, string[]>;
   /** Profiles merged into this one, so that an erasure also reaches what they left behind. */
   absorbed: string[];
+  /** Merges into this profile that an identity_correction can still undo (identity.yaml `reversibleMerges`), oldest first. */
+  undoable?: UndoableMerge[];
+}
+
+/** A merge into a profile that can be undone: what the loser was, to give it back. */
+export interface UndoableMerge {
+  loser: string;
+  /** Event time of the linking touchpoint. */
+  at: number;
+  causeEventId: string;
+  /** The loser's entry at the merge (its own undoable merges are not kept: a split gives back the loser as it was). */
+  loserEntry: Omit<DirectoryEntry, 'undoable'>;
 }
 
 interface Candidate {
@@ -37,7 +50,14 @@ export const LINK_OUTPUTS = outputs('to-resolved', 'to-audit');
 type Out = (typeof LINK_OUTPUTS)[number];
 
 export class LinkProcessor implements Processor<string, Touchpoint, Out> {
-  constructor(private readonly config: IdentityConfig) {}
+  private readonly undoableChannels: ReadonlySet<string>;
+  /** How long a merge can be undone, ms; null: never. */
+  private readonly horizon: number | null;
+
+  constructor(private readonly config: IdentityConfig) {
+    this.undoableChannels = new Set(config.reversibleMerges?.linkChannels ?? []);
+    this.horizon = config.reversibleMerges ? parseDuration(config.reversibleMerges.horizon) : null;
+  }
 
   /**
    * The identifiers, and the directory entries of the profiles they would
@@ -56,6 +76,8 @@ export class LinkProcessor implements Processor<string, Touchpoint, Out> {
     if (touchpoint.eventType === EVENT.erasureRequested) return this.erase(touchpoint, ctx);
     if (touchpoint.eventType === EVENT.retentionExpired) return this.release(touchpoint, ctx);
     if (touchpoint.eventType === EVENT.retentionCancelled) return this.relink(touchpoint, ctx);
+    if (touchpoint.eventType === EVENT.identityCorrection) return this.correct(touchpoint, ctx);
+    if (touchpoint.eventType === EVENT.splitIdentifiers) return this.handOver(touchpoint, ctx);
     const identifiers = ctx.store<string>(IDENTIFIERS_STORE);
     const directory = ctx.store<DirectoryEntry>(DIRECTORY_STORE);
     const at = touchpoint.occurredAt;
@@ -112,6 +134,8 @@ export class LinkProcessor implements Processor<string, Touchpoint, Out> {
 
   private merge(a: Candidate, b: Candidate, touchpoint: Touchpoint, ctx: ProcessorContext<Out>): Candidate {
     const [winner, loser] = older(a, b) ? [a, b] : [b, a];
+    const at = touchpoint.occurredAt;
+    const undoable = this.horizon !== null && this.undoableChannels.has(touchpoint.channel);
     const identifiers: Record<string, string[]> = {};
     for (const entry of [winner.entry, loser.entry]) {
       for (const [type, keys] of Object.entries(entry.identifiers)) identifiers[type] = [...new Set([...(identifiers[type] ?? []), ...keys])];
@@ -123,8 +147,14 @@ export class LinkProcessor implements Processor<string, Touchpoint, Out> {
         firstSeen: Math.min(winner.entry.firstSeen, loser.entry.firstSeen),
         identifiers,
         absorbed: [...new Set([...winner.entry.absorbed, ...loser.entry.absorbed, loser.id])],
+        undoable: this.stillUndoable(winner.entry.undoable, at),
       },
     };
+    if (undoable) {
+      const { undoable: _nested, ...loserEntry } = loser.entry;
+      (merged.entry.undoable ??= []).push({ loser: loser.id, at, causeEventId: touchpoint.eventId, loserEntry });
+    }
+    if (merged.entry.undoable?.length === 0) delete merged.entry.undoable;
     ctx.store<DirectoryEntry>(DIRECTORY_STORE).delete(loser.id);
     // Re-point now, not at the end of the event: a later identifier of the same event that belonged
     // to the loser must find the winner, or it would merge the two again, the other way round.
@@ -136,6 +166,8 @@ export class LinkProcessor implements Processor<string, Touchpoint, Out> {
       body: { kind: 'merge', loser: loser.id, winner: winner.id, causeEventId: touchpoint.eventId },
     };
     ctx.forward('to-resolved', loser.id, instruction);
+    // Ahead of the linking touchpoint on the winner's partition: its profile keeps what a split needs from here on.
+    if (undoable) ctx.forward('to-resolved', winner.id, { ...instruction, profileId: winner.id });
     ctx.count('merge');
     this.audit(ctx, {
       kind: 'merge',
@@ -147,6 +179,102 @@ export class LinkProcessor implements Processor<string, Touchpoint, Out> {
       detail: `${touchpoint.eventType} on ${touchpoint.channel} linked them; the older profile (first seen ${new Date(winner.entry.firstSeen).toISOString()}) wins`,
     });
     return merged;
+  }
+
+  /** The undoable merges of an entry that are still inside the horizon at `at`. */
+  private stillUndoable(records: UndoableMerge[] | undefined, at: number): UndoableMerge[] | undefined {
+    if (records === undefined || this.horizon === null) return undefined;
+    const horizon = this.horizon;
+    return records.filter((r) => at - r.at <= horizon);
+  }
+
+  /**
+   * An identity_correction: the identifier it names is not this person's.
+   * The merge that brought it in is undone: the loser's identifiers point
+   * to the loser again, both directory entries are as they would be
+   * without that merge (identifiers linked since stay with the survivor
+   * until its profile task hands over those the loser's own touchpoints
+   * brought, `handOver`), and the survivor's profile is told to split.
+   */
+  private async correct(correction: Touchpoint, ctx: ProcessorContext<Out>): Promise<void> {
+    const named = correction.identifiers[0]!;
+    const identifiers = ctx.store<string>(IDENTIFIERS_STORE);
+    const directory = ctx.store<DirectoryEntry>(DIRECTORY_STORE);
+    const refuse = (profileId: string | null, why: string) => {
+      ctx.count('correction-refused');
+      this.audit(ctx, { kind: 'correction-refused', at: correction.occurredAt, eventId: correction.eventId, profileId, otherProfileId: null, identifierType: named.type, detail: why });
+    };
+    const owner = await identifiers.get(named.value);
+    if (owner === undefined) return refuse(null, `the ${named.type} it names is not linked to any profile`);
+    const entry = await directory.get(owner);
+    const records = this.stillUndoable(entry?.undoable, correction.occurredAt) ?? [];
+    const record = [...records].reverse().find((r) => Object.values(r.loserEntry.identifiers).some((keys) => keys.includes(named.value)));
+    if (entry === undefined || record === undefined) {
+      return refuse(
+        owner,
+        `no merge into this profile that can still be undone brought its ${named.type}: it is the profile's own, or it was linked on a channel not in reversibleMerges.linkChannels, or more than reversibleMerges.horizon (${this.config.reversibleMerges?.horizon ?? 'not set'}) ago`,
+      );
+    }
+    const moved: string[] = [];
+    for (const keys of Object.values(record.loserEntry.identifiers)) {
+      for (const key of keys) {
+        if ((await identifiers.get(key)) !== owner) continue;
+        identifiers.put(key, record.loser);
+        moved.push(key);
+      }
+    }
+    const gone = new Set(moved);
+    const taken = new Set([record.loser, ...record.loserEntry.absorbed]);
+    directory.put(record.loser, record.loserEntry);
+    directory.put(owner, {
+      firstSeen: entry.firstSeen,
+      identifiers: withoutKeys(entry.identifiers, gone),
+      absorbed: entry.absorbed.filter((id) => !taken.has(id)),
+      ...(records.length > 1 ? { undoable: records.filter((r) => r !== record) } : {}),
+    });
+    const split: ProfileEvent = {
+      profileId: owner,
+      at: correction.occurredAt,
+      body: { kind: 'split', survivor: owner, restored: record.loser, mergeCauseEventId: record.causeEventId, causeEventId: correction.eventId, identifiers: moved },
+    };
+    ctx.forward('to-resolved', owner, split);
+    ctx.count('split');
+    const reason = correction.attributes.reason ? `: ${correction.attributes.reason}` : '';
+    this.audit(ctx, {
+      kind: 'split',
+      at: correction.occurredAt,
+      eventId: correction.eventId,
+      profileId: owner,
+      otherProfileId: record.loser,
+      identifierType: named.type,
+      detail: `${correction.channel} corrected the merge made by ${record.causeEventId} on ${new Date(record.at).toISOString()}${reason}; ${moved.length} identifiers point to ${record.loser} again`,
+    });
+  }
+
+  /**
+   * After a split, the identifiers the restored profile's own touchpoints
+   * brought in after the merge (its profile task found them): they move to
+   * it from the survivor, unless linked to someone else since.
+   */
+  private async handOver(request: Touchpoint, ctx: ProcessorContext<Out>): Promise<void> {
+    const restored = request.attributes.profileId;
+    const survivor = request.attributes.from;
+    if (!restored || !survivor) return;
+    const identifiers = ctx.store<string>(IDENTIFIERS_STORE);
+    const directory = ctx.store<DirectoryEntry>(DIRECTORY_STORE);
+    const target = (await directory.get(restored)) ?? { firstSeen: request.occurredAt, identifiers: {}, absorbed: [] };
+    const source = await directory.get(survivor);
+    const moved = new Set<string>();
+    for (const id of request.identifiers) {
+      if ((await identifiers.get(id.value)) !== survivor) continue;
+      identifiers.put(id.value, restored);
+      moved.add(id.value);
+      const keys = (target.identifiers[id.type] ??= []);
+      if (!keys.includes(id.value)) keys.push(id.value);
+    }
+    if (moved.size === 0) return;
+    directory.put(restored, target);
+    if (source) directory.put(survivor, { ...source, identifiers: withoutKeys(source.identifiers, moved) });
   }
 
   /** Right to erasure: forget every identifier of the person's profile and tell the profile task to delete it. */
@@ -232,6 +360,15 @@ export class LinkProcessor implements Processor<string, Touchpoint, Out> {
   private audit(ctx: ProcessorContext<Out>, audit: IdentityAudit): void {
     ctx.forward('to-audit', audit.profileId ?? audit.eventId, audit);
   }
+}
+
+function withoutKeys(identifiers: Record<string, string[]>, gone: ReadonlySet<string>): Record<string, string[]> {
+  const kept: Record<string, string[]> = {};
+  for (const [type, keys] of Object.entries(identifiers)) {
+    const left = keys.filter((key) => !gone.has(key));
+    if (left.length > 0) kept[type] = left;
+  }
+  return kept;
 }
 
 function older(a: Candidate, b: Candidate): boolean {

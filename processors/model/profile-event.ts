@@ -13,7 +13,7 @@ export interface ProfileEvent {
   body: ProfileEventBody;
 }
 
-export type ProfileEventBody = ResolvedTouchpoint | MergeInstruction | StateTransfer | ErasureInstruction;
+export type ProfileEventBody = ResolvedTouchpoint | MergeInstruction | StateTransfer | ErasureInstruction | SplitInstruction | SplitSideTransfer;
 
 /** A touchpoint whose identifiers are normalised and hashed. */
 export interface ResolvedTouchpoint {
@@ -21,7 +21,12 @@ export interface ResolvedTouchpoint {
   touchpoint: Touchpoint;
 }
 
-/** Sent to the losing profile: move your whole state into `winner` and forward what still reaches you. */
+/**
+ * Sent to the losing profile: move your whole state into `winner` and
+ * forward what still reaches you. A merge that can be undone (identity.yaml
+ * `reversibleMerges`) also sends it to the winner first, ahead of the
+ * linking touchpoint: keep what a split would need from here on.
+ */
 export interface MergeInstruction {
   kind: 'merge';
   loser: string;
@@ -47,6 +52,28 @@ export interface ErasureInstruction {
   inactiveSince: number | null;
 }
 
+/** Sent to the surviving profile when a merge is undone: rebuild both sides, keep yours, send the other to `restored`. */
+export interface SplitInstruction {
+  kind: 'split';
+  survivor: string;
+  restored: string;
+  /** eventId of the touchpoint that made the merge. */
+  mergeCauseEventId: string;
+  /** eventId of the identity_correction. */
+  causeEventId: string;
+  /** Hashed identifiers the graph points to `restored` again. */
+  identifiers: string[];
+}
+
+/** Sent by the survivor of an undone merge to the restored profile: its side (processors/profile/provenance.ts), as JSON. */
+export interface SplitSideTransfer {
+  kind: 'side';
+  from: string;
+  into: string;
+  causeEventId: string;
+  side: Buffer;
+}
+
 const NS = 'dev.listeningpost.';
 
 /** The Avro form of a ProfileEvent (schemas/ProfileEvent.avsc): the body is a wrapped union. */
@@ -65,7 +92,11 @@ export function profileEventToWire(event: ProfileEvent): ProfileEventWire {
         ? { [`${NS}MergeInstruction`]: { loser: b.loser, winner: b.winner, causeEventId: b.causeEventId } }
         : b.kind === 'state'
           ? { [`${NS}StateTransfer`]: { from: b.from, into: b.into, state: b.state } }
-          : { [`${NS}ErasureInstruction`]: { causeEventId: b.causeEventId, inactiveSince: b.inactiveSince } };
+          : b.kind === 'erase'
+            ? { [`${NS}ErasureInstruction`]: { causeEventId: b.causeEventId, inactiveSince: b.inactiveSince } }
+            : b.kind === 'split'
+              ? { [`${NS}SplitInstruction`]: { survivor: b.survivor, restored: b.restored, mergeCauseEventId: b.mergeCauseEventId, causeEventId: b.causeEventId, identifiers: b.identifiers } }
+              : { [`${NS}SplitSide`]: { from: b.from, into: b.into, causeEventId: b.causeEventId, side: b.side } };
   return { profileId: event.profileId, at: event.at, body };
 }
 
@@ -81,6 +112,19 @@ export function profileEventFromWire(wire: ProfileEventWire): ProfileEvent {
       break;
     case `${NS}StateTransfer`:
       body = { kind: 'state', from: value.from as string, into: value.into as string, state: value.state as Buffer };
+      break;
+    case `${NS}SplitInstruction`:
+      body = {
+        kind: 'split',
+        survivor: value.survivor as string,
+        restored: value.restored as string,
+        mergeCauseEventId: value.mergeCauseEventId as string,
+        causeEventId: value.causeEventId as string,
+        identifiers: value.identifiers as string[],
+      };
+      break;
+    case `${NS}SplitSide`:
+      body = { kind: 'side', from: value.from as string, into: value.into as string, causeEventId: value.causeEventId as string, side: value.side as Buffer };
       break;
     default:
       body = { kind: 'erase', causeEventId: value.causeEventId as string, inactiveSince: (value.inactiveSince as number | null | undefined) ?? null };

@@ -1,3 +1,4 @@
+import type { Provenance } from '../profile/provenance';
 import { emptyEngagement, type EngagementState } from '../triggers/state';
 
 /**
@@ -43,6 +44,11 @@ export interface ProfileState {
    * its own, because the profile is written anyway when it changes.
    */
   viewedAt: number | null;
+  /**
+   * Owned by the profile node: what undoing the profile's recent undoable
+   * merges needs (processors/profile/provenance.ts); absent when there are none.
+   */
+  provenance?: Provenance;
 }
 
 export interface Stamped<T> {

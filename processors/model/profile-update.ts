@@ -1,3 +1,4 @@
+import type { SplitSide } from '../profile/provenance';
 import type { ProfileState } from './profile-state';
 import type { Touchpoint } from './touchpoint';
 
@@ -11,8 +12,8 @@ import type { Touchpoint } from './touchpoint';
  */
 export interface ProfileUpdate {
   profile: ProfileState;
-  cause: 'touchpoint' | 'merge' | 'timer';
-  /** The touchpoint that caused the update; null for merges and timers. */
+  cause: 'touchpoint' | 'merge' | 'timer' | 'split';
+  /** The touchpoint that caused the update; null for merges, splits and timers. */
   touchpoint: Touchpoint | null;
   /** Score values before this update (set by scoring), to detect threshold crossings. */
   scoresBefore: Record<string, number>;
@@ -21,6 +22,12 @@ export interface ProfileUpdate {
   segmentsExited: string[];
   /** Set for cause 'merge': the two states that were merged, so nodes can say what the merge changed. */
   merge?: MergeSides;
+  /**
+   * Set for cause 'split' (a merge undone): the profile's side, from which
+   * each node rebuilds its own section (its base, then its own touchpoints
+   * since the merge). A split is not behaviour: it fires no trigger.
+   */
+  split?: SplitSide;
 }
 
 export interface MergeSides {

@@ -65,15 +65,19 @@ export interface Touchpoint {
 export const EVENT = {
   consentUpdated: 'consent_updated',
   erasureRequested: 'erasure_requested',
+  /** A trusted channel says a merge was wrong: split off the side of the identifier it names (identity.yaml `reversibleMerges`). */
+  identityCorrection: 'identity_correction',
   login: 'login',
   /** The engine's own, on identity.links: a profile is inactive (profile.yaml `retention`); release its identifiers. */
   retentionExpired: 'retention_expired',
   /** The engine's own, on identity.links: the person came back before being forgotten; link their identifiers again. */
   retentionCancelled: 'retention_cancelled',
+  /** The engine's own, on identity.links: identifiers a split gave back to the restored profile that the graph still points elsewhere. */
+  splitIdentifiers: 'split_identifiers',
 } as const;
 
 /** Event types only the engine writes: a channel's touchpoint with one of them is refused at ingest. */
-export const ENGINE_EVENTS: ReadonlySet<string> = new Set([EVENT.retentionExpired, EVENT.retentionCancelled]);
+export const ENGINE_EVENTS: ReadonlySet<string> = new Set([EVENT.retentionExpired, EVENT.retentionCancelled, EVENT.splitIdentifiers]);
 
 /** Outcome event types: what became of an engagement command. */
 export const OUTCOME_EVENTS = ['delivered', 'shown', 'clicked', 'converted', 'dismissed'] as const;

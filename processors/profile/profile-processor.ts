@@ -1,11 +1,14 @@
+import { parseDuration } from '../../config/duration';
+import type { ReversibleMerges } from '../identity/config';
 import { outputs, type Processor, type ProcessorContext, type StreamRecord, type Timer } from '../../runtime/processor';
-import type { MergeInstruction, ProfileEvent, ResolvedTouchpoint, StateTransfer } from '../model/profile-event';
+import type { MergeInstruction, ProfileEvent, ResolvedTouchpoint, SplitInstruction, SplitSideTransfer, StateTransfer } from '../model/profile-event';
 import { emptyProfile, isForwarding, type ProfileEntry, type ProfileState } from '../model/profile-state';
 import type { ProfileUpdate } from '../model/profile-update';
 import { touchpoint as internalTouchpoint, EVENT, type Touchpoint } from '../model/touchpoint';
 import type { SegmentMembership } from '../segmentation/segmentation-processor';
 import type { ProfileConfig } from './config';
 import { mergeProfiles } from './merge';
+import { beginMerge, handedOverTo, logTouchpoint, rebuild, splitSides, withLoserState, type SplitSide } from './provenance';
 import { applyTouchpoint, isDuplicate } from './state';
 import { PROFILES_STORE } from '../stores';
 import { engagementFromStored } from '../triggers/state';
@@ -32,9 +35,25 @@ type Out = (typeof PROFILE_OUTPUTS)[number];
  * and asks the identity graph's writer (through identity.links) to release
  * its identifiers; a forwarding pointer is removed `forwardingPointersFor`
  * after its merge.
+ *
+ * Undoable merges (identity.yaml `reversibleMerges`): the winner is told a
+ * merge began, ahead of the linking touchpoint, and keeps what a split
+ * needs (provenance.ts). A split instruction rebuilds both sides: the
+ * survivor keeps its own, and sends the other side to the restored
+ * profile, which takes it in place of its forwarding pointer. Each side's
+ * update (cause 'split') goes down the chain so that every node rebuilds
+ * its own section.
  */
 export class ProfileProcessor implements Processor<string, ProfileEvent, Out> {
-  constructor(private readonly config: ProfileConfig) {}
+  /** How long an undoable merge's provenance is kept, ms (identity.yaml `reversibleMerges.horizon`). */
+  private readonly horizon: number;
+
+  constructor(
+    private readonly config: ProfileConfig,
+    reversible?: ReversibleMerges,
+  ) {
+    this.horizon = reversible ? parseDuration(reversible.horizon) : 0;
+  }
 
   prefetch(record: StreamRecord<string, ProfileEvent>): Iterable<[string, string]> {
     return [[PROFILES_STORE, record.key]];
@@ -48,11 +67,16 @@ export class ProfileProcessor implements Processor<string, ProfileEvent, Out> {
       case 'touchpoint':
         return this.touch(record.key, entry, event, event.body, ctx);
       case 'merge':
+        if (event.body.winner === record.key) return this.mergeBegins(record.key, entry, event, event.body, ctx);
         return this.mergeAway(record.key, entry, event, event.body, ctx);
       case 'state':
         return this.foldIn(record.key, entry, event, event.body, ctx);
       case 'erase':
         return this.erase(record.key, entry, event.at, event.body.inactiveSince, event.body.causeEventId, ctx);
+      case 'split':
+        return this.split(record.key, entry, event, event.body, ctx);
+      case 'side':
+        return this.restore(record.key, entry, event.body, ctx);
     }
   }
 
@@ -63,6 +87,12 @@ export class ProfileProcessor implements Processor<string, ProfileEvent, Out> {
       return;
     }
     const touchpoint = body.touchpoint;
+    const handedOver = entry && handedOverTo(entry, touchpoint);
+    if (handedOver) {
+      ctx.count('rerouted');
+      ctx.forward('to-resolved', handedOver, { ...event, profileId: handedOver });
+      return;
+    }
     if (entry && isDuplicate(entry, touchpoint)) {
       ctx.count('duplicate');
       return;
@@ -76,6 +106,7 @@ export class ProfileProcessor implements Processor<string, ProfileEvent, Out> {
       this.expireAfter(id, touchpoint.occurredAt, ctx);
     }
     applyTouchpoint(profile, touchpoint, this.config);
+    logTouchpoint(profile, touchpoint, this.horizon);
     const update = newUpdate(profile, 'touchpoint', touchpoint);
     // Outcomes first: a dismissal in this touchpoint must count as fatigue before its own decisions.
     ctx.forward('outcomes', id, update);
@@ -94,11 +125,9 @@ export class ProfileProcessor implements Processor<string, ProfileEvent, Out> {
     if (pointersFor === null) ctx.cancel(id);
     else ctx.schedule(event.at + pointersFor, id);
     if (entry) {
-      const transfer: ProfileEvent = {
-        profileId: body.winner,
-        at: event.at,
-        body: { kind: 'state', from: id, into: body.winner, state: Buffer.from(JSON.stringify(entry), 'utf8') },
-      };
+      // the loser's own provenance goes no further: a split gives a side back as it was
+      const state = Buffer.from(JSON.stringify({ ...entry, provenance: undefined }), 'utf8');
+      const transfer: ProfileEvent = { profileId: body.winner, at: event.at, body: { kind: 'state', from: id, into: body.winner, state } };
       ctx.forward('to-resolved', body.winner, transfer);
     }
     ctx.forward('profile-view', id, null);
@@ -115,13 +144,95 @@ export class ProfileProcessor implements Processor<string, ProfileEvent, Out> {
     const transferred = JSON.parse(body.state.toString('utf8')) as ProfileState;
     const loser: ProfileState = { ...transferred, engagement: engagementFromStored(transferred.engagement) };
     const winnerBefore = entry ?? null;
-    const merged = winnerBefore ? mergeProfiles(winnerBefore, loser, this.config) : { ...loser, id, viewedAt: null };
+    const merged: ProfileState = winnerBefore ? mergeProfiles(winnerBefore, loser, this.config) : { ...loser, id, viewedAt: null };
+    const provenance = withLoserState(winnerBefore?.provenance, loser);
+    if (provenance) merged.provenance = provenance;
     ctx.store<ProfileEntry>(PROFILES_STORE).put(id, merged);
     if (!winnerBefore) this.expireAfter(id, merged.lastSeen, ctx);
     ctx.count('merged');
     const update: ProfileUpdate = { ...newUpdate(merged, 'merge', null), merge: { loser, winnerBefore } };
     // Outcomes first, as for a touchpoint: a person exposed on both sides counts once from here on.
     ctx.forward('outcomes', id, update);
+    ctx.forward('scoring', id, update);
+  }
+
+  /** An undoable merge into this profile begins: keep the profile as it is now, and log what it takes in from here. */
+  private mergeBegins(id: string, entry: ProfileEntry | undefined, event: ProfileEvent, body: MergeInstruction, ctx: ProcessorContext<Out>): void {
+    if (entry === undefined || isForwarding(entry)) {
+      // no state to keep (a split would rebuild this side from nothing), or merged away meanwhile (its winner is not told)
+      ctx.count('merge-provenance-skipped');
+      return;
+    }
+    beginMerge(ctx.store<ProfileEntry>(PROFILES_STORE).editable(id, entry), body.loser, event.at, body.causeEventId);
+  }
+
+  /**
+   * An undoable merge into this profile was wrong: rebuild both sides from
+   * the provenance, keep this one, send the other to the restored profile,
+   * and hand the graph the identifiers its own touchpoints brought in since.
+   */
+  private split(id: string, entry: ProfileEntry | undefined, event: ProfileEvent, body: SplitInstruction, ctx: ProcessorContext<Out>): void {
+    if (entry === undefined || isForwarding(entry)) {
+      ctx.log.warn({ profileId: id, restored: body.restored }, 'split instruction for a profile that is gone or merged away; the restored profile starts empty');
+      ctx.count('split-without-provenance');
+      this.sendSide(id, body, emptySide(body.restored, event.at), event.at, ctx);
+      return;
+    }
+    const split = splitSides(entry, body.restored, body.mergeCauseEventId, body.identifiers, this.config);
+    if (split === undefined) {
+      ctx.log.warn({ profileId: id, restored: body.restored, mergeCauseEventId: body.mergeCauseEventId }, 'split instruction for a merge this profile kept no provenance of; the restored profile starts empty');
+      ctx.count('split-without-provenance');
+      this.sendSide(id, body, emptySide(body.restored, event.at), event.at, ctx);
+      return;
+    }
+    const survivor = split.survivorState;
+    survivor.viewedAt = entry.viewedAt;
+    ctx.store<ProfileEntry>(PROFILES_STORE).put(id, survivor);
+    this.sendSide(id, body, split.restored, event.at, ctx);
+    if (split.restoredIdentifiers.length > 0) {
+      const handOver = internalTouchpoint({
+        eventId: `${EVENT.splitIdentifiers}:${body.causeEventId}`,
+        occurredAt: event.at,
+        channel: 'engine',
+        eventType: EVENT.splitIdentifiers,
+        identifiers: split.restoredIdentifiers,
+        attributes: { profileId: body.restored, from: id },
+      });
+      ctx.forward('to-links', id, handOver, { timestamp: event.at });
+    }
+    ctx.count('split');
+    this.rebuilt(id, survivor, split.survivor, ctx);
+  }
+
+  private sendSide(id: string, body: SplitInstruction, side: SplitSide, at: number, ctx: ProcessorContext<Out>): void {
+    const transfer: ProfileEvent = {
+      profileId: body.restored,
+      at,
+      body: { kind: 'side', from: id, into: body.restored, causeEventId: body.causeEventId, side: Buffer.from(JSON.stringify(side), 'utf8') },
+    };
+    ctx.forward('to-resolved', body.restored, transfer);
+  }
+
+  /** The restored side of an undone merge arrives: it replaces the forwarding pointer the merge left. */
+  private restore(id: string, entry: ProfileEntry | undefined, body: SplitSideTransfer, ctx: ProcessorContext<Out>): void {
+    const side = JSON.parse(body.side.toString('utf8')) as SplitSide;
+    let restored = rebuild(id, side.base, side.events, this.config);
+    restored.viewedAt = null;
+    if (entry !== undefined && !isForwarding(entry)) {
+      // The pointer had expired (profile.yaml forwardingPointersFor shorter than the horizon), so touchpoints
+      // given back by the graph started a profile here: its core is kept; the nodes after rebuild the rest from the side.
+      ctx.log.warn({ profileId: id, from: body.from }, 'restored side of a split arrived at a live profile; folded in');
+      restored = mergeProfiles(restored, entry, this.config);
+    }
+    ctx.store<ProfileEntry>(PROFILES_STORE).put(id, restored);
+    this.expireAfter(id, restored.lastSeen, ctx);
+    ctx.count('restored');
+    this.rebuilt(id, restored, side, ctx);
+  }
+
+  /** Hands a rebuilt side down the chain: each node rebuilds its section from the side (a split fires nothing). */
+  private rebuilt(id: string, profile: ProfileState, side: SplitSide, ctx: ProcessorContext<Out>): void {
+    const update: ProfileUpdate = { ...newUpdate(profile, 'split', null), split: side };
     ctx.forward('scoring', id, update);
   }
 
@@ -204,6 +315,12 @@ function identityRequest(eventType: string, profile: ProfileState, at: number, c
     identifiers: eventType === EVENT.retentionCancelled ? identifiers : [],
     attributes: { profileId: profile.id, lastSeen: String(profile.lastSeen), firstSeen: String(profile.firstSeen) },
   });
+}
+
+/** The side of a split whose survivor kept nothing of the merge: the restored profile starts from nothing. */
+function emptySide(restored: string, at: number): SplitSide {
+  const empty = emptyProfile(restored, at);
+  return { role: 'restored', base: empty, otherBase: empty, events: [], restoredEventIds: [], merged: empty, mergedAt: at };
 }
 
 function newUpdate(profile: ProfileState, cause: ProfileUpdate['cause'], touchpoint: ProfileUpdate['touchpoint']): ProfileUpdate {

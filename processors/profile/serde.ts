@@ -4,6 +4,7 @@ import { encodeAfter } from '../../runtime/serde/avro-encode';
 import type { Serde } from '../../runtime/serde/serde';
 import type { ProfileEntry, ProfileState } from '../model/profile-state';
 import { engagementFromStored, type EngagementState } from '../triggers/state';
+import type { Provenance } from './provenance';
 
 /**
  * The profile store's format: Avro binary, about half the size of JSON
@@ -16,8 +17,8 @@ import { engagementFromStored, type EngagementState } from '../triggers/state';
  * (`engagementFromStored`).
  */
 
-/** Version 2 added `viewedAt`; version 1 entries are read with the version 1 schema. */
-const VERSION = 2;
+/** Version 2 added `viewedAt`, version 3 `provenance`; older entries are read with their own schema. */
+const VERSION = 3;
 const STATE = 0;
 const POINTER = 1;
 const STATE_HEADER = Uint8Array.of(VERSION, STATE);
@@ -118,16 +119,21 @@ const plainRecords = () => ({ omitRecordMethods: true }); // a new object each t
 
 const stateTypeV1 = avro.Type.forSchema({ type: 'record', name: 'ProfileStateV1', namespace: 'dev.listeningpost.store', fields: fieldsV1 } as avro.Schema, plainRecords());
 
+const fieldsV2 = [...fieldsV1, { name: 'viewedAt', type: optional('long'), default: null }];
+
+const stateTypeV2 = avro.Type.forSchema({ type: 'record', name: 'ProfileStateV2', namespace: 'dev.listeningpost.store', aliases: ['ProfileStateV1'], fields: fieldsV2 } as avro.Schema, plainRecords());
+
 const stateType = avro.Type.forSchema({
   type: 'record',
-  name: 'ProfileStateV2',
+  name: 'ProfileStateV3',
   namespace: 'dev.listeningpost.store',
-  aliases: ['ProfileStateV1'],
-  fields: [...fieldsV1, { name: 'viewedAt', type: optional('long'), default: null }],
+  aliases: ['ProfileStateV1', 'ProfileStateV2'],
+  // provenance (rare: undoable merges only) travels as JSON text, like engagement
+  fields: [...fieldsV2, { name: 'provenance', type: optional('string'), default: null }],
 } as avro.Schema, plainRecords());
 
-/** Reads a version 1 state as version 2 (no view emitted yet). */
-const fromV1 = stateType.createResolver(stateTypeV1);
+/** Read older states as version 3 (version 1: no view emitted yet; both: no provenance). */
+const resolvers: Record<number, avro.Resolver> = { 1: stateType.createResolver(stateTypeV1), 2: stateType.createResolver(stateTypeV2) };
 
 const pointerType = avro.Type.forSchema({
   type: 'record',
@@ -143,17 +149,26 @@ export const profileEntrySerde: Serde<ProfileEntry> = {
   name: 'profile-entry',
   serialize(_store, entry) {
     if ('mergedInto' in entry) return encodeAfter(POINTER_HEADER, pointerType, entry);
-    return encodeAfter(STATE_HEADER, stateType, { ...entry, engagement: JSON.stringify(entry.engagement) });
+    return encodeAfter(STATE_HEADER, stateType, {
+      ...entry,
+      engagement: JSON.stringify(entry.engagement),
+      provenance: entry.provenance === undefined ? null : JSON.stringify(entry.provenance),
+    });
   },
   deserialize(store, data) {
-    if (data[0] !== VERSION && data[0] !== 1) throw new DeserializationError('unknown-schema', `${store}: profile entry format version ${data[0]} is not known (this build reads 1 and ${VERSION})`);
+    if (data[0] !== VERSION && resolvers[data[0]!] === undefined) {
+      throw new DeserializationError('unknown-schema', `${store}: profile entry format version ${data[0]} is not known (this build reads 1 to ${VERSION})`);
+    }
     if (data[1] === POINTER) return { ...(pointerType.fromBuffer(data.subarray(2)) as { mergedInto: string; at: number }) };
-    const state = stateType.fromBuffer(data.subarray(2), data[0] === 1 ? fromV1 : undefined) as Omit<ProfileState, 'engagement'> & { engagement: string };
+    const state = stateType.fromBuffer(data.subarray(2), resolvers[data[0]!]) as Omit<ProfileState, 'engagement' | 'provenance'> & { engagement: string; provenance: string | null };
     for (const name in state.scores) {
       const score = state.scores[name]!;
       // Avro has null where the state has no field
       if (score.recency === null) delete score.recency;
     }
-    return { ...state, engagement: engagementFromStored(JSON.parse(state.engagement) as Partial<EngagementState>) } as ProfileState;
+    const { provenance, ...rest } = state;
+    const profile = { ...rest, engagement: engagementFromStored(JSON.parse(state.engagement) as Partial<EngagementState>) } as ProfileState;
+    if (provenance !== null) profile.provenance = JSON.parse(provenance) as Provenance;
+    return profile;
   },
 };

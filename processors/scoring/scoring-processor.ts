@@ -26,7 +26,12 @@ export class ScoringProcessor implements Processor<string, ProfileUpdate, Out> {
     this.dropRemovedScores(profile);
     let scoresBefore: Record<string, number>;
     if (update.touchpoint) scoresBefore = this.score(profile, update.touchpoint);
-    else {
+    else if (update.split) {
+      // A merge undone: the side's scores are its base's (the profile node's rebuild) with its own touchpoints added
+      // again; their values now are also "before", so that no threshold counts as crossed.
+      for (const touchpoint of update.split.events) this.score(profile, touchpoint);
+      scoresBefore = scoreValues(profile.scores, record.timestamp);
+    } else {
       scoresBefore = scoreValues(update.merge?.winnerBefore?.scores ?? {}, record.timestamp);
       for (const name in profile.scores) keepLargest(profile.scores[name]!.contributions, this.model.explain);
     }

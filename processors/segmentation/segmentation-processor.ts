@@ -13,7 +13,7 @@ export interface SegmentMembership {
   change: 'enter' | 'exit';
   /** Event time of the change: stream time when an update saw it; the timer's time when time alone caused it. */
   at: number;
-  reason: 'touchpoint' | 'timer' | 'merge' | 'erasure' | 'retention';
+  reason: 'touchpoint' | 'timer' | 'merge' | 'split' | 'erasure' | 'retention';
   /** The values that decided it (windowed counts and sums, scores...). */
   values: Record<string, number>;
 }
@@ -47,6 +47,7 @@ export class SegmentationProcessor implements Processor<string, ProfileUpdate, O
     // are ahead of this partition's stream time, and windows end at `now` (the erasure test saw a
     // merged mortgage shopper with three views counted and no segment).
     const now = Math.max(ctx.streamTime, profile.lastSeen);
+    if (update.split) return this.afterSplit(record.key, update, now, ctx);
     if (update.touchpoint) countTouchpoint(profile, update.touchpoint, this.rules, now);
     pruneCounters(profile, this.rules, now);
     const merge = update.merge;
@@ -60,6 +61,25 @@ export class SegmentationProcessor implements Processor<string, ProfileUpdate, O
     const next: ProfileUpdate = { ...update, ...changes };
     ctx.forward('profile-view', record.key, next);
     ctx.forward('triggers', record.key, next);
+  }
+
+  /**
+   * A merge undone: the side's counters are its base's (the profile node's
+   * rebuild) with its own touchpoints counted again. The survivor was in
+   * the merged profile's segments, and the restored profile, since its
+   * merge, in none: changes are emitted against that (reason 'split'), and
+   * a membership that goes on keeps its `since`.
+   */
+  private afterSplit(id: string, update: ProfileUpdate, now: number, ctx: ProcessorContext<Out>): void {
+    const profile = update.profile;
+    const side = update.split!;
+    for (const touchpoint of side.events) countTouchpoint(profile, touchpoint, this.rules, now);
+    pruneCounters(profile, this.rules, now);
+    const before = side.role === 'survivor' ? side.merged.segments : {};
+    profile.segments = { ...before };
+    const next: ProfileUpdate = { ...update, ...this.evaluate(id, profile, before, now, 'split', ctx) };
+    ctx.forward('profile-view', id, next);
+    ctx.forward('triggers', id, next);
   }
 
   prefetchTimer(timer: Timer): Iterable<[string, string]> {

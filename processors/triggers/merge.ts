@@ -1,4 +1,6 @@
+import type { SplitSide } from '../profile/provenance';
 import {
+  engagementFromStored,
   keepNewest,
   LIMITS,
   type AbsenceProgress,
@@ -99,4 +101,67 @@ function mergePattern(a: PatternState, b: PatternState): PatternState {
   const starts = unionBy(a.starts, other.starts, (s) => s[1]).sort((x, y) => x[0] - y[0] || cmp(x[1], y[1]));
   const cancels = [...new Set([...a.cancels, ...other.cancels])].sort((x, y) => x - y);
   return { kind: 'absence', starts: keepNewest(starts, LIMITS.absenceStarts), cancels: keepNewest(cancels, LIMITS.absenceCancels) };
+}
+
+/**
+ * One side's engagement after a merge is undone: from the merged state,
+ * what was its own at the merge (in its base), and what its own touchpoints
+ * caused since (a command, hold-out, exposure or pending firing whose cause
+ * event is one of them; one whose cause is not known stays with the
+ * survivor). Dismissals go with the command they dismissed; cooldowns are
+ * taken again from what each side kept; a holdout assignment stays with the
+ * side it was first made for, and one made since the merge goes to the side
+ * exposed under it; pattern progress keeps the events of the side's own.
+ */
+export function splitEngagement(side: SplitSide): EngagementState {
+  const merged = engagementFromStored(side.merged.engagement);
+  const base = engagementFromStored(side.base.engagement);
+  const other = engagementFromStored(side.otherBase.engagement);
+  const restoredEvents = new Set(side.restoredEventIds);
+  const isRestored = side.role === 'restored';
+  const causedHere = (cause: string | undefined) => (cause !== undefined && restoredEvents.has(cause)) === isRestored;
+  /** What of the merged list is this side's: its own at the merge, or since the merge and `mineSince`. */
+  const own = <T>(list: readonly T[], baseList: readonly T[], otherList: readonly T[], key: (item: T) => string, mineSince: (item: T) => boolean): T[] => {
+    const inBase = new Set(baseList.map(key));
+    const inOther = new Set(otherList.map(key));
+    return list.filter((item) => inBase.has(key(item)) || (!inOther.has(key(item)) && mineSince(item)));
+  };
+
+  const sent = own(merged.sent, base.sent, other.sent, (s) => s.commandId, (s) => causedHere(s.causeEventId));
+  const heldOut = own(merged.heldOut, base.heldOut, other.heldOut, (h) => h.decisionId, (h) => causedHere(h.causeEventId));
+  const exposures = own(merged.exposures, base.exposures, other.exposures, exposureKey, (x) => causedHere(x.causeEventId));
+  const pending = own(merged.pending, base.pending, other.pending, pendingKey, (p) => causedHere(p.causeEventId));
+  const sentIds = new Set(sent.map((s) => s.commandId));
+  const dismissalKey = (d: EngagementState['dismissed'][number]) => `${d.at}|${d.triggerId}|${d.commandId}`;
+  // a dismissal goes with the command it dismissed; one that names none stays with the survivor
+  const dismissed = own(merged.dismissed, base.dismissed, other.dismissed, dismissalKey, (d) => (d.commandId !== null ? sentIds.has(d.commandId) : !isRestored));
+
+  const lastFired: Record<string, number> = { ...base.lastFired };
+  for (const x of exposures) lastFired[x.triggerId] = Math.max(x.at, lastFired[x.triggerId] ?? x.at);
+  const holdout = { ...base.holdout };
+  for (const x of exposures) if (holdout[x.triggerId] === undefined && merged.holdout[x.triggerId] !== undefined) holdout[x.triggerId] = merged.holdout[x.triggerId]!;
+
+  const ownEvents = new Set(side.events.map((t) => t.eventId));
+  const ownTimes = new Set(side.events.map((t) => t.occurredAt));
+  const patterns: Record<string, PatternState> = {};
+  for (const [id, progress] of Object.entries(merged.patterns)) {
+    const before = base.patterns[id];
+    const kept = splitPattern(progress, before?.kind === progress.kind ? before : undefined, ownEvents, ownTimes);
+    if (kept !== undefined) patterns[id] = kept;
+  }
+  return { sent, heldOut, dismissed, lastFired, holdout, patterns, pending, exposures };
+}
+
+function splitPattern(progress: PatternState, base: PatternState | undefined, ownEvents: ReadonlySet<string>, ownTimes: ReadonlySet<number>): PatternState | undefined {
+  if (progress.kind === 'sequence') {
+    const before = new Set((base as SequenceProgress | undefined)?.events.map((e) => e[1]));
+    const events = progress.events.filter((e) => before.has(e[1]) || ownEvents.has(e[1]));
+    return events.length > 0 ? { kind: 'sequence', events } : undefined;
+  }
+  const baseAbsence = base as AbsenceProgress | undefined;
+  const before = new Set(baseAbsence?.starts.map((s) => s[1]));
+  const cancelledBefore = new Set(baseAbsence?.cancels);
+  const starts = progress.starts.filter((s) => before.has(s[1]) || ownEvents.has(s[1]));
+  const cancels = progress.cancels.filter((c) => cancelledBefore.has(c) || ownTimes.has(c));
+  return starts.length > 0 || cancels.length > 0 ? { kind: 'absence', starts, cancels } : undefined;
 }

@@ -5,6 +5,7 @@ import type { ProfileUpdate } from '../model/profile-update';
 import type { Touchpoint } from '../model/touchpoint';
 import { valueAt } from '../scoring/state';
 import type { TriggerRules } from './config';
+import { splitEngagement } from './merge';
 import { addAbsenceCancel, addAbsenceStart, addSequenceEvent, isLate, settleAbsence, takeSequence, type PatternMatch } from './patterns';
 import { compileRules, type CompiledRules, type CompiledTrigger, type EventHook } from './rules';
 import type { AbsenceProgress, Firing, SequenceProgress } from './state';
@@ -60,6 +61,7 @@ export class TriggerProcessor implements Processor<string, ProfileUpdate, Out> {
     const hooks = touchpoint === null ? undefined : this.rules.byEventType.get(touchpoint.eventType);
     const profile = update.profile;
     this.firings = undefined;
+    if (update.split) return this.afterSplit(profile, update, ctx);
 
     if (hooks !== undefined) this.onEvent(hooks, touchpoint!, profile, record.timestamp, ctx);
     if (update.segmentsEntered.length > 0 && this.rules.bySegment.size > 0) {
@@ -192,6 +194,20 @@ export class TriggerProcessor implements Processor<string, ProfileUpdate, Out> {
         this.settle(trigger, profile, progress, ctx);
       }
     }
+  }
+
+  /**
+   * A merge undone: the side's engagement is taken from the merged one
+   * (merge.ts, splitEngagement), its absences re-armed under its own id.
+   * Nothing fires: a split is not something the person did.
+   */
+  private afterSplit(profile: ProfileState, update: ProfileUpdate, ctx: ProcessorContext<Out>): void {
+    profile.engagement = splitEngagement(update.split!);
+    this.afterMerge(profile, ctx);
+    if (this.firings !== undefined) ctx.count('split-firing-dropped', this.firings.length);
+    this.firings = undefined;
+    const out: FiredTriggers = { profile, cause: update.cause, firings: [] };
+    ctx.forward('eligibility', profile.id, out);
   }
 
   /** Brings an absence up to stream time: fires what is due, drops what was cancelled, re-arms the timer. */

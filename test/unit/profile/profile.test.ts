@@ -3,6 +3,7 @@ import { profileFile } from '../../../processors/profile/config';
 import { PROFILES_STORE } from '../../../processors/stores';
 import { profileEntrySerde } from '../../../processors/profile/serde';
 import { profileView } from '../../../processors/profile/view';
+import { beginMerge } from '../../../processors/profile/provenance';
 import { emptyProfile, type ProfileState } from '../../../processors/model/profile-state';
 import { ConfigError } from '../../../runtime/errors';
 import { DAY, HOUR, MINUTE, ProfileHarness, T0, page, shippedRules, tp } from './harness';
@@ -259,16 +260,26 @@ describe('unified profile', () => {
     expect((profileEntrySerde.deserialize(PROFILES_STORE, stored) as ProfileState).engagement).toEqual({ ...older, heldOut });
   });
 
-  it('reads a profile stored by format version 1 (before viewedAt) as one without a view yet', () => {
+  it('reads profiles stored by format versions 1 (before viewedAt) and 2 (before provenance)', () => {
     const profile = { ...emptyProfile('p', T0), viewedAt: null };
-    const v2 = profileEntrySerde.serialize(PROFILES_STORE, profile);
-    expect([v2[0], v2[1]]).toEqual([2, 0]);
-    // Version 2 appends one field; a null in an Avro union is its branch index alone (one zero byte),
-    // so a version 1 body is version 2's without its last byte.
-    expect(v2.at(-1)).toBe(0);
-    const v1 = Buffer.concat([Buffer.from([1, 0]), v2.subarray(2, -1)]);
+    const v3 = profileEntrySerde.serialize(PROFILES_STORE, profile);
+    expect([v3[0], v3[1]]).toEqual([3, 0]);
+    // Each version appends one optional field; a null in an Avro union is its branch index alone (one
+    // zero byte), so a version 2 body is version 3's without its last byte, and version 1's without two.
+    expect([...v3.subarray(-2)]).toEqual([0, 0]);
+    const v2 = Buffer.concat([Buffer.from([2, 0]), v3.subarray(2, -1)]);
+    const v1 = Buffer.concat([Buffer.from([1, 0]), v3.subarray(2, -2)]);
+    expect(profileEntrySerde.deserialize(PROFILES_STORE, v2)).toEqual(profile);
     expect(profileEntrySerde.deserialize(PROFILES_STORE, v1)).toEqual(profile);
-    expect(() => profileEntrySerde.deserialize(PROFILES_STORE, Buffer.from([3, 0]))).toThrow(/format version 3 is not known/);
+    expect(() => profileEntrySerde.deserialize(PROFILES_STORE, Buffer.from([4, 0]))).toThrow(/format version 4 is not known/);
+  });
+
+  it('keeps provenance through the store', () => {
+    const profile = { ...emptyProfile('p', T0), viewedAt: null };
+    beginMerge(profile, 'q', T0 + 1, 'link-1');
+    const read = profileEntrySerde.deserialize(PROFILES_STORE, profileEntrySerde.serialize(PROFILES_STORE, profile)) as ProfileState;
+    expect(read.provenance).toEqual(profile.provenance);
+    expect(read.provenance!.merges[0]).toEqual(expect.objectContaining({ loser: 'q', causeEventId: 'link-1', fromSeq: 0, loserState: null }));
   });
 });
 

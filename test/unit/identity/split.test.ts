@@ -1,0 +1,265 @@
+import type { IdentityAudit } from '../../../processors/identity/audit';
+import { profileIdFor } from '../../../processors/identity/identifiers';
+import type { ProfileEntry, ProfileState } from '../../../processors/model/profile-state';
+import { touchpoint, type Touchpoint } from '../../../processors/model/touchpoint';
+import { pruneCounters } from '../../../processors/segmentation/counters';
+import type { SegmentMembership } from '../../../processors/segmentation/segmentation-processor';
+import { IDENTITY_GRAPH_STORE, PROFILES_STORE } from '../../../processors/stores';
+import type { InProcessEngine } from '../../../runtime/in-process-engine';
+import { DLQ_HEADERS } from '../../../runtime/records';
+import { createPopulation, loadSimulatorConfig, TouchpointGenerator } from '../../../simulator';
+import type { ProductConfig } from '../../../topology';
+import { DAY, HOUR, identifierKey, productConfig, productDriver, T0, tp } from '../../support/product';
+
+/**
+ * Undoing a wrong merge (identity.yaml `reversibleMerges`), against ground
+ * truth: a simulated population in which a customer logs in on someone
+ * else's tablet (the issue's shared-tablet case: the login links the
+ * other person's cookie to the customer), and a call-centre agent corrects
+ * it days later by naming the cookie. Each side's state must equal the
+ * state of a golden run of the same population without that login, for
+ * the fields the split rebuilds exactly (processors/identity/README.md,
+ * "Corrections"); what was really sent to the merged profile stays with
+ * the side whose touchpoint caused it.
+ */
+jest.setTimeout(120_000);
+
+const DAYS = 14;
+const WRONG_AT = T0 + 5 * DAY + 9 * HOUR;
+const CORRECTED_AT = T0 + 9 * DAY + 11 * HOUR;
+
+interface Scenario {
+  touchpoints: Touchpoint[];
+  /** The customer who logged in on someone else's tablet. */
+  customerId: string;
+  /** The tablet's cookie: the other person's, and not a customer's. */
+  cookie: string;
+}
+
+/** Web logins' merges can be undone here too (the shipped file keeps provenance for call-centre and branch merges only). */
+function configWithWebUndoable(): ProductConfig {
+  const config = productConfig();
+  const reversible = config.identity.reversibleMerges!;
+  return { ...config, identity: { ...config.identity, reversibleMerges: { ...reversible, linkChannels: [...reversible.linkChannels, 'web'] } } };
+}
+
+function simulated(): Touchpoint[] {
+  const population = createPopulation({ seed: 5, people: 400, config: loadSimulatorConfig() });
+  const generator = new TouchpointGenerator(population, { days: DAYS, start: T0 });
+  const touchpoints: Touchpoint[] = [];
+  for (let t = generator.take(); t; t = generator.take()) touchpoints.push(t);
+  return touchpoints;
+}
+
+/**
+ * The two people, chosen on the golden run so that the test means
+ * something: both active before and after the wrong login, both with
+ * engagement state of their own (commands, hold-outs, pattern progress) for
+ * the split to tell apart, and the customer older, so that the customer's
+ * profile wins.
+ */
+async function chooseScenario(touchpoints: Touchpoint[], golden: InProcessEngine): Promise<Scenario> {
+  const values = (type: string) => [...new Set(touchpoints.flatMap((t) => t.identifiers.filter((i) => i.type === type).map((i) => i.value)))];
+  const rich = async (type: string, value: string) => {
+    const p = await profileOf(golden, type, value).catch(() => undefined); // a value the simulator made unusable on purpose
+    const active = p !== undefined && p.firstSeen < WRONG_AT && p.lastSeen > WRONG_AT + DAY;
+    return active && causes(p).length > 0 ? p : undefined;
+  };
+  const cookies: [string, ProfileState][] = [];
+  for (const cookie of values('anonymous_id')) {
+    const p = await rich('anonymous_id', cookie);
+    if (p && !p.identifiers.customer_id) cookies.push([cookie, p]);
+  }
+  const [cookie, other] = cookies.sort((a, b) => b[1].journey.length - a[1].journey.length || (a[0] < b[0] ? -1 : 1))[0] ?? [];
+  if (!cookie || !other) throw new Error('no simulated tablet owner fits the scenario (seed 5)');
+  for (const customerId of values('customer_id')) {
+    const p = await rich('customer_id', customerId);
+    if (p && p.firstSeen < other.firstSeen && Object.keys(p.segments).length > 0) return { touchpoints, customerId, cookie };
+  }
+  throw new Error('no simulated customer fits the scenario (seed 5)');
+}
+
+const wrongLogin = (s: Scenario): Touchpoint =>
+  touchpoint({
+    eventId: 'wrong-login',
+    occurredAt: WRONG_AT,
+    channel: 'web',
+    eventType: 'login',
+    authenticated: true,
+    identifiers: [
+      { type: 'customer_id', value: s.customerId },
+      { type: 'anonymous_id', value: s.cookie },
+    ],
+  });
+
+const correction = (s: Scenario, extra: Partial<Touchpoint> = {}): Touchpoint =>
+  touchpoint({
+    eventId: 'correction',
+    occurredAt: CORRECTED_AT,
+    channel: 'call_centre',
+    eventType: 'identity_correction',
+    authenticated: true,
+    identifiers: [{ type: 'anonymous_id', value: s.cookie }],
+    attributes: { reason: 'the customer logged in on a family tablet' },
+    ...extra,
+  });
+
+async function run(touchpoints: Touchpoint[], config = configWithWebUndoable()): Promise<InProcessEngine> {
+  const driver = await productDriver(4, config);
+  const ordered = [...touchpoints].sort((a, b) => a.occurredAt - b.occurredAt);
+  let piped = 0;
+  for (const t of ordered) {
+    driver.pipe('touchpoints.raw', Buffer.from(t.identifiers[0]!.value), t, { timestamp: t.occurredAt });
+    // in slices, as a live engine interleaves identity and profiles
+    if (++piped % 200 === 0) await driver.run();
+  }
+  await driver.run();
+  return driver;
+}
+
+async function profileOf(d: InProcessEngine, type: string, raw: string): Promise<ProfileState> {
+  const key = identifierKey(type, raw);
+  const id = (await d.globalTable<string>(IDENTITY_GRAPH_STORE).get(key)) ?? profileIdFor(key);
+  const entry = await d.storeValue<ProfileEntry>(PROFILES_STORE, id);
+  if (!entry || 'mergedInto' in entry) throw new Error(`${type} ${raw}: no live profile ${id} (${JSON.stringify(entry)})`);
+  return entry;
+}
+
+/** The fields a split rebuilds exactly, with counters as of one moment for both runs. */
+function exactPart(profile: ProfileState, now: number) {
+  const rules = productConfig().segments;
+  const copy = structuredClone(profile);
+  pruneCounters(copy, rules, now);
+  const scores = Object.fromEntries(Object.entries(copy.scores).map(([name, s]) => [name, { at: s.at, value: Number(s.value.toPrecision(12)) }]));
+  return {
+    id: copy.id,
+    firstSeen: copy.firstSeen,
+    lastSeen: copy.lastSeen,
+    identifiers: copy.identifiers,
+    channels: copy.channels,
+    journey: copy.journey,
+    recentEventIds: copy.recentEventIds,
+    traits: copy.traits,
+    consent: copy.consent,
+    timeZone: copy.timeZone,
+    scores,
+    counters: copy.counters,
+    segments: Object.keys(copy.segments).sort(),
+  };
+}
+
+/** Event ids an engagement section names as causes: each must be one of the person's own. */
+function causes(profile: ProfileState): string[] {
+  const e = profile.engagement;
+  return [
+    ...e.sent.map((s) => s.causeEventId),
+    ...e.heldOut.map((h) => h.causeEventId),
+    ...e.exposures.map((x) => x.causeEventId),
+    ...e.pending.map((p) => p.causeEventId),
+    ...Object.values(e.patterns).flatMap((p) => (p.kind === 'sequence' ? p.events.map((ev) => ev[1]) : p.starts.map((st) => st[1]))),
+  ].filter((id): id is string => id !== undefined && !id.includes(':'));
+}
+
+describe('undoing a wrong merge', () => {
+  let s: Scenario;
+  let golden: InProcessEngine;
+  let corrected: InProcessEngine;
+
+  beforeAll(async () => {
+    const touchpoints = simulated();
+    golden = await run(touchpoints);
+    s = await chooseScenario(touchpoints, golden);
+    corrected = await run([...s.touchpoints, wrongLogin(s), correction(s)]);
+  });
+
+  it('the wrong login merged the two people until the correction', async () => {
+    const audit = corrected.output<string, IdentityAudit>('identity.audit').map((o) => o.value!);
+    const merge = audit.find((a) => a.kind === 'merge' && a.eventId === 'wrong-login');
+    const split = audit.find((a) => a.kind === 'split');
+    expect(merge).toBeDefined();
+    expect(split).toEqual(
+      expect.objectContaining({ eventId: 'correction', profileId: merge!.profileId, otherProfileId: merge!.otherProfileId, identifierType: 'anonymous_id' }),
+    );
+    expect(split!.detail).toMatch(/^call_centre corrected the merge made by wrong-login on .*: the customer logged in on a family tablet; \d+ identifiers point to /);
+  });
+
+  it('gives each side the state a run without the wrong login has, for every field rebuilt exactly', async () => {
+    const now = T0 + DAYS * DAY;
+    const customer = ['customer_id', s.customerId] as const;
+    const caller = ['anonymous_id', s.cookie] as const;
+    expect(exactPart(await profileOf(corrected, ...customer), now)).toEqual(exactPart(await profileOf(golden, ...customer), now));
+    expect(exactPart(await profileOf(corrected, ...caller), now)).toEqual(exactPart(await profileOf(golden, ...caller), now));
+    // and the two are different people again
+    expect((await profileOf(corrected, ...customer)).id).not.toBe((await profileOf(corrected, ...caller)).id);
+  });
+
+  it('leaves each side only what its own touchpoints caused: commands, hold-outs, exposures, pattern progress', async () => {
+    // the simulator's event ids start with the person's tag and index
+    const personOf = (eventId: string) => eventId.split('.').slice(0, 2).join('.');
+    const callerPerson = personOf(s.touchpoints.find((t) => t.identifiers.some((i) => i.type === 'anonymous_id' && i.value === s.cookie))!.eventId);
+    const customer = await profileOf(corrected, 'customer_id', s.customerId);
+    const caller = await profileOf(corrected, 'anonymous_id', s.cookie);
+    expect(causes(customer).length).toBeGreaterThan(0);
+    expect(causes(caller).length).toBeGreaterThan(0);
+    expect(causes(customer).filter((id) => personOf(id) === callerPerson)).toEqual([]);
+    expect(causes(caller).filter((id) => personOf(id) !== callerPerson)).toEqual([]);
+  });
+
+  it('emits the segment changes of the split, so that the membership topic ends where each side is', async () => {
+    const memberships = corrected.output<string, SegmentMembership>('segments.membership').map((o) => o.value!);
+    for (const [type, value] of [
+      ['customer_id', s.customerId],
+      ['anonymous_id', s.cookie],
+    ] as const) {
+      const profile = await profileOf(corrected, type, value);
+      const now = new Set<string>();
+      for (const m of memberships.filter((x) => x.profileId === profile.id)) {
+        if (m.change === 'enter') now.add(m.segment);
+        else now.delete(m.segment);
+      }
+      expect([...now].sort()).toEqual(Object.keys(profile.segments).sort());
+    }
+    const viewed = new Set(corrected.output<string, unknown>('profiles.view').filter((o) => o.value !== null).map((o) => o.key));
+    expect(viewed.has((await profileOf(corrected, 'anonymous_id', s.cookie)).id)).toBe(true);
+  });
+
+  it('keeps no provenance of the undone merge, and sends what still reaches the survivor with the restored side\'s identifiers there', async () => {
+    const customer = await profileOf(corrected, 'customer_id', s.customerId);
+    const restored = await profileOf(corrected, 'anonymous_id', s.cookie);
+    expect(customer.provenance?.merges.map((m) => m.causeEventId) ?? []).not.toContain('wrong-login');
+    expect(customer.provenance?.handedOver).toEqual([expect.objectContaining({ to: restored.id, identifiers: expect.arrayContaining([identifierKey('anonymous_id', s.cookie)]) })]);
+    expect(restored.provenance).toBeUndefined();
+  });
+});
+
+describe('identity corrections that cannot be applied', () => {
+  const customerLogin = (at: number) =>
+    tp(at, 'call_centre', 'call', { customer_id: 'C-9', email: 'nine@example.com' }, { authenticated: true });
+  const stranger = (at: number) => tp(at, 'web', 'page_view', { email: 'someone@example.com', anonymous_id: 'cookie-s' });
+
+  it('refuses a correction from a channel that may not correct, to the dead-letter topic with the reason', async () => {
+    const d = await run([customerLogin(T0), tp(T0 + HOUR, 'web', 'identity_correction', { email: 'nine@example.com' }, { authenticated: true })]);
+    const dead = d.output('touchpoints.raw.dlq');
+    expect(dead.map((o) => [o.headers[DLQ_HEADERS.kind], o.headers[DLQ_HEADERS.message]])).toEqual([
+      [
+        'invalid-record',
+        expect.stringMatching(/an identity_correction from channel web is not trusted \(identity\.yaml reversibleMerges\.correctionChannels: call_centre, branch\)/),
+      ],
+    ]);
+  });
+
+  it('audits a correction of an identifier no undoable merge brought in (its own, or linked on another channel)', async () => {
+    const d = await run([
+      stranger(T0),
+      customerLogin(T0 + HOUR),
+      // a web login links the stranger's cookie: web is not one of reversibleMerges.linkChannels
+      tp(T0 + 2 * HOUR, 'web', 'login', { customer_id: 'C-9', anonymous_id: 'cookie-s' }, { authenticated: true }),
+      tp(T0 + 3 * HOUR, 'call_centre', 'identity_correction', { anonymous_id: 'cookie-s' }, { authenticated: true }),
+      tp(T0 + 4 * HOUR, 'call_centre', 'identity_correction', { email: 'nine@example.com' }, { authenticated: true }),
+    ], productConfig());
+    const refused = d.output<string, IdentityAudit>('identity.audit').map((o) => o.value!).filter((a) => a.kind === 'correction-refused');
+    expect(refused.map((a) => a.identifierType)).toEqual(['anonymous_id', 'email']);
+    expect(refused[0]!.detail).toMatch(/no merge into this profile that can still be undone brought its anonymous_id/);
+    expect(d.output<string, IdentityAudit>('identity.audit').map((o) => o.value!.kind)).not.toContain('split');
+  });
+});
