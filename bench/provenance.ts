@@ -9,7 +9,10 @@
  * the profiles changelog) and the touchpoints the merged profile received
  * after it within a horizon (touchpoints.resolved), and per profile the
  * bytes a provenance record would hold: both snapshots of every merge in
- * the horizon plus the touchpoints since the oldest of them.
+ * the horizon plus the touchpoints since the oldest of them. Then what the
+ * engine keeps with the shipped identity.yaml `reversibleMerges` (merges on
+ * the call-centre and branch channels only): the provenance in the profile
+ * entries, at the end and at its peak per profile.
  */
 import { join } from 'node:path';
 import { loadProductConfig } from '../config/product';
@@ -40,7 +43,8 @@ async function main(): Promise<void> {
   const days = Number(option('days', '30'));
   const seed = Number(option('seed', '1'));
   const appId = 'bench-provenance';
-  const topology = buildTopology({ appId, partitions: PARTITIONS, config: loadProductConfig(join(__dirname, '..', 'config')), registry: new InMemoryRegistry() });
+  const config = loadProductConfig(join(__dirname, '..', 'config'));
+  const topology = buildTopology({ appId, partitions: PARTITIONS, config, registry: new InMemoryRegistry() });
   const driver = await InProcessEngine.create(topology, { checkValues: false });
   const topics = topicNames();
   const generator = new TouchpointGenerator(createPopulation({ seed, people }), { days });
@@ -57,13 +61,14 @@ async function main(): Promise<void> {
   await driver.run();
 
   // Each profile's entries in changelog order: [stream time of the commit, bytes, live profile or pointer].
-  const history = new Map<string, { at: number; bytes: number; live: boolean }[]>();
+  const history = new Map<string, { at: number; bytes: number; live: boolean; provenance: number }[]>();
   for (const r of driver.producedRecords) {
     if (r.topic !== `${appId}-profiles-changelog` || r.key === null) continue;
     const key = r.key.toString('utf8');
     const entry = r.value === null ? undefined : profileEntrySerde.deserialize(r.topic, r.value);
     const list = history.get(key) ?? [];
-    list.push({ at: r.timestamp, bytes: r.value?.length ?? 0, live: entry !== undefined && !isForwarding(entry) });
+    const live = entry !== undefined && !isForwarding(entry);
+    list.push({ at: r.timestamp, bytes: r.value?.length ?? 0, live, provenance: live && entry.provenance ? JSON.stringify(entry.provenance).length : 0 });
     history.set(key, list);
   }
   const liveAtEnd = [...history.values()].filter((list) => list[list.length - 1]!.live).length;
@@ -121,6 +126,21 @@ async function main(): Promise<void> {
     console.log(`| provenance per merged profile, ${horizon} d horizon, bytes | ${quantiles(perProfile)} |`);
     console.log(`| the same spread over every live profile, ${horizon} d horizon, bytes (mean) | ${Math.round(total / Math.max(liveAtEnd, 1)).toLocaleString('en')} |`);
   }
+
+  const last = [...history.values()].map((list) => list[list.length - 1]!).filter((h) => h.live);
+  const keeping = last.filter((h) => h.provenance > 0);
+  const peaks = [...history.values()].map((list) => Math.max(...list.map((h) => h.provenance))).filter((b) => b > 0);
+  const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+  const reversible = config.identity.reversibleMerges;
+  console.log('');
+  console.log(`kept by the engine (identity.yaml reversibleMerges: ${reversible ? `linkChannels ${reversible.linkChannels.join(', ')}, horizon ${reversible.horizon}` : 'off'}):`);
+  console.log('| measure | value |');
+  console.log('| --- | ---: |');
+  console.log(`| undoable merges (a merge instruction to the winner) | ${driver.output<string, ProfileEvent>(topics.resolved).filter((o) => o.value?.body.kind === 'merge' && o.value.body.winner === o.key).length.toLocaleString('en')} |`);
+  console.log(`| live profiles holding provenance at the end | ${keeping.length.toLocaleString('en')} of ${last.length.toLocaleString('en')} |`);
+  console.log(`| provenance per profile holding it at the end, bytes (p50 / p95 / max) | ${quantiles(keeping.map((h) => h.provenance))} |`);
+  console.log(`| peak provenance per profile that ever held it, bytes (p50 / p95 / max) | ${quantiles(peaks)} |`);
+  console.log(`| profile entries at the end, bytes (mean), of which provenance | ${Math.round(sum(last.map((h) => h.bytes)) / Math.max(last.length, 1)).toLocaleString('en')}, ${Math.round(sum(last.map((h) => h.provenance)) / Math.max(last.length, 1)).toLocaleString('en')} |`);
 }
 
 main().catch((error: unknown) => {

@@ -14,7 +14,10 @@ import { ConfluentRegistry, registryAuth } from '../runtime/serde/registry';
 import type { CachedStore } from '../runtime/state/cached-store';
 import { SchemaCatalog } from '../runtime/serde/schema-catalog';
 import type { Topology } from '../runtime/topology';
+import { identityCorrectionsApi } from '../api/identity-corrections';
 import { profileApi } from '../api/profile-api';
+import { AvroSerde } from '../runtime/serde/avro-serde';
+import type { Touchpoint } from '../processors/model/touchpoint';
 import { Activity } from '../console/activity';
 import { consoleAssets } from '../console/assets';
 import { whatNext } from '../console/next';
@@ -86,6 +89,7 @@ export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine
   const topics = topicNames(settings.topicPrefix);
   const locator = engineLocator(() => started.engine, members, topics.resolved, settings.partitions);
   const token = app.env[settings.profileApiTokenEnv];
+  const corrections = rawTopicWriter(app, topics.raw);
   const activity = new Activity();
   const consoleReadiness = async () => {
     const { ready: isReady, detail } = ready();
@@ -102,6 +106,7 @@ export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine
     api: { title: `Listening Post (${settings.appId})`, version: PACKAGE_VERSION },
     plugins: [
       profileApi({ token, hasher, locator, render: (state) => ({ ...profileView(state, app.config.scoring), journey: state.journey }) }),
+      identityCorrectionsApi({ token, submit: (correction) => corrections.write(correction) }),
       ...(settings.console ? [consoleAssets, consoleApi({ token, appId: settings.appId, config: app.config, locator, hasher, activity, next: whatNext, readiness: consoleReadiness })] : []),
     ],
   });
@@ -137,6 +142,32 @@ export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine
       await source?.stop();
       await engine.stop();
       await http.stop();
+      await corrections.close();
+    },
+  };
+}
+
+/**
+ * Writes touchpoints to touchpoints.raw for the API's corrections, as a
+ * channel would (Avro with the registry's schema id, keyed by the first
+ * identifier); the producer connects on first use.
+ */
+function rawTopicWriter(app: App, topic: string): { write(touchpoint: Touchpoint): Promise<void>; close(): Promise<void> } {
+  const serde = new AvroSerde<Touchpoint>(app.registry, SchemaCatalog.load(SCHEMAS_DIR).type('Touchpoint'));
+  const producer = new Kafka({ clientId: `${app.settings.appId}-corrections`, ...app.kafka, logLevel: logLevel.NOTHING }).producer({ idempotent: true });
+  let connected: Promise<void> | undefined;
+  return {
+    async write(touchpoint) {
+      connected ??= Promise.all([producer.connect(), serde.init(topic)]).then(() => undefined);
+      await connected.catch((error: unknown) => {
+        connected = undefined;
+        throw error;
+      });
+      const key = Buffer.from(touchpoint.identifiers[0]?.value ?? touchpoint.eventId);
+      await producer.send({ topic, acks: -1, messages: [{ key, value: serde.serialize(topic, touchpoint), timestamp: String(touchpoint.occurredAt) }] });
+    },
+    async close() {
+      if (connected) await producer.disconnect();
     },
   };
 }

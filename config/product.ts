@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { parseDuration } from './duration';
 import { identityFile } from '../processors/identity/config';
 import { inheritedConversionWarnings } from '../processors/outcomes/config';
 import { profileFile } from '../processors/profile/config';
@@ -39,5 +40,15 @@ export function loadProductConfig(dir: string): ProductConfig {
  * `rules check` on stderr).
  */
 export function configWarnings(config: ProductConfig): string[] {
-  return inheritedConversionWarnings(config.outcomes, config.triggers);
+  return [...inheritedConversionWarnings(config.outcomes, config.triggers), ...pointerWarnings(config)];
+}
+
+/** A split gives the restored person back their id through the forwarding pointer their merge left: it must outlive the horizon. */
+function pointerWarnings(config: ProductConfig): string[] {
+  const reversible = config.identity.reversibleMerges;
+  const { pointersFor } = config.profile.retention;
+  if (!reversible || pointersFor === null || pointersFor >= parseDuration(reversible.horizon)) return [];
+  return [
+    `identity.yaml reversibleMerges.horizon (${reversible.horizon}) is longer than profile.yaml retention.forwardingPointersFor: a merge undone after its pointer expired restores a person whose touchpoints since then started a profile of their own (they are folded in, but the other nodes' state of them is lost); make forwardingPointersFor at least the horizon`,
+  ];
 }

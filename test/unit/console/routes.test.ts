@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { Registry } from 'prom-client';
 import type { ProfileLocator } from '../../../api/profiles';
 import { loadProductConfig } from '../../../config/product';
 import { Activity } from '../../../console/activity';
@@ -8,7 +7,7 @@ import { whatNext } from '../../../console/next';
 import { consoleApi } from '../../../console/routes';
 import { IdentifierHasher } from '../../../processors/identity/identifiers';
 import { emptyProfile, type ProfileEntry } from '../../../processors/model/profile-state';
-import { HttpServer } from '../../../runtime/http';
+import { testHttpServer } from '../../support/http';
 
 /**
  * The console's JSON API on a real HTTP server, over a profile store in
@@ -52,16 +51,9 @@ describe('the console API', () => {
   };
   /** One instance: the console API over `locator` and `activity`, on a real HTTP server. */
   const instance = (at: ProfileLocator, read: Activity, tasks: number) =>
-    new HttpServer({
-      host: '127.0.0.1',
-      port: 0,
-      registry: new Registry(),
-      healthy: () => ({ healthy: true, detail: {} }),
-      ready: () => ({ ready: true, detail: {} }),
-      plugins: [
-        consoleApi({ token: TOKEN, appId: 'lp-test', config, locator: at, hasher, activity: read, next: whatNext, readiness: async () => ({ ready: true, instances: 2, tasks, restoring: 0, waiting: null }) }),
-      ],
-    });
+    testHttpServer([
+      consoleApi({ token: TOKEN, appId: 'lp-test', config, locator: at, hasher, activity: read, next: whatNext, readiness: async () => ({ ready: true, instances: 2, tasks, restoring: 0, waiting: null }) }),
+    ]);
   let base = '';
   const server = instance(locator, activity, 8);
   // A second instance that owns no partition: it forwards a person's page and a lookup to the first.

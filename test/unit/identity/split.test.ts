@@ -1,3 +1,4 @@
+import { configWarnings } from '../../../config/product';
 import type { IdentityAudit } from '../../../processors/identity/audit';
 import { profileIdFor } from '../../../processors/identity/identifiers';
 import type { ProfileEntry, ProfileState } from '../../../processors/model/profile-state';
@@ -229,6 +230,15 @@ describe('undoing a wrong merge', () => {
     expect(customer.provenance?.merges.map((m) => m.causeEventId) ?? []).not.toContain('wrong-login');
     expect(customer.provenance?.handedOver).toEqual([expect.objectContaining({ to: restored.id, identifiers: expect.arrayContaining([identifierKey('anonymous_id', s.cookie)]) })]);
     expect(restored.provenance).toBeUndefined();
+  });
+});
+
+describe('config: reversible merges and forwarding pointers', () => {
+  it('warns at start-up when forwarding pointers expire before a merge can no longer be undone, and not for the shipped files', () => {
+    const shipped = productConfig();
+    expect(configWarnings(shipped)).toEqual([]);
+    const short = { ...shipped, profile: { ...shipped.profile, retention: { ...shipped.profile.retention, pointersFor: DAY } } };
+    expect(configWarnings(short)).toEqual([expect.stringMatching(/^identity\.yaml reversibleMerges\.horizon \(7d\) is longer than profile\.yaml retention\.forwardingPointersFor/)]);
   });
 });
 
