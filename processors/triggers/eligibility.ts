@@ -229,19 +229,19 @@ export function decide(
       ev.checks.push({ check: 'holdout', passed: group === 'treatment', detail: `${group} group (${share})` });
       if (group === 'control') {
         ev.outcome = 'held_out';
-        e.heldOut.push({ at: now, decisionId: id, triggerId: trigger.id, channel: ev.option!.channel, causeEventId: ev.firing.causeEventId });
+        e.heldOut.push({ at: now, decisionId: id, triggerId: trigger.id, channel: ev.option!.channel });
         e.heldOut = keepNewest(e.heldOut, LIMITS.heldOut);
       }
       const repeat = e.lastFired[trigger.id] !== undefined;
       e.lastFired[trigger.id] = now;
-      e.exposures.push({ at: now, triggerId: trigger.id, group, commandId: id, converted: false, repeat, causeEventId: ev.firing.causeEventId });
+      e.exposures.push({ at: now, triggerId: trigger.id, group, commandId: id, converted: false, repeat });
       e.exposures = keepNewest(e.exposures, LIMITS.exposures);
       outputs.push({ to: 'outcomes', value: { kind: 'exposure', profileId: profile.id, triggerId: trigger.id, group, commandId: id, at: now, repeat } });
     }
     const trace = traceOf(profile, ev, now);
     if (ev.outcome === undefined) {
       const option = ev.option!;
-      e.sent.push({ at: now, commandId: id, triggerId: trigger.id, channel: option.channel, action: option.action, status: 'sent', causeEventId: ev.firing.causeEventId });
+      e.sent.push({ at: now, commandId: id, triggerId: trigger.id, channel: option.channel, action: option.action, status: 'sent' });
       e.sent = keepNewest(e.sent, LIMITS.sent);
       outputs.push({
         to: 'to-commands',

@@ -1,4 +1,5 @@
 import type { SplitSide } from '../profile/provenance';
+import { commandId } from './eligibility';
 import {
   engagementFromStored,
   keepNewest,
@@ -106,20 +107,26 @@ function mergePattern(a: PatternState, b: PatternState): PatternState {
 /**
  * One side's engagement after a merge is undone: from the merged state,
  * what was its own at the merge (in its base), and what its own touchpoints
- * caused since (a command, hold-out, exposure or pending firing whose cause
- * event is one of them; one whose cause is not known stays with the
- * survivor). Dismissals go with the command they dismissed; cooldowns are
- * taken again from what each side kept; a holdout assignment stays with the
- * side it was first made for, and one made since the merge goes to the side
- * exposed under it; pattern progress keeps the events of the side's own.
+ * caused since: a command, hold-out or exposure whose id is the one a
+ * firing caused by one of the restored side's touchpoints gets
+ * (eligibility.ts `commandId`, of the trigger, the merged profile and the
+ * cause event) is the restored side's, any other the survivor's; a pending
+ * firing goes by its cause event. Dismissals go with the command they
+ * dismissed; cooldowns are taken again from what each side kept; a holdout
+ * assignment stays with the side it was first made for, and one made since
+ * the merge goes to the side exposed under it; pattern progress keeps the
+ * events of the side's own.
  */
 export function splitEngagement(side: SplitSide): EngagementState {
   const merged = engagementFromStored(side.merged.engagement);
   const base = engagementFromStored(side.base.engagement);
   const other = engagementFromStored(side.otherBase.engagement);
-  const restoredEvents = new Set(side.restoredEventIds);
   const isRestored = side.role === 'restored';
-  const causedHere = (cause: string | undefined) => (cause !== undefined && restoredEvents.has(cause)) === isRestored;
+  const triggers = new Set([...merged.sent, ...merged.heldOut, ...merged.exposures].map((x) => x.triggerId));
+  const restoredIds = new Set<string>();
+  for (const triggerId of triggers) for (const eventId of side.restoredEventIds) restoredIds.add(commandId(triggerId, side.merged.id, eventId));
+  const restoredEvents = new Set(side.restoredEventIds);
+  const byId = (id: string) => restoredIds.has(id) === isRestored;
   /** What of the merged list is this side's: its own at the merge, or since the merge and `mineSince`. */
   const own = <T>(list: readonly T[], baseList: readonly T[], otherList: readonly T[], key: (item: T) => string, mineSince: (item: T) => boolean): T[] => {
     const inBase = new Set(baseList.map(key));
@@ -127,10 +134,10 @@ export function splitEngagement(side: SplitSide): EngagementState {
     return list.filter((item) => inBase.has(key(item)) || (!inOther.has(key(item)) && mineSince(item)));
   };
 
-  const sent = own(merged.sent, base.sent, other.sent, (s) => s.commandId, (s) => causedHere(s.causeEventId));
-  const heldOut = own(merged.heldOut, base.heldOut, other.heldOut, (h) => h.decisionId, (h) => causedHere(h.causeEventId));
-  const exposures = own(merged.exposures, base.exposures, other.exposures, exposureKey, (x) => causedHere(x.causeEventId));
-  const pending = own(merged.pending, base.pending, other.pending, pendingKey, (p) => causedHere(p.causeEventId));
+  const sent = own(merged.sent, base.sent, other.sent, (s) => s.commandId, (s) => byId(s.commandId));
+  const heldOut = own(merged.heldOut, base.heldOut, other.heldOut, (h) => h.decisionId, (h) => byId(h.decisionId));
+  const exposures = own(merged.exposures, base.exposures, other.exposures, exposureKey, (x) => byId(x.commandId));
+  const pending = own(merged.pending, base.pending, other.pending, pendingKey, (p) => restoredEvents.has(p.causeEventId) === isRestored);
   const sentIds = new Set(sent.map((s) => s.commandId));
   const dismissalKey = (d: EngagementState['dismissed'][number]) => `${d.at}|${d.triggerId}|${d.commandId}`;
   // a dismissal goes with the command it dismissed; one that names none stays with the survivor

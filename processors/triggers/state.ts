@@ -43,8 +43,6 @@ export interface SentCommand {
   channel: string;
   action: string;
   status: CommandStatus;
-  /** The touchpoint it was derived from (Firing.causeEventId): after a split, it belongs to that touchpoint's side. Absent on older state. */
-  causeEventId?: string;
 }
 
 /** The command a control person would have been sent: its trigger and the channel it would have used. */
@@ -53,8 +51,6 @@ export interface HeldOutDecision {
   decisionId: string;
   triggerId: string;
   channel: string;
-  /** The touchpoint it was derived from (Firing.causeEventId): after a split, it belongs to that touchpoint's side. Absent on older state. */
-  causeEventId?: string;
 }
 
 export interface Dismissal {
@@ -116,8 +112,6 @@ export interface Exposure {
    * before repeats were counted apart, which were counted as first.
    */
   repeat?: boolean;
-  /** The touchpoint it was derived from (Firing.causeEventId): after a split, it belongs to that touchpoint's side. Absent on older state. */
-  causeEventId?: string;
 }
 
 /** Upper bounds of the lists above (merges truncate to them too). */

@@ -4,6 +4,7 @@ import { profileIdFor } from '../../../processors/identity/identifiers';
 import type { ProfileEntry, ProfileState } from '../../../processors/model/profile-state';
 import { touchpoint, type Touchpoint } from '../../../processors/model/touchpoint';
 import { pruneCounters } from '../../../processors/segmentation/counters';
+import { commandId } from '../../../processors/triggers/eligibility';
 import type { SegmentMembership } from '../../../processors/segmentation/segmentation-processor';
 import { IDENTITY_GRAPH_STORE, PROFILES_STORE } from '../../../processors/stores';
 import type { InProcessEngine } from '../../../runtime/in-process-engine';
@@ -30,6 +31,7 @@ const WRONG_AT = T0 + 5 * DAY + 9 * HOUR;
 const CORRECTED_AT = T0 + 9 * DAY + 11 * HOUR;
 
 interface Scenario {
+  /** The simulated population's, with the tablet owner's mortgage research while merged (`research`). */
   touchpoints: Touchpoint[];
   /** The customer who logged in on someone else's tablet. */
   customerId: string;
@@ -55,9 +57,9 @@ function simulated(): Touchpoint[] {
 /**
  * The two people, chosen on the golden run so that the test means
  * something: both active before and after the wrong login, both with
- * engagement state of their own (commands, hold-outs, pattern progress) for
- * the split to tell apart, and the customer older, so that the customer's
- * profile wins.
+ * engagement state of their own (pattern progress) for the split to tell
+ * apart, the customer reachable, and older, so that the customer's profile
+ * wins.
  */
 async function chooseScenario(touchpoints: Touchpoint[], golden: InProcessEngine): Promise<Scenario> {
   const values = (type: string) => [...new Set(touchpoints.flatMap((t) => t.identifiers.filter((i) => i.type === type).map((i) => i.value)))];
@@ -75,9 +77,27 @@ async function chooseScenario(touchpoints: Touchpoint[], golden: InProcessEngine
   if (!cookie || !other) throw new Error('no simulated tablet owner fits the scenario (seed 5)');
   for (const customerId of values('customer_id')) {
     const p = await rich('customer_id', customerId);
-    if (p && p.firstSeen < other.firstSeen && Object.keys(p.segments).length > 0) return { touchpoints, customerId, cookie };
+    // reachable by email for mortgage_calculator_repeat (see `research`), and not in its cooldown
+    const reachable = p?.identifiers.email !== undefined && p.consent['email|marketing']?.value === true && p.engagement.lastFired.mortgage_calculator_repeat === undefined;
+    if (p && reachable && p.firstSeen < other.firstSeen && Object.keys(p.segments).length > 0) return { touchpoints, customerId, cookie };
   }
   throw new Error('no simulated customer fits the scenario (seed 5)');
+}
+
+/**
+ * The tablet owner looks at the mortgage calculator three times on the
+ * tablet while it is merged with the customer: under the customer's profile
+ * (reachable, with consent) that fires mortgage_calculator_repeat and sends
+ * a command caused by the owner's touchpoint, which the split must give the
+ * owner. Part of both runs: it is what the owner did.
+ */
+function research(touchpoints: Touchpoint[], cookie: string): Touchpoint[] {
+  const owner = touchpoints.find((t) => t.identifiers.some((i) => i.type === 'anonymous_id' && i.value === cookie))!.eventId.split('.').slice(0, 2).join('.');
+  const calculator = { path: '/mortgages/calculator', category: 'mortgages', product: null, depth: 2, scrollPercent: 80, dwellMs: 90_000 };
+  const views = [0, 1, 2].map((i) =>
+    touchpoint({ eventId: `${owner}.tablet-${i}`, occurredAt: WRONG_AT + DAY + i * 20 * 60_000, channel: 'web', eventType: 'page_view', identifiers: [{ type: 'anonymous_id', value: cookie }], page: calculator }),
+  );
+  return [...touchpoints, ...views];
 }
 
 const wrongLogin = (s: Scenario): Touchpoint =>
@@ -149,16 +169,26 @@ function exactPart(profile: ProfileState, now: number) {
   };
 }
 
-/** Event ids an engagement section names as causes: each must be one of the person's own. */
+/** Event ids the engagement section names as causes (pending firings, pattern progress). */
 function causes(profile: ProfileState): string[] {
   const e = profile.engagement;
   return [
-    ...e.sent.map((s) => s.causeEventId),
-    ...e.heldOut.map((h) => h.causeEventId),
-    ...e.exposures.map((x) => x.causeEventId),
     ...e.pending.map((p) => p.causeEventId),
     ...Object.values(e.patterns).flatMap((p) => (p.kind === 'sequence' ? p.events.map((ev) => ev[1]) : p.starts.map((st) => st[1]))),
-  ].filter((id): id is string => id !== undefined && !id.includes(':'));
+  ].filter((id) => !id.includes(':'));
+}
+
+/** Ids of the commands, hold-outs and exposures the engagement section holds. */
+function decisions(profile: ProfileState): string[] {
+  const e = profile.engagement;
+  return [...e.sent.map((x) => x.commandId), ...e.heldOut.map((x) => x.decisionId), ...e.exposures.map((x) => x.commandId)];
+}
+
+/** The ids a decision for `profileId` caused by one of these touchpoints has (eligibility.ts commandId), for every rule. */
+function decisionIds(profileId: string, eventIds: readonly string[]): Set<string> {
+  const ids = new Set<string>();
+  for (const rule of productConfig().triggers.triggers) for (const eventId of eventIds) ids.add(commandId(rule.id, profileId, eventId));
+  return ids;
 }
 
 describe('undoing a wrong merge', () => {
@@ -168,8 +198,9 @@ describe('undoing a wrong merge', () => {
 
   beforeAll(async () => {
     const touchpoints = simulated();
-    golden = await run(touchpoints);
-    s = await chooseScenario(touchpoints, golden);
+    const chosen = await chooseScenario(touchpoints, await run(touchpoints));
+    s = { ...chosen, touchpoints: research(touchpoints, chosen.cookie) };
+    golden = await run(s.touchpoints);
     corrected = await run([...s.touchpoints, wrongLogin(s), correction(s)]);
   });
 
@@ -194,14 +225,20 @@ describe('undoing a wrong merge', () => {
     expect((await profileOf(corrected, ...customer)).id).not.toBe((await profileOf(corrected, ...caller)).id);
   });
 
-  it('leaves each side only what its own touchpoints caused: commands, hold-outs, exposures, pattern progress', async () => {
+  it('leaves each side only what its own touchpoints caused: commands, hold-outs, exposures, pending firings, pattern progress', async () => {
     // the simulator's event ids start with the person's tag and index
     const personOf = (eventId: string) => eventId.split('.').slice(0, 2).join('.');
     const callerPerson = personOf(s.touchpoints.find((t) => t.identifiers.some((i) => i.type === 'anonymous_id' && i.value === s.cookie))!.eventId);
+    const callersEvents = s.touchpoints.filter((t) => personOf(t.eventId) === callerPerson).map((t) => t.eventId);
     const customer = await profileOf(corrected, 'customer_id', s.customerId);
     const caller = await profileOf(corrected, 'anonymous_id', s.cookie);
-    expect(causes(customer).length).toBeGreaterThan(0);
-    expect(causes(caller).length).toBeGreaterThan(0);
+    // what the caller's touchpoints caused while merged (under the customer's id), and on their own
+    const callersWhileMerged = decisionIds(customer.id, callersEvents);
+    const callersOwn = decisionIds(caller.id, callersEvents);
+    // the command the owner's research caused while merged is the owner's now
+    expect(decisions(caller).filter((id) => callersWhileMerged.has(id)).length).toBeGreaterThan(0);
+    expect(decisions(customer).filter((id) => callersWhileMerged.has(id) || callersOwn.has(id))).toEqual([]);
+    expect(decisions(caller).filter((id) => !callersWhileMerged.has(id) && !callersOwn.has(id))).toEqual([]);
     expect(causes(customer).filter((id) => personOf(id) === callerPerson)).toEqual([]);
     expect(causes(caller).filter((id) => personOf(id) !== callerPerson)).toEqual([]);
   });
@@ -253,7 +290,7 @@ describe('identity corrections that cannot be applied', () => {
     expect(dead.map((o) => [o.headers[DLQ_HEADERS.kind], o.headers[DLQ_HEADERS.message]])).toEqual([
       [
         'invalid-record',
-        expect.stringMatching(/an identity_correction from channel web is not trusted \(identity\.yaml reversibleMerges\.correctionChannels: call_centre, branch\)/),
+        expect.stringMatching(/an identity_correction from channel web is not trusted \(identity\.yaml reversibleMerges\.correctionChannels: call_centre, branch, profile_api\)/),
       ],
     ]);
   });

@@ -272,7 +272,7 @@ describe('eligibility', () => {
       expect(h.commands.map((c) => c.profileId)).toEqual([treated]);
       const held = (await h.profile(control)).engagement;
       expect(held.holdout).toEqual({ offer: 'control' });
-      expect(held.exposures).toEqual([{ at: T0, triggerId: 'offer', group: 'control', commandId: commandId('offer', control, 'l1'), converted: false, repeat: false, causeEventId: 'l1' }]);
+      expect(held.exposures).toEqual([{ at: T0, triggerId: 'offer', group: 'control', commandId: commandId('offer', control, 'l1'), converted: false, repeat: false }]);
       expect(held.sent).toEqual([]);
       expect((await h.profile(treated)).engagement.exposures.map((e) => e.group)).toEqual(['treatment']);
     });
