@@ -166,9 +166,10 @@ export const profileEntrySerde: Serde<ProfileEntry> = {
       // Avro has null where the state has no field
       if (score.recency === null) delete score.recency;
     }
-    const { provenance, ...rest } = state;
-    const profile = { ...rest, engagement: engagementFromStored(JSON.parse(state.engagement) as Partial<EngagementState>) } as ProfileState;
-    if (provenance !== null) profile.provenance = JSON.parse(provenance) as Provenance;
-    return profile;
+    return {
+      ...state,
+      engagement: engagementFromStored(JSON.parse(state.engagement) as Partial<EngagementState>),
+      provenance: state.provenance === null ? undefined : (JSON.parse(state.provenance) as Provenance),
+    } as ProfileState;
   },
 };
