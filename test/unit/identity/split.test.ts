@@ -270,6 +270,28 @@ describe('undoing a wrong merge', () => {
   });
 });
 
+describe('replaying the same input twice', () => {
+  it('gives the same outputs, splits included', async () => {
+    const touchpoints = simulated().slice(0, 4000);
+    // a customer linked by a login early on, and a cookie never linked to anything: the customer's profile is the older
+    const login = touchpoints.find((t) => t.eventType === 'login' && t.authenticated && t.identifiers.length > 1 && t.identifiers.some((i) => i.type === 'customer_id'))!;
+    const customer = login.identifiers.find((i) => i.type === 'customer_id')!.value;
+    const linked = new Set(touchpoints.filter((t) => t.identifiers.length > 1).flatMap((t) => t.identifiers.map((i) => i.value)));
+    const cookie = touchpoints.find((t) => t.identifiers.length === 1 && t.identifiers[0]!.type === 'anonymous_id' && !linked.has(t.identifiers[0]!.value))!.identifiers[0]!.value;
+    const s: Scenario = { touchpoints, customerId: customer, cookie };
+    const input = [...touchpoints, wrongLogin(s), correction(s)];
+    const outputs = async () => {
+      const d = await run(input);
+      const topics = ['identity.audit', 'segments.membership', 'engagement.commands', 'engagement.decisions', 'profiles.view', 'touchpoints.resolved'];
+      const audited = d.output<string, IdentityAudit>('identity.audit').map((o) => o.value!.kind);
+      return { audited, records: topics.map((topic) => d.output(topic).map((o) => [o.key, o.raw.value?.toString('base64') ?? null])) };
+    };
+    const first = await outputs();
+    expect(first.audited).toContain('split');
+    expect(await outputs()).toEqual(first);
+  });
+});
+
 describe('config: reversible merges and forwarding pointers', () => {
   it('warns at start-up when forwarding pointers expire before a merge can no longer be undone, and not for the shipped files', () => {
     const shipped = productConfig();
