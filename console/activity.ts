@@ -194,10 +194,20 @@ export class Activity {
     return { name, size: this.members.get(name)?.size ?? 0, changes: this.segmentChanges.get(name) ?? [] };
   }
 
-  /** A merge is kept with its winner: the agent's page lists the profiles that became this one. */
+  /**
+   * A merge is kept with its winner: the agent's page lists the profiles
+   * that became this one. A split (a merge undone) takes it off again, so
+   * the restored person's commands and decisions are no longer shown as
+   * the survivor's.
+   */
   audit(record: IdentityAudit): void {
-    if (record.kind !== 'merge' || !record.profileId || !record.otherProfileId) return;
+    if ((record.kind !== 'merge' && record.kind !== 'split') || !record.profileId || !record.otherProfileId) return;
     const merges = this.person(record.profileId).merges;
+    if (record.kind === 'split') {
+      const undone = merges.findIndex((m) => m.mergedProfileId === record.otherProfileId);
+      if (undone >= 0) merges.splice(undone, 1);
+      return;
+    }
     if (merges.some((m) => m.mergedProfileId === record.otherProfileId)) return;
     insertNewest(merges, { at: record.at, eventId: record.eventId, mergedProfileId: record.otherProfileId, detail: record.detail }, this.limits.perPerson);
     this.totals.merges++;

@@ -52,6 +52,11 @@ describe('Activity: what the console keeps of the engine outputs', () => {
     expect(page.decisions.map((d) => d.decisionId)).toEqual(['d1']);
     expect(page.merges).toEqual([{ at: 2_200, eventId: 'e9', mergedProfileId: 'p-b', detail: 'login' }]);
     expect(activity.personActivity('p-b').merges).toEqual([]);
+    // the merge undone (identity_correction): p-b's decisions are p-b's own again
+    activity.audit({ kind: 'split', at: 2_400, eventId: 'fix', profileId: 'p-a', otherProfileId: 'p-b', identifierType: 'phone', detail: 'corrected' });
+    expect(activity.personActivity('p-a').merges).toEqual([]);
+    expect(activity.personActivity('p-a').decisions).toEqual([]);
+    expect(activity.personActivity('p-b').decisions.map((d) => d.decisionId)).toEqual(['d1']);
   });
 
   test('a record read twice (a redelivery) is kept and counted once', () => {
