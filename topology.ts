@@ -36,7 +36,7 @@ import type { ScoringModel } from './processors/scoring/model';
 import { SCORING_OUTPUTS, ScoringProcessor } from './processors/scoring/scoring-processor';
 import type { SegmentRules } from './processors/segmentation/rules';
 import { SEGMENTATION_OUTPUTS, SegmentationProcessor } from './processors/segmentation/segmentation-processor';
-import { DIRECTORY_STORE, IDENTIFIERS_STORE, IDENTITY_GRAPH_STORE, LIFT_STORE, PROFILES_STORE } from './processors/stores';
+import { DIRECTORY_STORE, IDENTIFIERS_STORE, IDENTITY_GRAPH_STORE, LIFT_STORE, PENDING_CORRECTIONS_STORE, PROFILES_STORE } from './processors/stores';
 import type { EligibilityConfig, TriggerRules } from './processors/triggers/config';
 import { ELIGIBILITY_OUTPUTS, EligibilityProcessor } from './processors/triggers/eligibility-processor';
 import { TRIGGER_OUTPUTS, TriggerProcessor } from './processors/triggers/trigger-processor';
@@ -119,7 +119,8 @@ export function buildTopology(options: TopologyOptions): Topology {
       .source('links', { topic: topic.links, key: stringSerde, value: touchpointSerde, eventTime: (t) => t.occurredAt })
       .store(IDENTIFIERS_STORE, { value: stringSerde })
       .store(DIRECTORY_STORE, { value: jsonSerde() })
-      .processor('link', () => new LinkProcessor(config.identity), { from: 'links', outputs: LINK_OUTPUTS, stores: [IDENTIFIERS_STORE, DIRECTORY_STORE] })
+      .store(PENDING_CORRECTIONS_STORE, { value: jsonSerde() })
+      .processor('link', () => new LinkProcessor(config.identity), { from: 'links', outputs: LINK_OUTPUTS, stores: [IDENTIFIERS_STORE, DIRECTORY_STORE, PENDING_CORRECTIONS_STORE] })
 
       // [B] the profile task, fused, on every partition of touchpoints.resolved
       .source('resolved', { topic: topic.resolved, key: stringSerde, value: profileEventSerde, eventTime: (e) => e.at })

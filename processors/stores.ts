@@ -9,5 +9,7 @@ export const LIFT_STORE = 'lift';
 export const IDENTIFIERS_STORE = 'identifiers';
 /** Canonical profile id -> its identifiers, for merges and erasure. */
 export const DIRECTORY_STORE = 'profile-directory';
+/** Identifier (hashed) -> an identity_correction waiting for the merge it names; the link task's. */
+export const PENDING_CORRECTIONS_STORE = 'pending-corrections';
 /** The global table of IDENTIFIERS_STORE's changelog, read by every resolve task. */
 export const IDENTITY_GRAPH_STORE = 'identity-graph';

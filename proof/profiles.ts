@@ -15,12 +15,12 @@ export interface ProofProfile {
  */
 export const PROFILES: Record<'ci' | 'long', ProofProfile> = {
   ci: {
-    workload: { people: 300, days: 30, partitions: 4, maxTouchpoints: 18_000 },
+    workload: { people: 300, days: 30, partitions: 4, maxTouchpoints: 18_000, wrongMerges: 3 },
     faults: { kills: 3, brokerRestarts: 1, rebalances: 1, registryOutages: 1 },
     hostileRecords: 10_000,
   },
   long: {
-    workload: { people: 3_300, days: 30, partitions: 4, maxTouchpoints: 200_000 },
+    workload: { people: 3_300, days: 30, partitions: 4, maxTouchpoints: 200_000, wrongMerges: 10 },
     faults: { kills: 10, brokerRestarts: 2, rebalances: 2, registryOutages: 1 },
     hostileRecords: 50_000,
   },

@@ -1,6 +1,6 @@
 import { parseDuration } from '../../config/duration';
-import { outputs, type KeyValueStore, type Processor, type ProcessorContext, type StreamRecord } from '../../runtime/processor';
-import { DIRECTORY_STORE, IDENTIFIERS_STORE } from '../stores';
+import { outputs, type KeyValueStore, type Processor, type ProcessorContext, type StreamRecord, type Timer } from '../../runtime/processor';
+import { DIRECTORY_STORE, IDENTIFIERS_STORE, PENDING_CORRECTIONS_STORE } from '../stores';
 import type { ProfileEvent } from '../model/profile-event';
 import { EVENT, type Identifier, type Touchpoint } from '../model/touchpoint';
 import type { IdentityAudit } from './audit';
@@ -51,6 +51,8 @@ type Out = (typeof LINK_OUTPUTS)[number];
 
 export class LinkProcessor implements Processor<string, Touchpoint, Out> {
   private readonly undoableChannels: ReadonlySet<string>;
+  /** Identifiers of the losers of the undoable merges the event being handled made (a correction may be waiting for one). */
+  private undone: string[][] = [];
   /** How long a merge can be undone, ms; null: never. */
   private readonly horizon: number | null;
 
@@ -82,6 +84,7 @@ export class LinkProcessor implements Processor<string, Touchpoint, Out> {
     const directory = ctx.store<DirectoryEntry>(DIRECTORY_STORE);
     const at = touchpoint.occurredAt;
 
+    this.undone = [];
     let winner = await this.profileOf(touchpoint.identifiers[0]!, identifiers, directory, at);
     for (const id of touchpoint.identifiers.slice(1)) {
       const other = await this.profileOf(id, identifiers, directory, at);
@@ -101,6 +104,42 @@ export class LinkProcessor implements Processor<string, Touchpoint, Out> {
     }
     const event: ProfileEvent = { profileId: winner.id, at, body: { kind: 'touchpoint', touchpoint } };
     ctx.forward('to-resolved', winner.id, event);
+    for (const keys of this.undone) await this.applyPending(keys, ctx);
+  }
+
+  /**
+   * A correction that came before the merge it corrects (they reach the
+   * link log from different ingest tasks, so their order there is not
+   * their event-time order): the merge just made brought in the identifier
+   * it names, so it applies now, after the merge.
+   */
+  private async applyPending(keys: readonly string[], ctx: ProcessorContext<Out>): Promise<void> {
+    const pending = ctx.store<Touchpoint>(PENDING_CORRECTIONS_STORE);
+    for (const key of keys) {
+      const correction = await pending.get(key);
+      if (correction === undefined) continue;
+      pending.delete(key);
+      ctx.cancel(key);
+      await this.correct(correction, ctx);
+    }
+  }
+
+  /** A correction waited the whole horizon and no merge it could undo came: refused for good. */
+  async onTimer(timer: Timer, ctx: ProcessorContext<Out>): Promise<void> {
+    const pending = ctx.store<Touchpoint>(PENDING_CORRECTIONS_STORE);
+    const correction = await pending.get(timer.key);
+    if (correction === undefined) return;
+    pending.delete(timer.key);
+    ctx.count('correction-refused');
+    this.audit(ctx, {
+      kind: 'correction-refused',
+      at: timer.at,
+      eventId: correction.eventId,
+      profileId: null,
+      otherProfileId: null,
+      identifierType: correction.identifiers[0]!.type,
+      detail: `no merge that can be undone brought in the ${correction.identifiers[0]!.type} it names within reversibleMerges.horizon (${this.config.reversibleMerges?.horizon ?? 'not set'})`,
+    });
   }
 
   /** The profile an identifier belongs to now, with its directory entry (new ones start at `at`). */
@@ -153,6 +192,7 @@ export class LinkProcessor implements Processor<string, Touchpoint, Out> {
     if (undoable) {
       const { undoable: _nested, ...loserEntry } = loser.entry;
       (merged.entry.undoable ??= []).push({ loser: loser.id, at, causeEventId: touchpoint.eventId, loserEntry });
+      this.undone.push(Object.values(loserEntry.identifiers).flat());
     }
     if (merged.entry.undoable?.length === 0) delete merged.entry.undoable;
     ctx.store<DirectoryEntry>(DIRECTORY_STORE).delete(loser.id);
@@ -205,15 +245,27 @@ export class LinkProcessor implements Processor<string, Touchpoint, Out> {
       this.audit(ctx, { kind: 'correction-refused', at: correction.occurredAt, eventId: correction.eventId, profileId, otherProfileId: null, identifierType: named.type, detail: why });
     };
     const owner = await identifiers.get(named.value);
-    if (owner === undefined) return refuse(null, `the ${named.type} it names is not linked to any profile`);
-    const entry = await directory.get(owner);
+    const entry = owner === undefined ? undefined : await directory.get(owner);
     const records = this.stillUndoable(entry?.undoable, correction.occurredAt) ?? [];
-    const record = [...records].reverse().find((r) => Object.values(r.loserEntry.identifiers).some((keys) => keys.includes(named.value)));
-    if (entry === undefined || record === undefined) {
-      return refuse(
-        owner,
-        `no merge into this profile that can still be undone brought its ${named.type}: it is the profile's own, or it was linked on a channel not in reversibleMerges.linkChannels, or more than reversibleMerges.horizon (${this.config.reversibleMerges?.horizon ?? 'not set'}) ago`,
-      );
+    // a correction undoes a merge made before it (in event time), never one made after it
+    const record = [...records].reverse().find((r) => r.at <= correction.occurredAt && Object.values(r.loserEntry.identifiers).some((keys) => keys.includes(named.value)));
+    if (owner === undefined || entry === undefined || record === undefined) {
+      if (this.horizon === null) return refuse(owner ?? null, 'identity.yaml has no reversibleMerges: no merge can be undone');
+      // The merge it names may still be on its way: it waits for it until the horizon has passed.
+      ctx.store<Touchpoint>(PENDING_CORRECTIONS_STORE).put(named.value, correction);
+      ctx.schedule(correction.occurredAt + this.horizon, named.value);
+      ctx.count('correction-pending');
+      const why = owner === undefined ? `the ${named.type} it names is not linked to any profile yet` : `no merge into profile ${owner} that can still be undone brought its ${named.type} (it is the profile's own, or it was linked on a channel not in reversibleMerges.linkChannels, or more than reversibleMerges.horizon ago)`;
+      this.audit(ctx, {
+        kind: 'correction-pending',
+        at: correction.occurredAt,
+        eventId: correction.eventId,
+        profileId: owner ?? null,
+        otherProfileId: null,
+        identifierType: named.type,
+        detail: `${why}; it waits until ${new Date(correction.occurredAt + this.horizon).toISOString()} for a merge that brings it in (the two may reach the link log out of order)`,
+      });
+      return;
     }
     const moved: string[] = [];
     for (const keys of Object.values(record.loserEntry.identifiers)) {
@@ -232,12 +284,14 @@ export class LinkProcessor implements Processor<string, Touchpoint, Out> {
       absorbed: entry.absorbed.filter((id) => !taken.has(id)),
       ...(records.length > 1 ? { undoable: records.filter((r) => r !== record) } : {}),
     });
+    // To the survivor by way of the restored profile: after the loser's state, which that profile sent
+    // the survivor when it took the merge instruction (a correction may follow its merge closely).
     const split: ProfileEvent = {
-      profileId: owner,
+      profileId: record.loser,
       at: correction.occurredAt,
       body: { kind: 'split', survivor: owner, restored: record.loser, mergeCauseEventId: record.causeEventId, causeEventId: correction.eventId, identifiers: moved },
     };
-    ctx.forward('to-resolved', owner, split);
+    ctx.forward('to-resolved', record.loser, split);
     ctx.count('split');
     const reason = correction.attributes.reason ? `: ${correction.attributes.reason}` : '';
     this.audit(ctx, {

@@ -38,9 +38,11 @@ type Out = (typeof PROFILE_OUTPUTS)[number];
  *
  * Undoable merges (identity.yaml `reversibleMerges`): the winner is told a
  * merge began, ahead of the linking touchpoint, and keeps what a split
- * needs (provenance.ts). A split instruction rebuilds both sides: the
- * survivor keeps its own, and sends the other side to the restored
- * profile, which takes it in place of its forwarding pointer. Each side's
+ * needs (provenance.ts). A split instruction comes by way of the restored
+ * profile (so that it follows the loser's state, which that profile sent
+ * first) and rebuilds both sides: the survivor keeps its own, and sends the
+ * other side to the restored profile, which takes it in place of its
+ * forwarding pointer. Each side's
  * update (cause 'split') goes down the chain so that every node rebuilds
  * its own section.
  */
@@ -74,6 +76,8 @@ export class ProfileProcessor implements Processor<string, ProfileEvent, Out> {
       case 'erase':
         return this.erase(record.key, entry, event.at, event.body.inactiveSince, event.body.causeEventId, ctx);
       case 'split':
+        // At the restored profile first: its state went to the survivor before this, in the same order.
+        if (record.key === event.body.restored) return ctx.forward('to-resolved', event.body.survivor, { ...event, profileId: event.body.survivor });
         return this.split(record.key, entry, event, event.body, ctx);
       case 'side':
         return this.restore(record.key, entry, event.body, ctx);

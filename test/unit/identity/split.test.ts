@@ -317,18 +317,45 @@ describe('identity corrections that cannot be applied', () => {
     ]);
   });
 
-  it('audits a correction of an identifier no undoable merge brought in (its own, or linked on another channel)', async () => {
-    const d = await run([
+  it('keeps a correction of an identifier no undoable merge brought in waiting for the horizon, then refuses it', async () => {
+    const input = [
       stranger(T0),
       customerLogin(T0 + HOUR),
       // a web login links the stranger's cookie: web is not one of reversibleMerges.linkChannels
       tp(T0 + 2 * HOUR, 'web', 'login', { customer_id: 'C-9', anonymous_id: 'cookie-s' }, { authenticated: true }),
       tp(T0 + 3 * HOUR, 'call_centre', 'identity_correction', { anonymous_id: 'cookie-s' }, { authenticated: true }),
       tp(T0 + 4 * HOUR, 'call_centre', 'identity_correction', { email: 'nine@example.com' }, { authenticated: true }),
-    ], productConfig());
-    const refused = d.output<string, IdentityAudit>('identity.audit').map((o) => o.value!).filter((a) => a.kind === 'correction-refused');
-    expect(refused.map((a) => a.identifierType)).toEqual(['anonymous_id', 'email']);
-    expect(refused[0]!.detail).toMatch(/no merge into this profile that can still be undone brought its anonymous_id/);
-    expect(d.output<string, IdentityAudit>('identity.audit').map((o) => o.value!.kind)).not.toContain('split');
+    ];
+    const audits = (d: InProcessEngine) => d.output<string, IdentityAudit>('identity.audit').map((o) => o.value!).filter((a) => a.kind.startsWith('correction'));
+    const waiting = audits(await run(input, productConfig()));
+    expect(waiting.map((a) => [a.kind, a.identifierType])).toEqual([
+      ['correction-pending', 'anonymous_id'],
+      ['correction-pending', 'email'],
+    ]);
+    expect(waiting[0]!.detail).toMatch(/no merge into profile p-\S+ that can still be undone brought its anonymous_id .*; it waits until 2026-10-08T12:00:00.000Z/);
+    // a later link event moves the link task's event time past the horizon
+    const later = await run([...input, customerLogin(T0 + 8 * DAY)], productConfig());
+    expect(audits(later).map((a) => `${a.kind} ${a.identifierType}`).sort()).toEqual([
+      'correction-pending anonymous_id',
+      'correction-pending email',
+      'correction-refused anonymous_id',
+      'correction-refused email',
+    ]);
+    expect(later.output<string, IdentityAudit>('identity.audit').map((o) => o.value!.kind)).not.toContain('split');
+  });
+
+  it('applies a correction that reached the link log before the merge it corrects, once the merge is made', async () => {
+    const wrongCall = tp(T0 + 2 * HOUR, 'call_centre', 'call', { customer_id: 'C-9', anonymous_id: 'cookie-s' }, { authenticated: true });
+    const fix = tp(T0 + DAY, 'call_centre', 'identity_correction', { anonymous_id: 'cookie-s' }, { authenticated: true });
+    const d = await productDriver(1, productConfig());
+    const browsing = tp(T0, 'web', 'page_view', { anonymous_id: 'cookie-s' });
+    for (const t of [browsing, customerLogin(T0 + HOUR), fix, wrongCall]) d.pipe('touchpoints.raw', Buffer.from(t.identifiers[0]!.value), t, { timestamp: t.occurredAt });
+    await d.run();
+    const kinds = d.output<string, IdentityAudit>('identity.audit').map((o) => o.value!).filter((a) => a.eventId === fix.eventId || a.eventId === wrongCall.eventId).map((a) => `${a.kind} ${a.eventId === fix.eventId ? 'fix' : 'call'}`);
+    expect(kinds).toEqual(['correction-pending fix', 'merge call', 'split fix']);
+    const cookie = await profileOf(d, 'anonymous_id', 'cookie-s');
+    const customer = await profileOf(d, 'customer_id', 'C-9');
+    expect(cookie.id).not.toBe(customer.id);
+    expect(cookie.journey.map((j) => j.eventType)).toEqual(['page_view']);
   });
 });
