@@ -240,17 +240,17 @@ export class LinkProcessor implements Processor<string, Touchpoint, Out> {
     const named = correction.identifiers[0]!;
     const identifiers = ctx.store<string>(IDENTIFIERS_STORE);
     const directory = ctx.store<DirectoryEntry>(DIRECTORY_STORE);
-    const refuse = (profileId: string | null, why: string) => {
-      ctx.count('correction-refused');
-      this.audit(ctx, { kind: 'correction-refused', at: correction.occurredAt, eventId: correction.eventId, profileId, otherProfileId: null, identifierType: named.type, detail: why });
-    };
     const owner = await identifiers.get(named.value);
     const entry = owner === undefined ? undefined : await directory.get(owner);
     const records = this.stillUndoable(entry?.undoable, correction.occurredAt) ?? [];
     // a correction undoes a merge made before it (in event time), never one made after it
     const record = [...records].reverse().find((r) => r.at <= correction.occurredAt && Object.values(r.loserEntry.identifiers).some((keys) => keys.includes(named.value)));
     if (owner === undefined || entry === undefined || record === undefined) {
-      if (this.horizon === null) return refuse(owner ?? null, 'identity.yaml has no reversibleMerges: no merge can be undone');
+      if (this.horizon === null) {
+        ctx.count('correction-refused');
+        const detail = 'identity.yaml has no reversibleMerges: no merge can be undone';
+        return this.audit(ctx, { kind: 'correction-refused', at: correction.occurredAt, eventId: correction.eventId, profileId: owner ?? null, otherProfileId: null, identifierType: named.type, detail });
+      }
       // The merge it names may still be on its way: it waits for it until the horizon has passed.
       ctx.store<Touchpoint>(PENDING_CORRECTIONS_STORE).put(named.value, correction);
       ctx.schedule(correction.occurredAt + this.horizon, named.value);

@@ -176,21 +176,17 @@ export class ProfileProcessor implements Processor<string, ProfileEvent, Out> {
    * and hand the graph the identifiers its own touchpoints brought in since.
    */
   private split(id: string, entry: ProfileEntry | undefined, event: ProfileEvent, body: SplitInstruction, ctx: ProcessorContext<Out>): void {
-    if (entry === undefined || isForwarding(entry)) {
-      ctx.log.warn({ profileId: id, restored: body.restored }, 'split instruction for a profile that is gone or merged away; the restored profile starts empty');
-      ctx.count('split-without-provenance');
-      this.sendSide(id, body, emptySide(body.restored, event.at), event.at, ctx);
-      return;
-    }
-    const split = splitSides(entry, body.restored, body.mergeCauseEventId, body.identifiers, this.config);
-    if (split === undefined) {
-      ctx.log.warn({ profileId: id, restored: body.restored, mergeCauseEventId: body.mergeCauseEventId }, 'split instruction for a merge this profile kept no provenance of; the restored profile starts empty');
+    const live = entry !== undefined && !isForwarding(entry) ? entry : undefined;
+    const split = live && splitSides(live, body.restored, body.mergeCauseEventId, body.identifiers, this.config);
+    if (!live || !split) {
+      const why = live ? 'kept no provenance of that merge (past the horizon?)' : 'is gone or merged away';
+      ctx.log.warn({ profileId: id, restored: body.restored, mergeCauseEventId: body.mergeCauseEventId }, `split instruction: the survivor ${why}; the restored profile starts empty`);
       ctx.count('split-without-provenance');
       this.sendSide(id, body, emptySide(body.restored, event.at), event.at, ctx);
       return;
     }
     const survivor = split.survivorState;
-    survivor.viewedAt = entry.viewedAt;
+    survivor.viewedAt = live.viewedAt;
     ctx.store<ProfileEntry>(PROFILES_STORE).put(id, survivor);
     this.sendSide(id, body, split.restored, event.at, ctx);
     if (split.restoredIdentifiers.length > 0) {
@@ -324,7 +320,7 @@ function identityRequest(eventType: string, profile: ProfileState, at: number, c
 /** The side of a split whose survivor kept nothing of the merge: the restored profile starts from nothing. */
 function emptySide(restored: string, at: number): SplitSide {
   const empty = emptyProfile(restored, at);
-  return { role: 'restored', base: empty, otherBase: empty, events: [], restoredEventIds: [], merged: empty, mergedAt: at };
+  return { role: 'restored', base: empty, otherBase: empty, events: [], restoredEventIds: [], merged: empty };
 }
 
 function newUpdate(profile: ProfileState, cause: ProfileUpdate['cause'], touchpoint: ProfileUpdate['touchpoint']): ProfileUpdate {

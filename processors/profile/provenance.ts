@@ -60,8 +60,6 @@ export interface SplitSide {
   restoredEventIds: string[];
   /** The merged state when the split happened (without provenance). */
   merged: ProfileState;
-  /** Event time of the merge. */
-  mergedAt: number;
 }
 
 /** A merge into `profile` began (the link task's notice, ahead of the linking touchpoint): keep its state as it is now. */
@@ -194,7 +192,6 @@ export function splitSides(profile: ProfileState, restored: string, mergeCauseEv
     events,
     restoredEventIds,
     merged,
-    mergedAt: record.at,
   });
   const survivorState = rebuild(profile.id, survivorBase, survivorEvents, config);
   const restoredIds = new Set(restoredEventIds);
