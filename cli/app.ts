@@ -89,7 +89,7 @@ export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine
   const topics = topicNames(settings.topicPrefix);
   const locator = engineLocator(() => started.engine, members, topics.resolved, settings.partitions);
   const token = app.env[settings.profileApiTokenEnv];
-  const corrections = rawTopicWriter(app, topics.raw);
+  const corrections = touchpointWriter(app, topics.raw);
   const activity = new Activity();
   const consoleReadiness = async () => {
     const { ready: isReady, detail } = ready();
@@ -106,7 +106,7 @@ export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine
     api: { title: `Listening Post (${settings.appId})`, version: PACKAGE_VERSION },
     plugins: [
       profileApi({ token, hasher, locator, render: (state) => ({ ...profileView(state, app.config.scoring), journey: state.journey }) }),
-      identityCorrectionsApi({ token, submit: (correction) => corrections.write(correction) }),
+      identityCorrectionsApi({ token, submit: (correction) => corrections.send([correction]) }),
       ...(settings.console ? [consoleAssets, consoleApi({ token, appId: settings.appId, config: app.config, locator, hasher, activity, next: whatNext, readiness: consoleReadiness })] : []),
     ],
   });
@@ -148,23 +148,24 @@ export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine
 }
 
 /**
- * Writes touchpoints to touchpoints.raw for the API's corrections, as a
- * channel would (Avro with the registry's schema id, keyed by the first
- * identifier); the producer connects on first use.
+ * Writes touchpoints to touchpoints.raw as a channel does (Avro with the
+ * registry's schema id, keyed by the first identifier, stamped with the
+ * event time): the API's corrections, and the tests' input. The producer
+ * connects on first use.
  */
-function rawTopicWriter(app: App, topic: string): { write(touchpoint: Touchpoint): Promise<void>; close(): Promise<void> } {
+export function touchpointWriter(app: App, topic: string): { send(touchpoints: Touchpoint[]): Promise<void>; close(): Promise<void> } {
   const serde = new AvroSerde<Touchpoint>(app.registry, SchemaCatalog.load(SCHEMAS_DIR).type('Touchpoint'));
-  const producer = new Kafka({ clientId: `${app.settings.appId}-corrections`, ...app.kafka, logLevel: logLevel.NOTHING }).producer({ idempotent: true });
+  const producer = new Kafka({ clientId: `${app.settings.appId}-touchpoints`, ...app.kafka, logLevel: logLevel.NOTHING }).producer({ idempotent: true });
   let connected: Promise<void> | undefined;
   return {
-    async write(touchpoint) {
+    async send(touchpoints) {
       connected ??= Promise.all([producer.connect(), serde.init(topic)]).then(() => undefined);
       await connected.catch((error: unknown) => {
         connected = undefined;
         throw error;
       });
-      const key = Buffer.from(touchpoint.identifiers[0]?.value ?? touchpoint.eventId);
-      await producer.send({ topic, acks: -1, messages: [{ key, value: serde.serialize(topic, touchpoint), timestamp: String(touchpoint.occurredAt) }] });
+      const messages = touchpoints.map((t) => ({ key: Buffer.from(t.identifiers[0]?.value ?? t.eventId), value: serde.serialize(topic, t), timestamp: String(t.occurredAt) }));
+      await producer.send({ topic, acks: -1, messages });
     },
     async close() {
       if (connected) await producer.disconnect();

@@ -10,6 +10,7 @@ import { SCHEMAS_DIR, topicNames } from '../topology';
  * files field for field.
  */
 
+import type { IdentityAudit } from '../processors/identity/audit';
 import type { TriggerLift as TriggerLiftRecord } from '../processors/outcomes/lift';
 import type { SegmentMembership } from '../processors/segmentation/segmentation-processor';
 import type { EngagementCommand, EngagementDecision } from '../processors/triggers/records';
@@ -30,7 +31,7 @@ const HEADER_BYTES = 5;
  * needed: skip the 5-byte wire header and read the Avro body.
  */
 export class OutputDecoder {
-  private readonly types: Record<'command' | 'decision' | 'membership' | 'lift', avro.Type>;
+  private readonly types: Record<'command' | 'decision' | 'membership' | 'lift' | 'audit', avro.Type>;
 
   constructor(catalog = SchemaCatalog.load(SCHEMAS_DIR)) {
     this.types = {
@@ -38,6 +39,7 @@ export class OutputDecoder {
       decision: catalog.type('EngagementDecision'),
       membership: catalog.type('SegmentMembership'),
       lift: catalog.type('TriggerLift'),
+      audit: catalog.type('IdentityAudit'),
     };
   }
 
@@ -51,6 +53,10 @@ export class OutputDecoder {
 
   membership(value: Buffer): SegmentMembership {
     return this.types.membership.fromBuffer(value.subarray(HEADER_BYTES)) as SegmentMembership;
+  }
+
+  audit(value: Buffer): IdentityAudit {
+    return this.types.audit.fromBuffer(value.subarray(HEADER_BYTES)) as IdentityAudit;
   }
 
   lift(value: Buffer): TriggerLiftRecord {

@@ -84,7 +84,7 @@ export class LinkProcessor implements Processor<string, Touchpoint, Out> {
     const directory = ctx.store<DirectoryEntry>(DIRECTORY_STORE);
     const at = touchpoint.occurredAt;
 
-    this.undone = [];
+    this.undone.length = 0;
     let winner = await this.profileOf(touchpoint.identifiers[0]!, identifiers, directory, at);
     for (const id of touchpoint.identifiers.slice(1)) {
       const other = await this.profileOf(id, identifiers, directory, at);
@@ -316,19 +316,20 @@ export class LinkProcessor implements Processor<string, Touchpoint, Out> {
     if (!restored || !survivor) return;
     const identifiers = ctx.store<string>(IDENTIFIERS_STORE);
     const directory = ctx.store<DirectoryEntry>(DIRECTORY_STORE);
-    const target = (await directory.get(restored)) ?? { firstSeen: request.occurredAt, identifiers: {}, absorbed: [] };
-    const source = await directory.get(survivor);
-    const moved = new Set<string>();
+    const moved: Identifier[] = [];
     for (const id of request.identifiers) {
       if ((await identifiers.get(id.value)) !== survivor) continue;
       identifiers.put(id.value, restored);
-      moved.add(id.value);
-      const keys = (target.identifiers[id.type] ??= []);
-      if (!keys.includes(id.value)) keys.push(id.value);
+      moved.push(id);
     }
-    if (moved.size === 0) return;
-    directory.put(restored, target);
-    if (source) directory.put(survivor, { ...source, identifiers: withoutKeys(source.identifiers, moved) });
+    if (moved.length === 0) return;
+    // new entries: the stored ones are the cache's, read by others until the commit
+    const target = (await directory.get(restored)) ?? { firstSeen: request.occurredAt, identifiers: {}, absorbed: [] };
+    const given: Record<string, string[]> = structuredClone(target.identifiers);
+    for (const id of moved) if (!(given[id.type] ??= []).includes(id.value)) given[id.type]!.push(id.value);
+    directory.put(restored, { ...target, identifiers: given });
+    const source = await directory.get(survivor);
+    if (source) directory.put(survivor, { ...source, identifiers: withoutKeys(source.identifiers, new Set(moved.map((id) => id.value))) });
   }
 
   /** Right to erasure: forget every identifier of the person's profile and tell the profile task to delete it. */

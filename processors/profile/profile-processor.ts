@@ -42,9 +42,8 @@ type Out = (typeof PROFILE_OUTPUTS)[number];
  * profile (so that it follows the loser's state, which that profile sent
  * first) and rebuilds both sides: the survivor keeps its own, and sends the
  * other side to the restored profile, which takes it in place of its
- * forwarding pointer. Each side's
- * update (cause 'split') goes down the chain so that every node rebuilds
- * its own section.
+ * forwarding pointer. Each side's update (cause 'split') goes down the
+ * chain so that every node rebuilds its own section.
  */
 export class ProfileProcessor implements Processor<string, ProfileEvent, Out> {
   /** How long an undoable merge's provenance is kept, ms (identity.yaml `reversibleMerges.horizon`). */

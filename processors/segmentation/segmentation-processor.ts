@@ -59,8 +59,7 @@ export class SegmentationProcessor implements Processor<string, ProfileUpdate, O
       ctx.cancel(merge.loser.id);
     }
     const next: ProfileUpdate = { ...update, ...changes };
-    ctx.forward('profile-view', record.key, next);
-    ctx.forward('triggers', record.key, next);
+    this.handOn(record.key, next, ctx);
   }
 
   /**
@@ -77,9 +76,13 @@ export class SegmentationProcessor implements Processor<string, ProfileUpdate, O
     pruneCounters(profile, this.rules, now);
     const before = side.role === 'survivor' ? side.merged.segments : {};
     profile.segments = { ...before };
-    const next: ProfileUpdate = { ...update, ...this.evaluate(id, profile, before, now, 'split', ctx) };
-    ctx.forward('profile-view', id, next);
-    ctx.forward('triggers', id, next);
+    this.handOn(id, { ...update, ...this.evaluate(id, profile, before, now, 'split', ctx) }, ctx);
+  }
+
+  /** The update, with this node's changes, to the nodes after it. */
+  private handOn(id: string, update: ProfileUpdate, ctx: ProcessorContext<Out>): void {
+    ctx.forward('profile-view', id, update);
+    ctx.forward('triggers', id, update);
   }
 
   prefetchTimer(timer: Timer): Iterable<[string, string]> {
@@ -100,8 +103,7 @@ export class SegmentationProcessor implements Processor<string, ProfileUpdate, O
     const changes = this.evaluate(timer.key, profile, profile.segments, now, 'timer', ctx);
     if (changes.segmentsEntered.length === 0 && changes.segmentsExited.length === 0) return;
     const update: ProfileUpdate = { profile, cause: 'timer', touchpoint: null, scoresBefore, ...changes };
-    ctx.forward('profile-view', timer.key, update);
-    ctx.forward('triggers', timer.key, update);
+    this.handOn(timer.key, update, ctx);
   }
 
   /** Re-evaluates every segment at `now`, records and emits the changes against `before`, sets the next timer, and returns the changes. */

@@ -5,7 +5,7 @@ import { AvroSerde } from '../../runtime/serde/avro-serde';
 import { SchemaCatalog } from '../../runtime/serde/schema-catalog';
 import { SCHEMAS_DIR } from '../../topology';
 import { startProductEngine } from '../support/engine';
-import { caughtUp, connectedAdmin, readToEnd, testProducer, uniqueName } from '../support/kafka';
+import { caughtUp, connectedAdmin, productCaughtUp, readToEnd, testProducer, uniqueName } from '../support/kafka';
 import { eventually } from '../support/processes';
 import { DAY, HOUR, MINUTE, tp } from '../support/product';
 
@@ -52,7 +52,7 @@ describe('engagement on Kafka', () => {
       // browsing. Without the last condition a page view can reach the surviving profile before the
       // consent of the cookie's profile does, and the command is rightly refused for no consent.
       await eventually(
-        async () => (await caughtUp(admin, appId, topics.raw)) && (await caughtUp(admin, appId, topics.links)) && (await caughtUp(admin, appId, topics.resolved)),
+        () => productCaughtUp(admin, appId, topics),
         'the logins and calls to be linked and merged',
       );
       for (let p = 0; p < PEOPLE; p++) {

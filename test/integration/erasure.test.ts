@@ -1,17 +1,13 @@
-import { DEFAULT_CONFIG_DIR } from '../../cli/app';
-import type { IdentityAudit } from '../../processors/identity/audit';
+import { DEFAULT_CONFIG_DIR, touchpointWriter } from '../../cli/app';
 import type { Touchpoint } from '../../processors/model/touchpoint';
 import type { SegmentMembership } from '../../processors/segmentation/segmentation-processor';
 import { goldenRun } from '../../proof/golden';
-import { lastValues, readTopics, type LiveRecord } from '../../proof/live';
+import { lastValues, readTopics } from '../../proof/live';
 import { ConfigResourceTypes } from '../../runtime/kafka/kafkajs/client';
-import { AvroSerde } from '../../runtime/serde/avro-serde';
-import { SchemaCatalog } from '../../runtime/serde/schema-catalog';
 import { OutputDecoder } from '../../replay/records';
 import { partitionForKey } from '../../runtime/kafka/partitioner';
-import { SCHEMAS_DIR } from '../../topology';
 import { startProductEngine } from '../support/engine';
-import { caughtUp, connectedAdmin, testProducer } from '../support/kafka';
+import { connectedAdmin, productCaughtUp } from '../support/kafka';
 import { eventually } from '../support/processes';
 import { identifierKey, MINUTE, tp } from '../support/product';
 
@@ -33,16 +29,13 @@ describe('erasure on Kafka', () => {
 
   it('forgets a person everywhere: API, stores, views, memberships, compacted topics and a replay', async () => {
     const { appId, topics, app, running } = await startProductEngine('erasure-it', TOKEN);
-    const serde = new AvroSerde<Touchpoint>(app.registry, SchemaCatalog.load(SCHEMAS_DIR).type('Touchpoint'));
-    await serde.init(topics.raw);
-    const producer = testProducer(kafka);
-    await producer.connect();
+    const writer = touchpointWriter(app, topics.raw);
     const sent: Touchpoint[] = [];
     const send = async (touchpoints: Touchpoint[]) => {
       sent.push(...touchpoints);
-      await producer.send({ topic: topics.raw, messages: touchpoints.map((t) => ({ key: t.identifiers[0]!.value, value: serde.serialize(topics.raw, t), timestamp: String(t.occurredAt) })) });
+      await writer.send(touchpoints);
     };
-    const settled = async () => (await caughtUp(admin, appId, topics.raw)) && (await caughtUp(admin, appId, topics.links)) && (await caughtUp(admin, appId, topics.resolved));
+    const settled = () => productCaughtUp(admin, appId, topics);
     const api = (type: string, value: string) => fetch(`${running.url}/profiles/by-identifier/${type}/${encodeURIComponent(value)}`, { headers: { authorization: `Bearer ${TOKEN}` } });
     const person = (n: number) => ({ customer_id: `C-${appId}-${n}`, anonymous_id: `cookie-${appId}-${n}`, email: `p${n}@${appId}.test`, phone: `+35387${2000000 + n}` });
     const [x, y] = [person(1), person(2)];
@@ -72,13 +65,13 @@ describe('erasure on Kafka', () => {
 
       // Every profile id the person had (merged-away ones too) and every identifier key of theirs.
       const live = await readTopics(kafka, admin, [topics.audit, topics.views, topics.membership]);
-      const decode = (r: LiveRecord) => SchemaCatalog.load(SCHEMAS_DIR).type('IdentityAudit').fromBuffer(r.value!.subarray(5)) as IdentityAudit;
-      const merges = live.get(topics.audit)!.map(decode).filter((a) => a.kind === 'merge' && a.profileId === before.profileId);
+      const decoder = new OutputDecoder();
+      const merges = live.get(topics.audit)!.map((r) => decoder.audit(r.value!)).filter((a) => a.kind === 'merge' && a.profileId === before.profileId);
       const ids = new Set([before.profileId, ...merges.map((m) => m.otherProfileId!)]);
       const keys = Object.entries(x).map(([type, value]) => identifierKey(type, value));
       const views = lastValues(live.get(topics.views)!);
       for (const id of ids) expect(views.has(`${partitionOf(id)}/${id}`)).toBe(false);
-      const memberships = live.get(topics.membership)!.map((r) => new OutputDecoder().membership(r.value!)).filter((m) => ids.has(m.profileId));
+      const memberships = live.get(topics.membership)!.map((r) => decoder.membership(r.value!)).filter((m) => ids.has(m.profileId));
       // Per profile and segment, the last change (one profile's changes keep their order on its partition).
       const last = new Map<string, SegmentMembership>();
       for (const m of memberships) last.set(`${m.profileId}/${m.segment}`, m);
@@ -116,7 +109,7 @@ describe('erasure on Kafka', () => {
         2_000,
       );
     } finally {
-      await producer.disconnect();
+      await writer.close();
       await running.stop();
     }
 

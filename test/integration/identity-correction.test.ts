@@ -1,11 +1,8 @@
-import type { IdentityAudit } from '../../processors/identity/audit';
-import type { Touchpoint } from '../../processors/model/touchpoint';
-import { readTopics, type LiveRecord } from '../../proof/live';
-import { AvroSerde } from '../../runtime/serde/avro-serde';
-import { SchemaCatalog } from '../../runtime/serde/schema-catalog';
-import { SCHEMAS_DIR } from '../../topology';
+import { touchpointWriter } from '../../cli/app';
+import { readTopics } from '../../proof/live';
+import { OutputDecoder } from '../../replay/records';
 import { startProductEngine } from '../support/engine';
-import { caughtUp, connectedAdmin, testProducer } from '../support/kafka';
+import { connectedAdmin, productCaughtUp } from '../support/kafka';
 import { eventually } from '../support/processes';
 import { MINUTE, tp } from '../support/product';
 
@@ -26,13 +23,8 @@ describe('identity corrections on Kafka', () => {
 
   it('splits a wrong call-centre merge through the API, each side with its own touchpoints', async () => {
     const { appId, topics, app, running } = await startProductEngine('correction-it', TOKEN);
-    const serde = new AvroSerde<Touchpoint>(app.registry, SchemaCatalog.load(SCHEMAS_DIR).type('Touchpoint'));
-    await serde.init(topics.raw);
-    const producer = testProducer(kafka);
-    await producer.connect();
-    const send = (touchpoints: Touchpoint[]) =>
-      producer.send({ topic: topics.raw, messages: touchpoints.map((t) => ({ key: t.identifiers[0]!.value, value: serde.serialize(topics.raw, t), timestamp: String(t.occurredAt) })) });
-    const settled = async () => (await caughtUp(admin, appId, topics.raw)) && (await caughtUp(admin, appId, topics.links)) && (await caughtUp(admin, appId, topics.resolved));
+    const { send, close } = touchpointWriter(app, topics.raw);
+    const settled = () => productCaughtUp(admin, appId, topics);
     const headers = { authorization: `Bearer ${TOKEN}` };
     const profile = async (type: string, value: string) =>
       (await (await fetch(`${running.url}/profiles/by-identifier/${type}/${encodeURIComponent(value)}`, { headers })).json()) as { profileId: string; journey: { eventId: string }[] };
@@ -82,12 +74,12 @@ describe('identity corrections on Kafka', () => {
       }, "the customer's profile without the caller's touchpoints");
 
       const audit = (await readTopics(kafka, admin, [topics.audit])).get(topics.audit)!;
-      const decode = (r: LiveRecord) => SchemaCatalog.load(SCHEMAS_DIR).type('IdentityAudit').fromBuffer(r.value!.subarray(5)) as IdentityAudit;
-      expect(audit.map(decode).filter((a) => a.kind === 'split')).toEqual([
+      const decoder = new OutputDecoder();
+      expect(audit.map((r) => decoder.audit(r.value!)).filter((a) => a.kind === 'split')).toEqual([
         expect.objectContaining({ eventId, profileId: merged.profileId, otherProfileId: caller, identifierType: 'phone', detail: expect.stringContaining('verified against the wrong customer') }),
       ]);
     } finally {
-      await producer.disconnect();
+      await close();
       await running.stop();
     }
   });

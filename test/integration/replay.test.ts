@@ -13,13 +13,12 @@ import { loadRuleSet, runReplay, TopicRangeSource, type ReplayReport } from '../
 import type { EngagementCommand, EngagementDecision } from '../../replay/records';
 import { Engine } from '../../runtime/kafka/engine';
 import { partitionForKey } from '../../runtime/kafka/partitioner';
-import { withRetries } from '../../runtime/kafka/kafkajs/retry';
 import { createTopics } from '../../runtime/kafka/kafkajs/topics';
 import { AvroSerde } from '../../runtime/serde/avro-serde';
 import { ConfluentRegistry } from '../../runtime/serde/registry';
 import { SchemaCatalog } from '../../runtime/serde/schema-catalog';
 import { buildTopology, SCHEMAS_DIR, topicNames } from '../../topology';
-import { readToEnd, testKafka, testProducer, uniqueName } from '../support/kafka';
+import { productCaughtUp, readToEnd, testKafka, testProducer, uniqueName } from '../support/kafka';
 import { eventually } from '../support/processes';
 import { CONFIG_DIR, identifierKey, MINUTE, tp } from '../support/product';
 
@@ -171,7 +170,7 @@ describe('replay of a recorded range against the live engine', () => {
         });
         produced.push(...phase);
         await eventually(
-          async () => (await caughtUp(admin, appId, topics.raw)) && (await caughtUp(admin, appId, topics.links)) && (await caughtUp(admin, appId, topics.resolved)),
+          () => productCaughtUp(admin, appId, topics),
           'the engine to process the phase',
         );
         const login = phase.find((r) => r.touchpoint.eventType === 'login');
@@ -273,13 +272,6 @@ describe('replay of a recorded range against the live engine', () => {
     expect(second.stderr).toContain(`${outputPrefix}engagement.commands (${written.length})`);
   });
 });
-
-/** The group has consumed every partition of the topic up to its current end. */
-async function caughtUp(admin: Admin, groupId: string, topic: string): Promise<boolean> {
-  const ends = await admin.fetchTopicOffsets(topic);
-  const [offsets] = await withRetries(() => admin.fetchOffsets({ groupId, topics: [topic] }));
-  return ends.every((end) => Number(end.high) === 0 || offsets!.partitions.find((p) => p.partition === end.partition)!.offset === end.high);
-}
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const root = join(__dirname, '..', '..');

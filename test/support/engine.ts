@@ -23,3 +23,4 @@ export async function startProductEngine(
   await provisionTopics(app, { keepForever: true });
   return { appId, topics: topicNames(prefix), app, running: await runEngine(app, testLog(appId)) };
 }
+

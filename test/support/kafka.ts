@@ -96,3 +96,9 @@ export async function caughtUp(admin: Admin, groupId: string, topic: string): Pr
   const [offsets] = await withRetries(() => admin.fetchOffsets({ groupId, topics: [topic] }));
   return ends.every((end) => Number(end.high) === 0 || offsets!.partitions.find((p) => p.partition === end.partition)!.offset === end.high);
 }
+
+/** The engine group has committed everything on touchpoints.raw, identity.links and touchpoints.resolved: the product has caught up with its input. */
+export async function productCaughtUp(admin: Admin, groupId: string, topics: { raw: string; links: string; resolved: string }): Promise<boolean> {
+  for (const topic of [topics.raw, topics.links, topics.resolved]) if (!(await caughtUp(admin, groupId, topic))) return false;
+  return true;
+}

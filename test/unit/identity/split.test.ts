@@ -344,6 +344,25 @@ describe('identity corrections that cannot be applied', () => {
     expect(later.output<string, IdentityAudit>('identity.audit').map((o) => o.value!.kind)).not.toContain('split');
   });
 
+  it("hands the restored person the identifiers their own touchpoints linked while merged", async () => {
+    const d = await productDriver(1, productConfig());
+    const input = [
+      tp(T0, 'web', 'page_view', { anonymous_id: 'cookie-s' }),
+      customerLogin(T0 + HOUR),
+      tp(T0 + 2 * HOUR, 'call_centre', 'call', { customer_id: 'C-9', anonymous_id: 'cookie-s' }, { authenticated: true }),
+      // the tablet's owner signs in to the app on the tablet: their device joins the merged profile
+      tp(T0 + 3 * HOUR, 'app', 'login', { anonymous_id: 'cookie-s', device_id: 'device-s' }, { authenticated: true }),
+      tp(T0 + DAY, 'call_centre', 'identity_correction', { anonymous_id: 'cookie-s' }, { authenticated: true }),
+    ];
+    for (const t of input) d.pipe('touchpoints.raw', Buffer.from(t.identifiers[0]!.value), t, { timestamp: t.occurredAt });
+    await d.run();
+    const owner = await profileOf(d, 'anonymous_id', 'cookie-s');
+    expect((await profileOf(d, 'device_id', 'device-s')).id).toBe(owner.id);
+    expect((await profileOf(d, 'customer_id', 'C-9')).id).not.toBe(owner.id);
+    expect(owner.identifiers.device_id).toEqual([identifierKey('device_id', 'device-s')]);
+    expect(d.producedRecords.some((r) => r.topic === 'identity.links' && r.value?.includes('split_identifiers'))).toBe(true);
+  });
+
   it('applies a correction that reached the link log before the merge it corrects, once the merge is made', async () => {
     const wrongCall = tp(T0 + 2 * HOUR, 'call_centre', 'call', { customer_id: 'C-9', anonymous_id: 'cookie-s' }, { authenticated: true });
     const fix = tp(T0 + DAY, 'call_centre', 'identity_correction', { anonymous_id: 'cookie-s' }, { authenticated: true });
