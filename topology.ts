@@ -4,7 +4,7 @@
  * resolution, to the profile task and the engagement commands.
  *
  *   touchpoints.raw ─► [ingest] ─► [resolve] ───────────────────────┐
- *                          └──────────┴─► identity.links ─► [link] ─┤ (new links, merges, erasures, retention)
+ *                          └──────────┴─► identity.links ─► [link] ─┤ (new links, merges, corrections, erasures, retention)
  *                                                                   ▼
  *   touchpoints.resolved ─► [profile] ─► [scoring] ─► [segmentation] ─► [triggers] ─► [eligibility]
  *        ▲ (reroute)            │                         │  └─► [profile-view]        │  └─► engagement.decisions
@@ -12,7 +12,9 @@
  *                               └─► [outcomes] ◄── exposures ─┘ ─► engagement.lift        profiles.view
  *
  * [profile] also writes to identity.links: a person inactive for
- * profile.yaml's retention has their identifiers released there first.
+ * profile.yaml's retention has their identifiers released there first, and
+ * a split hands the restored person the identifiers their own touchpoints
+ * brought in.
  *
  * Each processor's module exports the outputs it forwards to (e.g.
  * PROFILE_OUTPUTS); build() refuses wiring that does not match them. A
