@@ -118,14 +118,16 @@ export function buildTopology(options: TopologyOptions): Topology {
       .sink('to-audit', { topic: topic.audit, key: stringSerde, value: auditSerde, from: ['ingest', 'resolve', 'link'] })
 
       // [L] the identity graph's single writer, on the one partition of identity.links
-      .source('links', { topic: topic.links, key: stringSerde, value: touchpointSerde, eventTime: (t) => t.occurredAt })
+      // in the ingest tasks' event-time order, whatever order their writes land in (runtime/input-order.ts)
+      .source('links', { topic: topic.links, key: stringSerde, value: touchpointSerde, eventTime: (t) => t.occurredAt, orderedAfter: ['ingest', 'resolve'] })
       .store(IDENTIFIERS_STORE, { value: stringSerde })
       .store(DIRECTORY_STORE, { value: jsonSerde() })
       .store(PENDING_CORRECTIONS_STORE, { value: jsonSerde() })
       .processor('link', () => new LinkProcessor(config.identity), { from: 'links', outputs: LINK_OUTPUTS, stores: [IDENTIFIERS_STORE, DIRECTORY_STORE, PENDING_CORRECTIONS_STORE] })
 
       // [B] the profile task, fused, on every partition of touchpoints.resolved
-      .source('resolved', { topic: topic.resolved, key: stringSerde, value: profileEventSerde, eventTime: (e) => e.at })
+      // in the event-time order of the ingest tasks and the link task together; the profile task's own re-routing as it comes
+      .source('resolved', { topic: topic.resolved, key: stringSerde, value: profileEventSerde, eventTime: (e) => e.at, orderedAfter: ['resolve', 'link'] })
       .store(PROFILES_STORE, { value: profileEntrySerde })
       .store(LIFT_STORE, { value: jsonSerde() })
       .processor('profile', () => new ProfileProcessor(config.profile, config.identity.reversibleMerges), { from: 'resolved', outputs: PROFILE_OUTPUTS, stores: [PROFILES_STORE] })

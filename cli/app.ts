@@ -121,6 +121,7 @@ export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine
     commitIntervalMs: settings.commitIntervalMs,
     sessionTimeoutMs: settings.sessionTimeoutMs,
     wallClockPunctuation: settings.wallClockPunctuation,
+    writerIdleMs: settings.writerIdleMs,
     maxUncommittedRecords: 20_000,
     cacheEntriesPerStore: settings.cacheEntriesPerStore,
     partitionsConsumedConcurrently: Math.max(2, settings.partitions),

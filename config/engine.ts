@@ -12,6 +12,8 @@ export interface EngineSettings {
   sessionTimeoutMs: number;
   /** Live freshness: idle tasks move their timers on by the wall clock (off: outputs depend on the input alone). */
   wallClockPunctuation: boolean;
+  /** How long a task reading a source topic waits, caught up and without input, before telling the tasks that take its writes in order not to wait on it. */
+  writerIdleMs: number;
   cacheEntriesPerStore: number;
   stateDir: string;
   /** `advertisedHost`: where other instances reach this one (default: the address it listens on; in Kubernetes, the pod's IP). */
@@ -28,7 +30,7 @@ export interface EngineSettings {
 const schema = {
   type: 'object',
   additionalProperties: false,
-  required: ['appId', 'topicPrefix', 'partitions', 'guarantee', 'commitIntervalMs', 'sessionTimeoutMs', 'wallClockPunctuation', 'cacheEntriesPerStore', 'stateDir', 'http', 'profileApiTokenEnv'],
+  required: ['appId', 'topicPrefix', 'partitions', 'guarantee', 'commitIntervalMs', 'sessionTimeoutMs', 'wallClockPunctuation', 'writerIdleMs', 'cacheEntriesPerStore', 'stateDir', 'http', 'profileApiTokenEnv'],
   properties: {
     appId: { type: 'string', pattern: '^[a-zA-Z0-9._-]+$' },
     topicPrefix: { type: 'string', pattern: '^[a-zA-Z0-9._-]*$' },
@@ -37,6 +39,7 @@ const schema = {
     commitIntervalMs: { type: 'integer', minimum: 1 },
     sessionTimeoutMs: { type: 'integer', minimum: 6000, maximum: 300000 },
     wallClockPunctuation: { type: 'boolean' },
+    writerIdleMs: { type: 'integer', minimum: 1 },
     cacheEntriesPerStore: { type: 'integer', minimum: 0 },
     stateDir: { type: 'string', minLength: 1 },
     http: {
@@ -66,6 +69,7 @@ const OVERRIDES: [name: string, pointer: string, read: (v: string) => unknown][]
   ['LP_COMMIT_INTERVAL_MS', '/commitIntervalMs', asNumber],
   ['LP_SESSION_TIMEOUT_MS', '/sessionTimeoutMs', asNumber],
   ['LP_WALL_CLOCK_PUNCTUATION', '/wallClockPunctuation', asBoolean],
+  ['LP_WRITER_IDLE_MS', '/writerIdleMs', asNumber],
   ['LP_CACHE_ENTRIES', '/cacheEntriesPerStore', asNumber],
   ['LP_STATE_DIR', '/stateDir', asText],
   ['LP_HTTP_HOST', '/http/host', asText],

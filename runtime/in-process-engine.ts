@@ -9,6 +9,7 @@ import type { TaskBacking } from './state/backing';
 import { GlobalTable } from './state/global-table';
 import { MemoryBacking } from './state/memory-backing';
 import type { Serde } from './serde/serde';
+import { isProgressMarker } from './input-order';
 import { StreamTask } from './task';
 import { writeCommit } from './task-commit';
 import type { SubTopology, Topology } from './topology';
@@ -153,17 +154,39 @@ export class InProcessEngine {
     this.append({ topic, partition, key, value, headers, timestamp: options.timestamp ?? 0 });
   }
 
-  /** Processes everything pending, including records that tasks produce for each other. */
+  /**
+   * Processes everything pending, including records that tasks produce for
+   * each other. When nothing is left, the input is over for now: the tasks
+   * that take their input in writer order (runtime/input-order.ts) process
+   * what they hold, upstream ones first, as live tasks do once every writer
+   * has said it is idle.
+   */
   async run(): Promise<void> {
-    while (this.pending.size > 0) {
-      const batches = [...this.pending];
-      this.pending.clear();
-      for (const [taskKey, records] of batches) {
-        const task = await this.task(taskKey);
-        await task.process(records);
+    do {
+      while (this.pending.size > 0) {
+        const batches = [...this.pending];
+        this.pending.clear();
+        for (const [taskKey, records] of batches) {
+          const task = await this.task(taskKey);
+          await task.process(records);
+          await this.commit(task);
+        }
+      }
+    } while (await this.releaseHeld());
+  }
+
+  /** Has the first task (upstream first) that holds records process them; false when none holds any. */
+  private async releaseHeld(): Promise<boolean> {
+    for (const sub of orderedReadersUpstreamFirst(this.topology)) {
+      for (let p = 0; p < sub.partitions; p++) {
+        const task = this.tasks.get(`${sub.id}_${p}`);
+        if (!task || task.heldRecords === 0) continue;
+        await task.releaseHeld();
         await this.commit(task);
+        return true;
       }
     }
+    return false;
   }
 
   /** Moves every task's stream time to `time` (firing due timers), then processes what follows. */
@@ -261,8 +284,11 @@ export class InProcessEngine {
     if (!task.hasPendingWork) return;
     const toGlobals = new Map<string, { records: OutputRecord[]; next: Map<number, bigint> }>();
     const deliver = (record: OutputRecord): bigint => {
-      if (this.options.onOutput) this.options.onOutput(record);
-      else this.produced.push(record);
+      // Progress markers are the runtime's own, as transaction markers are Kafka's: delivered to readers, not shown.
+      if (!isProgressMarker(record)) {
+        if (this.options.onOutput) this.options.onOutput(record);
+        else this.produced.push(record);
+      }
       const offset = this.options.feedback === false ? this.nextOffset(record) : this.append(record);
       if (this.globals.has(record.topic)) {
         const update = toGlobals.get(record.topic) ?? { records: [], next: new Map<number, bigint>() };
@@ -317,4 +343,18 @@ export class InProcessEngine {
     if (partitions === undefined) throw new TopologyError(`topic '${topic}' is not declared in the topology`);
     return partitions;
   }
+}
+
+/** The sub-topologies that take input in writer order, each after those it waits on. */
+function orderedReadersUpstreamFirst(topology: Topology): SubTopology[] {
+  const depth = new Map<number, number>();
+  const depthOf = (sub: SubTopology): number => {
+    const known = depth.get(sub.id);
+    if (known !== undefined) return known;
+    const writers = new Set((sub.orderedInput?.writers ?? []).map((task) => Number(task.split('_')[0])));
+    const d = 1 + Math.max(0, ...[...writers].map((id) => depthOf(topology.subTopologies[id]!)));
+    depth.set(sub.id, d);
+    return d;
+  };
+  return topology.subTopologies.filter((s) => s.orderedInput).sort((a, b) => depthOf(a) - depthOf(b));
 }

@@ -12,6 +12,7 @@ import type {
   RecordOrigin,
   StreamRecord,
 } from './processor';
+import { formatOrderKey, isProgressMarker, ORDER_HEADER, OrderedInput, parseOrderKey, type OrderKey, type OrderState } from './input-order';
 import { deadLetter, DLQ_HEADERS, InputRecord, OutputRecord, recordBytes, textHeaders } from './records';
 import type { StoreWrite, TaskBacking } from './state/backing';
 import { CachedStore } from './state/cached-store';
@@ -56,8 +57,12 @@ export interface PendingCommit {
   outputs: OutputRecord[];
   changelog: OutputRecord[];
   writes: StoreWrite[];
-  /** Next offset to consume, by source topic (this task's partition). */
+  /** Next offset to consume after a restart, by source topic (this task's partition): before any record still held for its writers' order. */
   offsets: Map<string, bigint>;
+  /** Next offset to read, by source topic: everything before it is processed or held. */
+  readTo: Map<string, bigint>;
+  /** The progress marker this commit sends, if any. */
+  progress?: string;
 }
 
 interface Decoded {
@@ -65,7 +70,25 @@ interface Decoded {
   record: StreamRecord<unknown, unknown>;
 }
 
+/**
+ * A record as the task will run it. Stream time moves to its order key's
+ * time when it has one (released in writer order, or late, or another
+ * writer's), else to its event time.
+ */
+interface Step {
+  raw: InputRecord;
+  item: Decoded | ListeningPostError;
+  key?: OrderKey;
+}
+
+/** What the task store keeps of writer order: the sequence of this task's order keys, and its ordered input. */
+interface StoredOrder {
+  seq: number;
+  input?: OrderState;
+}
+
 const STREAM_TIME_KEY = 'streamTime';
+const ORDER_KEY = 'order';
 const TIMER_PREFIX = 'timer:';
 const NO_TIME = Number.MIN_SAFE_INTEGER;
 
@@ -100,10 +123,23 @@ export class StreamTask {
   /** The input record being processed, for `reject`. */
   private current: InputRecord | undefined;
   private committedOffsets = new Map<string, bigint>();
+  private committedReadTo = new Map<string, bigint>();
   private time = NO_TIME;
   private committedTime = NO_TIME;
   /** Set only while a wall-clock punctuation fires timers. */
   private punctuationTime: number | undefined;
+  /** The topic this task takes in its writers' order, if any. */
+  private readonly order: OrderedInput<Step> | undefined;
+  private readonly orderKeyTopics: ReadonlySet<string>;
+  /** Sequence number of the last order key this task wrote. */
+  private seq = 0;
+  private committedOrder = '';
+  /** Said by the engine when this task's input has been quiet (a source writer only): its progress is then "idle". */
+  private idle = false;
+  /** The last progress marker sent. */
+  private lastProgress: string | undefined;
+  /** Counts returns to the last commit, so a run of steps stops when one of them replayed everything. */
+  private generation = 0;
 
   constructor(private readonly options: TaskOptions) {
     this.sub = options.subTopology;
@@ -116,6 +152,9 @@ export class StreamTask {
     this.taskStore = this.stores.get(TASK_STORE)!;
     this.timers = new TimerService(timerTimes(this.taskStore as CachedStore<number>), this.stores.get(TIMER_INDEX_STORE) as CachedStore<Buffer>);
     for (const source of this.sub.sources) this.sourcesByTopic.set(source.options.topic, source);
+    const ordered = this.sub.orderedInput;
+    this.order = ordered ? new OrderedInput<Step>(ordered.topic, new Set(ordered.writers)) : undefined;
+    this.orderKeyTopics = new Set(this.sub.orderKeyTopics);
     for (const node of this.sub.nodes.values()) {
       if (node.kind !== 'processor') continue;
       this.processors.set(node.name, node.supplier());
@@ -136,6 +175,10 @@ export class StreamTask {
     for (const store of this.stores.values()) store.clear();
     const stored = (await this.taskStore.get(STREAM_TIME_KEY)) as number | undefined;
     this.time = this.committedTime = stored ?? NO_TIME;
+    const order = (await this.taskStore.get(ORDER_KEY)) as StoredOrder | undefined;
+    this.seq = order?.seq ?? 0;
+    this.committedOrder = JSON.stringify(order ?? null);
+    this.order?.load(order?.input);
     await this.indexTimersOfOlderState();
     this.timers.reset(true);
   }
@@ -166,35 +209,97 @@ export class StreamTask {
     return [...this.stores.keys()];
   }
 
-  /** Handles a batch of consumed records, in order. */
+  /**
+   * Handles a batch of consumed records, in order; records of a topic taken
+   * in writer order are held until their writers' watermark passes them.
+   */
   async process(records: readonly InputRecord[]): Promise<void> {
     const decoded = await this.decode(records);
-    await this.prefetch(decoded);
+    const steps: Step[] = [];
     for (let i = 0; i < records.length; i++) {
       const raw = records[i]!;
       const item = decoded[i]!;
       this.retained.push(raw);
       this.nextOffsets.set(raw.topic, BigInt(raw.offset) + 1n);
-      if (item instanceof ListeningPostError) {
-        this.sendToDeadLetter(raw, { kind: item.kind, message: item.message });
-        continue;
+      if (this.order && raw.topic === this.order.topic) this.takeOrdered(this.order, raw, item, steps);
+      else {
+        this.idle = false;
+        steps.push({ raw, item });
       }
-      const poison = this.poisoned.get(recordKey(raw));
-      if (poison) {
-        this.sendToDeadLetter(raw, poison);
-        continue;
-      }
-      if (item.record.timestamp > this.time) this.time = item.record.timestamp;
-      try {
-        this.current = raw;
-        await this.runSource(item, raw);
-      } catch (error) {
-        await this.recover(recordKey(raw), error, raw);
-        continue;
-      }
-      await this.fireDueTimers();
+    }
+    await this.runSteps(steps);
+  }
+
+  /**
+   * Processes, in key order, every record held for its writers' order: the
+   * input is over for now (the in-process engine between two runs; live, a
+   * task waits for its writers or for them to say they are idle).
+   */
+  async releaseHeld(): Promise<void> {
+    if (this.order) await this.runSteps(this.order.releaseAll());
+  }
+
+  private async runSteps(steps: readonly Step[]): Promise<void> {
+    await this.prefetch(steps.map((s) => s.item));
+    const generation = this.generation;
+    for (const step of steps) {
+      await this.run(step);
+      // A failing record or timer returned the task to its last commit and replayed everything since.
+      if (this.generation !== generation) return;
     }
     await this.timers.settle();
+  }
+
+  private takeOrdered(order: OrderedInput<Step>, raw: InputRecord, item: Decoded | ListeningPostError, steps: Step[]): void {
+    const header = raw.headers?.[ORDER_HEADER];
+    const key = parseOrderKey(Buffer.isBuffer(header) ? header.toString('utf8') : typeof header === 'string' ? header : undefined);
+    if (key && isProgressMarker(raw)) order.advance(key, BigInt(raw.offset));
+    else {
+      const step: Step = { raw, item, key };
+      const arrival = order.arrive(BigInt(raw.offset), item instanceof ListeningPostError ? undefined : key, step);
+      if (arrival === 'now') steps.push(step);
+    }
+    steps.push(...order.release());
+  }
+
+  private async run(step: Step): Promise<void> {
+    const { raw, item } = step;
+    if (item instanceof ListeningPostError) {
+      this.sendToDeadLetter(raw, { kind: item.kind, message: item.message });
+      return;
+    }
+    const poison = this.poisoned.get(recordKey(raw));
+    if (poison) {
+      this.sendToDeadLetter(raw, poison);
+      return;
+    }
+    const time = step.key ? step.key.time : item.record.timestamp;
+    if (time > this.time) this.time = time;
+    try {
+      this.current = raw;
+      await this.runSource(item, raw);
+    } catch (error) {
+      await this.recover(recordKey(raw), error, raw);
+      return;
+    }
+    await this.fireDueTimers();
+  }
+
+  /**
+   * The engine found this task's input quiet: from now until its next
+   * record, the readers that wait on it need not (a task with input in
+   * writer order never says so: its progress follows its writers'). True
+   * when that is news to a reader.
+   */
+  declareIdle(): boolean {
+    if (this.order || this.idle || this.sub.progressTopics.length === 0) return false;
+    this.idle = true;
+    return true;
+  }
+
+  /** Records held for their writers' order, not yet processed. */
+  get heldRecords(): number {
+    return this.order?.heldCount ?? 0;
   }
 
   /**
@@ -234,15 +339,36 @@ export class StreamTask {
    */
   get hasPendingWork(): boolean {
     if (this.outputs.length > 0) return true;
-    for (const [topic, offset] of this.nextOffsets) if (this.committedOffsets.get(topic) !== offset) return true;
+    for (const [topic, offset] of this.nextOffsets) if (this.committedReadTo.get(topic) !== offset) return true;
     for (const store of this.stores.values()) if (store.hasUncommittedWrites) return true;
-    return false;
+    return this.progressToSend() !== undefined;
+  }
+
+  /** The progress marker this task owes its readers, if it moved since the last one. */
+  private progressToSend(): string | undefined {
+    if (this.sub.progressTopics.length === 0) return undefined;
+    const time = this.idle ? Infinity : Math.max(this.time, this.order?.pendingTime ?? NO_TIME);
+    if (time === NO_TIME) return undefined;
+    const progress = formatOrderKey({ time, writer: this.id, seq: this.seq });
+    return progress === this.lastProgress ? undefined : progress;
   }
 
   /** What a commit must write; the task stays unchanged until `committed` or `aborted`. */
   prepareCommit(): PendingCommit {
     if (this.timers.hasUnsettled) throw new Error(`task ${this.id}: a commit was prepared before the timers settled`);
     if (this.time !== this.committedTime) this.taskStore.put(STREAM_TIME_KEY, this.time);
+    const readTo = new Map(this.nextOffsets);
+    const offsets = new Map(this.nextOffsets);
+    const stored: StoredOrder = { seq: this.seq };
+    if (this.order) {
+      const next = this.nextOffsets.get(this.order.topic);
+      const held = this.order.firstHeldOffset;
+      if (held !== undefined && (next === undefined || held < next)) offsets.set(this.order.topic, held);
+      if (next !== undefined) stored.input = this.order.state(next);
+    }
+    if (JSON.stringify(stored) !== this.committedOrder) this.taskStore.put(ORDER_KEY, stored);
+    const progress = this.progressToSend();
+    const outputs = progress === undefined ? this.outputs : [...this.outputs, ...this.progressMarkers(progress)];
     const writes: StoreWrite[] = [];
     const changelog: OutputRecord[] = [];
     for (const def of this.sub.stores) {
@@ -260,7 +386,21 @@ export class StreamTask {
         });
       }
     }
-    return { outputs: this.outputs, changelog, writes, offsets: new Map(this.nextOffsets) };
+    return { outputs, changelog, writes, offsets, readTo, ...(progress === undefined ? {} : { progress }) };
+  }
+
+  /** A marker (no key, no value) to every partition of each topic whose readers wait on this task. */
+  private progressMarkers(progress: string): OutputRecord[] {
+    return this.sub.progressTopics.flatMap((topic) =>
+      Array.from({ length: this.options.partitionsOf(topic) }, (_, partition) => ({
+        topic,
+        partition,
+        key: null,
+        value: null,
+        headers: { [ORDER_HEADER]: progress },
+        timestamp: Math.max(this.time, 0),
+      })),
+    );
   }
 
   /**
@@ -276,7 +416,11 @@ export class StreamTask {
     this.retained = [];
     this.poisoned.clear();
     this.committedOffsets = new Map(commit.offsets);
+    this.committedReadTo = new Map(commit.readTo);
     this.committedTime = this.time;
+    if (this.order) this.order.markCommitted(commit.readTo.get(this.order.topic) ?? -1n);
+    this.committedOrder = JSON.stringify((await this.taskStore.get(ORDER_KEY)) ?? null);
+    if (commit.progress !== undefined) this.lastProgress = commit.progress;
   }
 
   /**
@@ -300,9 +444,12 @@ export class StreamTask {
     for (const store of this.stores.values()) store.discardUncommitted();
     this.outputs = [];
     this.retained = [];
-    this.nextOffsets = new Map(this.committedOffsets);
+    this.nextOffsets = new Map(this.committedReadTo);
     this.time = this.committedTime;
     this.timers.reset(false);
+    this.order?.restoreCommitted();
+    this.seq = (JSON.parse(this.committedOrder) as StoredOrder | null)?.seq ?? 0;
+    this.generation++;
   }
 
   /** The consumer passed offsets that held no records for us (transaction markers, aborted records). */
@@ -313,6 +460,7 @@ export class StreamTask {
   /** Positions known from outside (e.g. the group's committed offsets at assignment). */
   setCommittedPosition(topic: string, offset: bigint): void {
     this.committedOffsets.set(topic, offset);
+    this.committedReadTo.set(topic, offset);
     this.nextOffsets.set(topic, offset);
   }
 
@@ -378,7 +526,8 @@ export class StreamTask {
       : key === null
         ? this.partition % partitions
         : partitionForKey(key, partitions);
-    const output = { topic, partition: chosen, key, value, headers: record.headers, timestamp: record.timestamp };
+    const headers = this.orderKeyTopics.has(topic) ? { ...record.headers, [ORDER_HEADER]: formatOrderKey({ time: this.time, writer: this.id, seq: ++this.seq }) } : record.headers;
+    const output = { topic, partition: chosen, key, value, headers, timestamp: record.timestamp };
     const bytes = recordBytes(output);
     const max = this.options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
     if (bytes > max) throw new OutputTooLargeError(`a record for ${topic} would be ${bytes} bytes, more than the broker accepts (${max})`);

@@ -22,6 +22,14 @@ export interface SourceOptions<K, V> {
   value: Serde<V>;
   /** Event time of a record; defaults to the Kafka record timestamp. */
   eventTime?(value: V, kafkaTimestamp: number): number;
+  /**
+   * Processors whose tasks' writes to this topic are taken in event-time
+   * order, whatever the order their transactions land in: held and released
+   * on the watermark of those writers (runtime/input-order.ts). Records of
+   * any other writer (e.g. the reading task's own re-routing) are processed
+   * as they come. Writers must not, in turn, wait on this reader.
+   */
+  orderedAfter?: string[];
 }
 
 export interface SinkOptions<K, V> {
@@ -104,6 +112,12 @@ export interface SubTopology {
   nodes: Map<string, Node>;
   stores: StoreDefinition[];
   partitions: number;
+  /** The source topic taken in the order of its writers, and those writers' task ids. */
+  orderedInput?: { topic: string; writers: string[] };
+  /** Topics read in writer order: this sub-topology's tasks put an order key on every record they write there. */
+  orderKeyTopics: string[];
+  /** Of those, the topics whose readers wait on this sub-topology's progress: its tasks send them progress markers. */
+  progressTopics: string[];
 }
 
 export interface Topology {
@@ -211,6 +225,7 @@ export class TopologyBuilder {
     const topics = new Map(this.topics);
     const partitionsOf = (topic: string) => topics.get(topic)?.partitions ?? this.defaultPartitions;
     const subTopologies = this.cutSubTopologies(partitionsOf);
+    orderInputs(subTopologies);
 
     for (const sub of subTopologies) {
       for (const store of sub.stores) {
@@ -329,7 +344,7 @@ export class TopologyBuilder {
       // Sources first, then the order of declaration, which is the order topology.ts tells the dataflow in.
       const declared = [...this.nodes].filter(([name]) => members.has(name));
       const nodes = new Map([...declared.filter(([, n]) => n.kind === 'source'), ...declared.filter(([, n]) => n.kind !== 'source')]);
-      subTopologies.push({ id, sources, nodes, stores: [], partitions });
+      subTopologies.push({ id, sources, nodes, stores: [], partitions, orderKeyTopics: [], progressTopics: [] });
     }
     const orphan = [...this.nodes.keys()].find((name) => !component.has(name));
     if (orphan) throw new TopologyError(`node '${orphan}' is not reachable from any source`);
@@ -364,6 +379,48 @@ export class TopologyBuilder {
     }
     return subTopologies;
   }
+}
+
+/**
+ * Resolves each source's `orderedAfter` into the writers' task ids, and
+ * tells every sub-topology which topics it puts order keys on and which it
+ * owes progress markers to.
+ */
+function orderInputs(subTopologies: SubTopology[]): void {
+  const subOf = new Map<string, SubTopology>();
+  for (const sub of subTopologies) for (const [name, node] of sub.nodes) if (node.kind !== 'sink') subOf.set(name, sub);
+  const writesTo = (sub: SubTopology, topic: string) => [...sub.nodes.values()].some((n) => n.kind === 'sink' && n.options.topic === topic && n.parents.some((p) => subOf.get(p) === sub));
+  const waitsOn = new Map<number, Set<number>>();
+  for (const reader of subTopologies) {
+    for (const source of reader.sources) {
+      const named = source.options.orderedAfter;
+      if (!named) continue;
+      const topic = source.options.topic;
+      if (reader.orderedInput) throw new TopologyError(`sub-topology ${reader.id} takes two topics in writer order (${reader.orderedInput.topic}, ${topic}); one is supported`);
+      const writers: SubTopology[] = [];
+      for (const name of named) {
+        const writer = subOf.get(name);
+        if (!writer || subOf.get(name)?.nodes.get(name)?.kind !== 'processor') throw new TopologyError(`source '${source.name}' is ordered after '${name}', which is not a processor`);
+        if (writer === reader) throw new TopologyError(`source '${source.name}' is ordered after '${name}', which its own task runs: a task cannot wait on itself`);
+        if (!writesTo(writer, topic)) throw new TopologyError(`source '${source.name}' is ordered after '${name}', whose task writes nothing to ${topic}`);
+        if (!writers.includes(writer)) writers.push(writer);
+      }
+      reader.orderedInput = { topic, writers: writers.flatMap((w) => Array.from({ length: w.partitions }, (_, p) => `${w.id}_${p}`)) };
+      waitsOn.set(reader.id, new Set(writers.map((w) => w.id)));
+      for (const sub of subTopologies) {
+        if (writesTo(sub, topic)) sub.orderKeyTopics.push(topic);
+        if (writers.includes(sub)) sub.progressTopics.push(topic);
+      }
+    }
+  }
+  const visiting = new Set<number>();
+  const check = (id: number, path: number[]): void => {
+    if (visiting.has(id)) throw new TopologyError(`sub-topologies ${[...path, id].join(' → ')} wait on each other's progress`);
+    visiting.add(id);
+    for (const next of waitsOn.get(id) ?? []) check(next, [...path, id]);
+    visiting.delete(id);
+  };
+  for (const id of waitsOn.keys()) check(id, []);
 }
 
 /** Per-task store of the runtime itself: event-time timers and stream time. */

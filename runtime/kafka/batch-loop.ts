@@ -69,6 +69,7 @@ export class BatchLoop {
         // A batch may end in transaction markers: its last offset, not its last record, is where we are.
         if (last) active.task.skippedTo(batch.topic, batch.nextOffset);
         const caughtUp = last && batch.lag === 0n;
+        if (last) active.caughtUp = caughtUp;
         const due = Date.now() - active.lastCommit >= config.commitIntervalMs;
         if (active.task.hasPendingWork && (caughtUp || due || active.task.uncommittedRecords >= config.maxUncommittedRecords)) {
           await this.deps.commits.commit(active);

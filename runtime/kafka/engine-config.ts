@@ -30,6 +30,12 @@ export interface EngineConfig {
    * nature; the driver and replay never do it (runtime/README.md, "Time").
    */
   wallClockPunctuation?: boolean;
+  /**
+   * A task reading a source topic that is caught up and has had no input for
+   * this long says it is idle, so the tasks that take its writes in event-time
+   * order (runtime/input-order.ts) stop waiting on it (default 1000).
+   */
+  writerIdleMs?: number;
   /** host:port other instances use to reach this one's HTTP API. */
   advertisedEndpoint: string;
   log: Logger;

@@ -7,8 +7,9 @@ import type { TaskLifecycle } from './task-lifecycle';
 /**
  * Every commit interval: punctuates the tasks that had no input for an
  * interval on the wall clock (live freshness; never moves stream time:
- * EngineConfig.wallClockPunctuation), and commits what no batch has
- * committed yet.
+ * EngineConfig.wallClockPunctuation), lets source tasks that are caught up
+ * and quiet say so to the readers waiting on their order
+ * (EngineConfig.writerIdleMs), and commits what no batch has committed yet.
  */
 export class IdleTasks {
   private timer?: NodeJS.Timeout;
@@ -35,12 +36,16 @@ export class IdleTasks {
     for (const active of this.tasks.all()) {
       if (!active.restored || !this.assigned(active.task.id)) continue;
       const now = Date.now();
-      const idle = now - active.lastInput >= this.config.commitIntervalMs;
-      const punctuate = this.config.wallClockPunctuation !== false && idle && active.task.streamTime > 0;
-      if (!punctuate && !active.task.hasPendingWork) continue;
-      if (!punctuate && now - active.lastCommit < this.config.commitIntervalMs) continue;
+      const quiet = now - active.lastInput;
+      const idle = quiet >= this.config.commitIntervalMs;
+      // A task holding records for its writers' order is waiting, not idle: its timers fire in that order.
+      const punctuate = this.config.wallClockPunctuation !== false && idle && active.task.streamTime > 0 && active.task.heldRecords === 0;
+      const writerIdle = active.caughtUp && quiet >= (this.config.writerIdleMs ?? 1_000);
+      if (!punctuate && !writerIdle && !active.task.hasPendingWork) continue;
+      if (!punctuate && !writerIdle && now - active.lastCommit < this.config.commitIntervalMs) continue;
       await withLock(active, async () => {
         if (this.stopping() || !this.tasks.holds(active)) return;
+        if (writerIdle) active.task.declareIdle();
         if (punctuate) await active.task.punctuate(active.task.streamTime + (now - active.lastInput));
         if (active.task.hasPendingWork) await this.commits.commit(active);
       }).catch((error: unknown) => this.log.error({ err: error, task: active.task.id }, 'idle commit failed'));

@@ -138,7 +138,7 @@ export class TaskLifecycle {
       defaultCacheEntries: config.cacheEntriesPerStore,
       maxRecordBytes: config.maxRecordBytes,
     });
-    const active: ActiveTask = { task, sub, lock: Promise.resolve(), lastCommit: Date.now(), restored: false, lastInput: Date.now() };
+    const active: ActiveTask = { task, sub, lock: Promise.resolve(), lastCommit: Date.now(), restored: false, lastInput: Date.now(), caughtUp: true };
     this.tasks.set(id, active);
     metrics.restoringTasks.inc();
     const ready = withLock(active, async () => {
@@ -151,6 +151,8 @@ export class TaskLifecycle {
       await task.init();
       for (const [topic, offset] of await this.committedOffsets(sub, partition)) task.setCommittedPosition(topic, offset);
       active.restored = true;
+      // Quiet from here on, not from the open: restoring is no reason to tell readers this task is idle.
+      active.lastInput = Date.now();
       metrics.restoringTasks.dec();
       metrics.activeTasks.inc();
       log.info({ positions: Object.fromEntries([...task.committedPositions].map(([t, o]) => [t, o.toString()])) }, 'task ready');
