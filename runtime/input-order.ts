@@ -135,7 +135,8 @@ export class OrderedInput<T> {
     const late = !this.isOrderedWriter(key) || (this.cursor !== undefined && compareOrderKeys(key, this.cursor) <= 0);
     if (late) return readBefore ? 'already-handled' : 'now';
     if (readBefore && this.held.some((h) => h.offset === offset)) return 'already-handled';
-    this.advance(key);
+    // Read again after a restart, the record says nothing new of its writer's progress (kept with the commit).
+    this.advance(key, offset);
     const at = this.insertionPoint(key);
     this.held.splice(at, 0, { key, offset, item });
     return 'held';

@@ -150,7 +150,7 @@ export interface SubTopologyDescription {
 
 /** `key` is the key serde's name (`string`, `bytes`, ...): what a topic's keys are. */
 export type NodeDescription =
-  | { kind: 'source'; name: string; topic: string; key: string; children: string[] }
+  | { kind: 'source'; name: string; topic: string; key: string; children: string[]; orderedAfter?: string[] }
   | { kind: 'processor'; name: string; parents: string[]; children: string[]; stores: string[]; globalStores: string[] }
   | { kind: 'sink'; name: string; topic: string; key: string; parents: string[] };
 
@@ -475,7 +475,14 @@ function describe(
 function describeNode(node: Node): NodeDescription {
   switch (node.kind) {
     case 'source':
-      return { kind: 'source', name: node.name, topic: node.options.topic, key: node.options.key.name, children: [...node.children] };
+      return {
+        kind: 'source',
+        name: node.name,
+        topic: node.options.topic,
+        key: node.options.key.name,
+        children: [...node.children],
+        ...(node.options.orderedAfter ? { orderedAfter: [...node.options.orderedAfter] } : {}),
+      };
     case 'processor':
       return { kind: 'processor', name: node.name, parents: [...node.parents], children: [...node.children], stores: [...node.stores], globalStores: [...node.globalStores] };
     case 'sink':
@@ -489,7 +496,10 @@ export function formatTopology(description: TopologyDescription): string {
   for (const sub of description.subTopologies) {
     lines.push(`  Sub-topology ${sub.id} (${sub.partitions} ${sub.partitions === 1 ? 'task' : 'tasks'})`);
     for (const node of sub.nodes) {
-      if (node.kind === 'source') lines.push(`    source ${node.name} <- ${node.topic} -> ${node.children.join(', ')}`);
+      if (node.kind === 'source') {
+        const order = node.orderedAfter ? ` (in the event-time order of ${node.orderedAfter.join(', ')})` : '';
+        lines.push(`    source ${node.name} <- ${node.topic}${order} -> ${node.children.join(', ')}`);
+      }
       if (node.kind === 'processor') {
         const stores = [...node.stores, ...node.globalStores.map((g) => `${g} (global)`)];
         lines.push(`    processor ${node.name}${stores.length ? ` [stores: ${stores.join(', ')}]` : ''} -> ${node.children.join(', ') || '(none)'}`);

@@ -13,8 +13,8 @@ export interface ActiveTask {
   restored: boolean;
   /** Wall-clock time of the last input record. */
   lastInput: number;
-  /** Whether the last batch left no lag (true until a batch says otherwise). */
-  caughtUp: boolean;
+  /** Whether the last batch left no lag; undefined until the first batch since the task opened. */
+  caughtUp?: boolean;
   /** Why the task cannot move on, while it cannot (reported by /readyz and /healthz). */
   stall?: TaskStall;
 }

@@ -121,7 +121,10 @@ export class Engine {
       onSkipped: (topic, partition, nextOffset) => {
         const sub = this.subByTopic.get(topic);
         const active = sub && this.tasks.get(`${sub.id}_${partition}`);
-        if (active?.restored) active.task.skippedTo(topic, nextOffset);
+        if (!active?.restored) return;
+        active.task.skippedTo(topic, nextOffset);
+        // Only transaction markers or aborted records: whether more follows is unknown (writerIdleAfter).
+        active.caughtUp = undefined;
       },
       onCrash: (error, restarting) => {
         if (!restarting) this.crashed = error;

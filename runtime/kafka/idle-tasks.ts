@@ -5,6 +5,17 @@ import type { TaskCommits } from './task-commits';
 import type { TaskLifecycle } from './task-lifecycle';
 
 /**
+ * How long a source task must be quiet to say it is idle: `idleMs` once a
+ * batch left it caught up; never while its last batch left a lag (it is
+ * behind, not idle); ten times `idleMs` before its first batch (an empty
+ * partition has none to give, while a task just moved to this instance may
+ * take a moment to get its first).
+ */
+export function writerIdleAfter(caughtUp: boolean | undefined, idleMs: number): number {
+  return caughtUp === undefined ? 10 * idleMs : caughtUp ? idleMs : Infinity;
+}
+
+/**
  * Every commit interval: punctuates the tasks that had no input for an
  * interval on the wall clock (live freshness; never moves stream time:
  * EngineConfig.wallClockPunctuation), lets source tasks that are caught up
@@ -40,7 +51,7 @@ export class IdleTasks {
       const idle = quiet >= this.config.commitIntervalMs;
       // A task holding records for its writers' order is waiting, not idle: its timers fire in that order.
       const punctuate = this.config.wallClockPunctuation !== false && idle && active.task.streamTime > 0 && active.task.heldRecords === 0;
-      const writerIdle = active.caughtUp && quiet >= (this.config.writerIdleMs ?? 1_000);
+      const writerIdle = quiet >= writerIdleAfter(active.caughtUp, this.config.writerIdleMs ?? 1_000);
       if (!punctuate && !writerIdle && !active.task.hasPendingWork) continue;
       if (!punctuate && !writerIdle && now - active.lastCommit < this.config.commitIntervalMs) continue;
       await withLock(active, async () => {

@@ -138,7 +138,7 @@ export class TaskLifecycle {
       defaultCacheEntries: config.cacheEntriesPerStore,
       maxRecordBytes: config.maxRecordBytes,
     });
-    const active: ActiveTask = { task, sub, lock: Promise.resolve(), lastCommit: Date.now(), restored: false, lastInput: Date.now(), caughtUp: true };
+    const active: ActiveTask = { task, sub, lock: Promise.resolve(), lastCommit: Date.now(), restored: false, lastInput: Date.now() };
     this.tasks.set(id, active);
     metrics.restoringTasks.inc();
     const ready = withLock(active, async () => {

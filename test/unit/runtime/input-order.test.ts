@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { compareOrderKeys, formatOrderKey, ORDER_HEADER, OrderedInput, parseOrderKey, type OrderKey } from '../../../runtime/input-order';
 import { InProcessEngine } from '../../../runtime/in-process-engine';
+import { writerIdleAfter } from '../../../runtime/kafka/idle-tasks';
 import { RuntimeMetrics } from '../../../runtime/metrics';
 import type { Processor, ProcessorContext } from '../../../runtime/processor';
 import type { InputRecord } from '../../../runtime/records';
@@ -58,17 +59,19 @@ describe('OrderedInput', () => {
     before.arrive(1n, key(5, '0_1', 1), 'b5');
     before.arrive(2n, key(3, '0_2', 1), 'other writer');
     expect(before.release()).toEqual(['b5']);
-    before.markCommitted(3n);
+    before.advance(key(40, '0_0', 1), 3n);
+    before.markCommitted(4n);
     expect(before.firstHeldOffset).toBe(0n);
 
     const after = new OrderedInput<string>('mid', writers);
-    after.load(before.state(3n));
+    after.load(before.state(4n));
     expect(after.arrive(0n, key(10, '0_0', 1), 'a10')).toBe('held');
     expect(after.arrive(1n, key(5, '0_1', 1), 'b5')).toBe('already-handled');
     expect(after.arrive(2n, key(3, '0_2', 1), 'other writer')).toBe('already-handled');
-    after.advance(key(2, '0_1', 0), 1n); // an old marker read again changes nothing
-    after.advance(key(15, '0_1', 2), 3n);
-    expect(after.release()).toEqual(['a10']);
+    after.advance(key(40, '0_0', 1), 3n);
+    // 0_0 had said 40 before the restart: reading 'a10' again does not take it back to 10
+    expect(after.arrive(4n, key(30, '0_1', 2), 'b30')).toBe('held');
+    expect(after.release()).toEqual(['a10', 'b30']);
   });
 });
 
@@ -157,5 +160,13 @@ describe('a task reading in writer order', () => {
     const next = second.prepareCommit();
     expect(values(next)).toEqual(['a@10']);
     expect(next.offsets.get('mid')).toBe(4n);
+  });
+});
+
+describe('when a source task says it is idle', () => {
+  it('waits writerIdleMs once caught up, never while behind, and ten times as long before its first batch', () => {
+    expect(writerIdleAfter(true, 1_000)).toBe(1_000);
+    expect(writerIdleAfter(false, 1_000)).toBe(Infinity);
+    expect(writerIdleAfter(undefined, 1_000)).toBe(10_000);
   });
 });

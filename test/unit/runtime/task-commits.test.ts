@@ -56,7 +56,7 @@ async function setUp(first: ScriptedProducer, options: { committed?: () => Promi
   });
   await task.init();
   task.setCommittedPosition(INPUT, 0n);
-  const active: ActiveTask = { task, sub, producer: first, lock: Promise.resolve(), lastCommit: 0, restored: true, lastInput: 0, caughtUp: true };
+  const active: ActiveTask = { task, sub, producer: first, lock: Promise.resolve(), lastCommit: 0, restored: true, lastInput: 0 };
   const seeks: [string, number, bigint][] = [];
   const closed: string[] = [];
   const commits = new TaskCommits({

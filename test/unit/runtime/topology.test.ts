@@ -92,6 +92,41 @@ describe('topology validation', () => {
   });
 });
 
+describe('sources in writer order', () => {
+  /** a (two tasks) and b (one task) write to mid; r reads mid, ordered after `after`; r also writes back to `back`. */
+  const build = (after: string[], back = 'out') =>
+    new TopologyBuilder('app', 2)
+      .topic({ name: 'in', doc: '' })
+      .topic({ name: 'other', partitions: 1, doc: '' })
+      .topic({ name: 'mid', doc: '' })
+      .topic({ name: 'out', doc: '' })
+      .source('in', { topic: 'in', key: stringSerde, value: stringSerde })
+      .processor('a', noop, { from: 'in', outputs: ['a-to-mid'] })
+      .sink('a-to-mid', { topic: 'mid', key: stringSerde, value: stringSerde, from: 'a' })
+      .source('other', { topic: 'other', key: stringSerde, value: stringSerde, orderedAfter: back === 'other' ? ['r'] : undefined })
+      .processor('b', noop, { from: 'other', outputs: ['b-to-mid'] })
+      .sink('b-to-mid', { topic: 'mid', key: stringSerde, value: stringSerde, from: 'b' })
+      .source('mid', { topic: 'mid', key: stringSerde, value: stringSerde, orderedAfter: after })
+      .processor('r', noop, { from: 'mid', outputs: ['r-out'] })
+      .sink('r-out', { topic: back, key: stringSerde, value: stringSerde, from: 'r' })
+      .build();
+
+  it('resolves the writers to their task ids, and tells each writer what it keys and whom it owes progress', () => {
+    const topology = build(['a', 'b']);
+    const [a, b, r] = topology.subTopologies;
+    expect(r!.orderedInput).toEqual({ topic: 'mid', writers: ['0_0', '0_1', '1_0'] });
+    expect([a!.orderKeyTopics, a!.progressTopics, b!.progressTopics, r!.progressTopics]).toEqual([['mid'], ['mid'], ['mid'], []]);
+    expect(formatTopology(topology.describe())).toContain('source mid <- mid (in the event-time order of a, b) -> r');
+  });
+
+  it('names a writer that is not a processor, writes nothing there, is the reader itself, or waits on the reader', () => {
+    expect(() => build(['nobody'])).toThrow("source 'mid' is ordered after 'nobody', which is not a processor");
+    expect(() => build(['r'])).toThrow("source 'mid' is ordered after 'r', which its own task runs: a task cannot wait on itself");
+    expect(() => build(['a', 'b'], 'in')).not.toThrow();
+    expect(() => build(['a', 'b'], 'other')).toThrow('sub-topologies 1 → 2 → 1 wait on each other');
+  });
+});
+
 describe('wiring of declared outputs', () => {
   const PA_OUTPUTS = outputs('to-b', 'audit');
   class Pa implements Processor<string, string, (typeof PA_OUTPUTS)[number]> {
