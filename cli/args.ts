@@ -145,3 +145,28 @@ export function usageFailure(error: unknown, usageText: string): number {
   process.stderr.write(`error: ${error.message}\n\n${usageText}`);
   return 2;
 }
+
+/**
+ * A command's whole life: parses `argv` with `options`, prints the usage on
+ * --help (exit 0) or on a usage error (exit 2), otherwise runs `main` and
+ * exits with its code (1 and the error when it throws).
+ */
+export function runCommand<O extends Options>(options: O, usageText: string, main: (values: Values<O>) => Promise<number>, argv = process.argv.slice(2)): void {
+  let values: Values<O>;
+  try {
+    values = parseOptions(options, argv);
+  } catch (error) {
+    process.exit(usageFailure(error, usageText));
+  }
+  if (values.help) {
+    process.stdout.write(usageText);
+    process.exit(0);
+  }
+  main(values).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}

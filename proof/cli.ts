@@ -10,7 +10,7 @@
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
-import { custom, parseOptions, text, usage, usageFailure, UsageError, whole } from '../cli/args';
+import { custom, runCommand, text, usage, UsageError, type Values, whole } from '../cli/args';
 import { DEFAULT_CONFIG_DIR } from '../cli/app';
 import { runHostile } from './hostile-run';
 import { PROFILES } from './profiles';
@@ -34,17 +34,7 @@ const OPTIONS = {
 
 const USAGE = usage('usage: npm run proof -- [--profile long|ci] [--seed N] [--broker-restarts N] [--out DIR]\n', OPTIONS);
 
-async function main(argv: string[]): Promise<number> {
-  let values;
-  try {
-    values = parseOptions(OPTIONS, argv);
-  } catch (error) {
-    return usageFailure(error, USAGE);
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+async function main(values: Values<typeof OPTIONS>): Promise<number> {
   const seed = values.seed ?? Math.floor(Math.random() * 1_000_000);
   const options = { profile: values.profile, seed, brokerRestarts: values['broker-restarts'], out: resolve(values.out ?? join('reports', `proof-${seed}`)) };
   const chosen = PROFILES[options.profile];
@@ -65,10 +55,4 @@ async function main(argv: string[]): Promise<number> {
   return problems.length === 0 ? 0 : 1;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runCommand(OPTIONS, USAGE, main);

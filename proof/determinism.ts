@@ -14,14 +14,14 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
-import { parseOptions, text, usage, usageFailure, whole } from '../cli/args';
+import { runCommand, text, usage, type Values, whole } from '../cli/args';
 import { DEFAULT_CONFIG_DIR } from '../cli/app';
 import { compareOutputs, productOutputs, type OutputDiff, type ProductOutputs } from './outputs';
 import { PROFILES } from './profiles';
 import { runProof, type ProofRun } from './run';
 
 const OPTIONS = {
-  seed: whole('N', 'the seed of the workload and of the kill (default 7)', 7, 0),
+  seed: whole('N', 'the seed of the workload and of the kill', 7, 0),
   out: text('DIR', 'logs and report.json (default reports/determinism-<seed>)'),
 };
 const USAGE = usage('usage: npm run proof:determinism -- [--seed N] [--out DIR]\n', OPTIONS);
@@ -42,17 +42,7 @@ function counted(diffs: OutputDiff[], runs: string): Comparison {
   return { runs, commands: of('command ids'), decisions: of('decision ids') };
 }
 
-async function main(argv: string[]): Promise<number> {
-  let values;
-  try {
-    values = parseOptions(OPTIONS, argv);
-  } catch (error) {
-    return usageFailure(error, USAGE);
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+async function main(values: Values<typeof OPTIONS>): Promise<number> {
   const seed = values.seed!;
   const out = resolve(values.out ?? join('reports', `determinism-${seed}`));
   const say = (line: string) => process.stderr.write(`${line}\n`);
@@ -97,10 +87,4 @@ async function main(argv: string[]): Promise<number> {
   return eos.length === 0 ? 0 : 1;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runCommand(OPTIONS, USAGE, main);
