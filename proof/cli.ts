@@ -49,7 +49,7 @@ async function main(values: Values<typeof OPTIONS>): Promise<number> {
   const problems = [...faultRunProblems(run, planned), ...hostileRunProblems(hostile)];
   const lines = [...describeFaultRun(run), ...describeHostileRun(hostile), problems.length === 0 ? 'PROVEN: every check held' : `FAILED: ${problems.length} problems`, ...problems.map((p) => `  ${p}`)];
   process.stdout.write(`${lines.join('\n')}\n`);
-  const { live: _live, ...report } = run;
+  const { live: _live, outputs: _outputs, ...report } = run;
   await writeFile(join(options.out, 'report.json'), JSON.stringify({ profile: options.profile, run: report, hostile, problems }, null, 2));
   say(`report: ${join(options.out, 'report.json')}`);
   return problems.length === 0 ? 0 : 1;

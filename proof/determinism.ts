@@ -5,10 +5,11 @@
  * days, four partitions) through the product four times: two clean live
  * runs, a live run with one engine killed (-9) in the middle, and the
  * in-process replay (the golden run). Prints, for each live run against the
- * replay and for the two clean runs against each other, the command and
- * decision ids that differ, and the decisions by outcome: what issue 14 §2b
- * asks to show; runtime/README.md ("Live versus replay") says which
- * differences remain and why. Exit 1 when an exactly-once check of a run
+ * replay and for the live runs against each other, the command and decision
+ * ids that differ and why (a cause event re-routed from a merged-away
+ * profile, a merged profile, or neither), and the decisions by outcome:
+ * what issue 14 §2b asks to show; runtime/README.md ("Live versus replay")
+ * says which differences remain and why. Exit 1 when an exactly-once check of a run
  * fails, else 0: the differences are reported, not judged.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -16,7 +17,7 @@ import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { runCommand, text, usage, type Values, whole } from '../cli/args';
 import { DEFAULT_CONFIG_DIR } from '../cli/app';
-import { compareOutputs, productOutputs, type OutputDiff, type ProductOutputs } from './outputs';
+import { attributeDifferences, compareOutputs, type ProductOutputs } from './outputs';
 import { PROFILES } from './profiles';
 import { runProof, type ProofRun } from './run';
 
@@ -32,14 +33,17 @@ interface Comparison {
   runs: string;
   commands: { reference: number; other: number; missing: number; extra: number };
   decisions: { reference: number; other: number; missing: number; extra: number };
+  /** Each differing id by its reason (outputs.ts, attributeDifferences). */
+  why: { rerouted: number; merged: number; neither: number; examples: string[] };
 }
 
-function counted(diffs: OutputDiff[], runs: string): Comparison {
+function compared(runs: string, reference: ProductOutputs, other: ProductOutputs): Comparison {
+  const diffs = compareOutputs(reference, other);
   const of = (what: string) => {
     const d = diffs.find((x) => x.what === what)!;
     return { reference: d.golden, other: d.live, missing: d.missing.length, extra: d.extra.length };
   };
-  return { runs, commands: of('command ids'), decisions: of('decision ids') };
+  return { runs, commands: of('command ids'), decisions: of('decision ids'), why: attributeDifferences(reference, other) };
 }
 
 async function main(values: Values<typeof OPTIONS>): Promise<number> {
@@ -57,13 +61,12 @@ async function main(values: Values<typeof OPTIONS>): Promise<number> {
   const first = await run('clean-1', 0);
   const second = await run('clean-2', 0);
   const killed = await run('kill-9', 1);
-  const outputs = (r: ProofRun): ProductOutputs => productOutputs([...r.live.values()].flat(), r.prefix);
-
   const comparisons = [
-    counted(first.golden, 'replay vs clean-1'),
-    counted(second.golden, 'replay vs clean-2'),
-    counted(killed.golden, `replay vs kill-9 (${killed.faults.map((f) => f.detail).join('; ')})`),
-    counted(compareOutputs(outputs(first), outputs(second)), 'clean-1 vs clean-2'),
+    compared('replay vs clean-1', first.outputs.golden, first.outputs.live),
+    compared('replay vs clean-2', second.outputs.golden, second.outputs.live),
+    compared(`replay vs kill-9 (${killed.faults.map((f) => f.detail).join('; ')})`, killed.outputs.golden, killed.outputs.live),
+    compared('clean-1 vs clean-2', first.outputs.live, second.outputs.live),
+    compared('clean-1 vs kill-9', first.outputs.live, killed.outputs.live),
   ];
   const eos = [first, second, killed].flatMap((r) => r.findings.filter((f) => !f.ok).map((f) => `${r.appId}: ${f.check}: ${f.detail}`));
   const lines = [
@@ -71,18 +74,15 @@ async function main(values: Values<typeof OPTIONS>): Promise<number> {
     ...comparisons.map(
       (c) =>
         `${c.runs}: commands ${c.commands.reference} / ${c.commands.other} (missing ${c.commands.missing}, extra ${c.commands.extra}); ` +
-        `decisions ${c.decisions.reference} / ${c.decisions.other} (missing ${c.decisions.missing}, extra ${c.decisions.extra})`,
+        `decisions ${c.decisions.reference} / ${c.decisions.other} (missing ${c.decisions.missing}, extra ${c.decisions.extra}); ` +
+        `differing ids: ${c.why.rerouted} with a cause event re-routed, ${c.why.merged} of a merged profile, ${c.why.neither} neither`,
     ),
     `decisions by outcome, replay: ${JSON.stringify(first.decisionOutcomes.golden)}`,
     ...[first, second, killed].map((r, i) => `decisions by outcome, ${['clean-1', 'clean-2', 'kill-9'][i]}: ${JSON.stringify(r.decisionOutcomes.live)}`),
     eos.length === 0 ? 'exactly-once: every check held in every run' : `exactly-once problems:\n  ${eos.join('\n  ')}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
-  const examples = (diffs: OutputDiff[]) => diffs.filter((d) => d.what.endsWith(' ids')).map((d) => ({ what: d.what, missing: d.missing, extra: d.extra }));
-  await writeFile(
-    join(out, 'report.json'),
-    JSON.stringify({ seed, comparisons, differences: { 'clean-1': examples(first.golden), 'clean-2': examples(second.golden), 'kill-9': examples(killed.golden) } }, null, 2),
-  );
+  await writeFile(join(out, 'report.json'), JSON.stringify({ seed, comparisons }, null, 2));
   say(`report: ${join(out, 'report.json')}`);
   return eos.length === 0 ? 0 : 1;
 }

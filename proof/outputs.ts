@@ -1,5 +1,6 @@
 import { OutputDecoder } from '../replay/records';
 import type { ProfileView } from '../processors/profile/view';
+import { profileEventFromWire, type ProfileEventWire } from '../processors/model/profile-event';
 import { SchemaCatalog } from '../runtime/serde/schema-catalog';
 import { SCHEMAS_DIR, topicNames } from '../topology';
 
@@ -28,21 +29,44 @@ export interface ProductOutputs {
   views: Map<string, string | null>;
   /** Who is who: the hashed identifiers of each profile's final view, whatever the profile's id. */
   clusters: string[];
+  /** Each command's and decision's profile and cause events, by id. */
+  firings: Map<string, { profileId: string; causes: string[] }>;
+  /** Event ids of touchpoints a profile task re-routed to a merge's winner (on touchpoints.resolved more than once). */
+  rerouted: Set<string>;
+  /** Profiles a merge instruction names, as loser or winner. */
+  merged: Set<string>;
 }
 
 const HEADER_BYTES = 5;
 const decoder = new OutputDecoder();
-const viewType = SchemaCatalog.load(SCHEMAS_DIR).type('ProfileView');
+const catalog = SchemaCatalog.load(SCHEMAS_DIR);
+const viewType = catalog.type('ProfileView');
+const profileEventType = catalog.type('ProfileEvent');
 
 export function productOutputs(records: Iterable<TopicRecord>, prefix = ''): ProductOutputs {
   const topic = topicNames(prefix);
-  const out: ProductOutputs = { commandIds: [], decisionIds: [], decisionOutcomes: {}, memberships: new Map(), views: new Map(), clusters: [] };
+  const out: ProductOutputs = { commandIds: [], decisionIds: [], decisionOutcomes: {}, memberships: new Map(), views: new Map(), clusters: [], firings: new Map(), rerouted: new Set(), merged: new Set() };
+  const resolvedTouchpoints = new Set<string>();
   for (const r of records) {
-    if (r.topic === topic.commands && r.value) out.commandIds.push(decoder.command(r.value).commandId);
-    else if (r.topic === topic.decisions && r.value) {
+    if (r.topic === topic.commands && r.value) {
+      const command = decoder.command(r.value);
+      out.commandIds.push(command.commandId);
+      out.firings.set(command.commandId, { profileId: command.profileId, causes: command.trace.causeEventIds });
+    } else if (r.topic === topic.decisions && r.value) {
       const decision = decoder.decision(r.value);
       out.decisionIds.push(decision.decisionId);
       out.decisionOutcomes[decision.outcome] = (out.decisionOutcomes[decision.outcome] ?? 0) + 1;
+      out.firings.set(decision.decisionId, { profileId: decision.profileId, causes: decision.trace.causeEventIds });
+    } else if (r.topic === topic.resolved && r.value) {
+      const event = profileEventFromWire(profileEventType.fromBuffer(r.value.subarray(HEADER_BYTES)) as ProfileEventWire);
+      if (event.body.kind === 'touchpoint') {
+        const id = event.body.touchpoint.eventId;
+        if (resolvedTouchpoints.has(id)) out.rerouted.add(id);
+        resolvedTouchpoints.add(id);
+      } else if (event.body.kind === 'merge') {
+        out.merged.add(event.body.loser);
+        out.merged.add(event.body.winner);
+      }
     }
     else if (r.topic === topic.membership && r.value) {
       const m = decoder.membership(r.value);
@@ -96,6 +120,30 @@ export function compareOutputs(golden: ProductOutputs, live: ProductOutputs): Ou
     { ...ids('final profile views', viewEntries(golden.views), viewEntries(live.views)), repeated: [] },
     ids('identity clusters (identifiers of one final view)', golden.clusters, live.clusters),
   ];
+}
+
+/**
+ * Why the command and decision ids of two runs differ, id by id: a cause
+ * event that either run re-routed from a merged-away profile to the winner
+ * (the identity graph's lag, runtime/README.md), else a profile that either
+ * run merged, else neither.
+ */
+export function attributeDifferences(a: ProductOutputs, b: ProductOutputs): { rerouted: number; merged: number; neither: number; examples: string[] } {
+  const ids = (o: ProductOutputs) => new Set([...o.commandIds, ...o.decisionIds]);
+  const inA = ids(a);
+  const inB = ids(b);
+  const differing = [...[...inA].filter((id) => !inB.has(id)), ...[...inB].filter((id) => !inA.has(id))];
+  const counts = { rerouted: 0, merged: 0, neither: 0, examples: [] as string[] };
+  for (const id of differing) {
+    const firing = a.firings.get(id) ?? b.firings.get(id)!;
+    if (firing.causes.some((c) => a.rerouted.has(c) || b.rerouted.has(c))) counts.rerouted++;
+    else if (a.merged.has(firing.profileId) || b.merged.has(firing.profileId)) counts.merged++;
+    else {
+      counts.neither++;
+      counts.examples.push(`${id} (${firing.profileId}: ${firing.causes.join(', ')})`);
+    }
+  }
+  return counts;
 }
 
 export function repeatedIn(ids: readonly string[]): string[] {

@@ -16,7 +16,7 @@ import { describeFault, planFaults, type Fault, type FaultCounts } from './fault
 import { Fleet } from './fleet';
 import { goldenRun } from './golden';
 import { readTopics, type LiveRecord } from './live';
-import { compareOutputs, productOutputs, type OutputDiff } from './outputs';
+import { compareOutputs, productOutputs, type OutputDiff, type ProductOutputs } from './outputs';
 import { combineResults, piiNeedles, scanFiles, scanStateDir, scanTopics, topicsToScan, type Needle, type ScanResult } from './privacy';
 import { TcpProxy } from './tcp-proxy';
 import { COMMIT_INTERVAL_MS, committedCount, produce, rawMessages, settle, waitFor } from './pipeline';
@@ -51,6 +51,8 @@ export interface ProofRun {
   findings: Finding[];
   /** Golden (the driver on the workload) against live. */
   golden: OutputDiff[];
+  /** What the golden run gave, and the live run. */
+  outputs: { golden: ProductOutputs; live: ProductOutputs };
   /** Why decisions sent nothing, golden and live: where they differ is where live and replay part. */
   decisionOutcomes: { golden: Record<string, number>; live: Record<string, number> };
   /** The live run's records, by topic (for further checks). */
@@ -207,6 +209,7 @@ export async function runProof(options: ProofOptions): Promise<ProofRun> {
     faults: records,
     findings,
     golden: compareOutputs(golden, liveOutputs),
+    outputs: { golden, live: liveOutputs },
     decisionOutcomes: { golden: golden.decisionOutcomes, live: liveOutputs.decisionOutcomes },
     live,
     stateDirs: fleet.stateDirs,

@@ -80,17 +80,20 @@ interface Held<T> {
 /**
  * The reader's side: holds records of the ordered writers, releases them in
  * key order up to the watermark. Pure bookkeeping: the task runs what it
- * releases.
+ * releases. A writer's records reach a partition in the order it wrote
+ * them, which is its key order, so each writer has a queue and releasing is
+ * a merge of the queues' heads.
  */
 export class OrderedInput<T> {
   private progress = new Map<string, OrderKey>();
   private cursor: OrderKey | undefined;
-  /** Held records, sorted by key. */
-  private held: Held<T>[] = [];
-  private committed: { progress: Map<string, OrderKey>; cursor: OrderKey | undefined; held: Held<T>[]; readTo: bigint } = {
+  /** Held records per writer, in key order. */
+  private queues = new Map<string, Held<T>[]>();
+  private held = 0;
+  private committed: { progress: Map<string, OrderKey>; cursor: OrderKey | undefined; queues: Map<string, Held<T>[]>; readTo: bigint } = {
     progress: new Map(),
     cursor: undefined,
-    held: [],
+    queues: new Map(),
     readTo: -1n,
   };
 
@@ -107,8 +110,8 @@ export class OrderedInput<T> {
       if (key) this.progress.set(writer, key);
     }
     this.cursor = parseOrderKey(state?.cursor);
-    this.held = [];
-    this.committed = { progress: new Map(this.progress), cursor: this.cursor, held: [], readTo: state ? BigInt(state.readTo) : -1n };
+    this.setQueues(new Map());
+    this.committed = { progress: new Map(this.progress), cursor: this.cursor, queues: new Map(), readTo: state ? BigInt(state.readTo) : -1n };
   }
 
   isOrderedWriter(key: OrderKey | undefined): key is OrderKey {
@@ -134,31 +137,29 @@ export class OrderedInput<T> {
     const readBefore = offset < this.committed.readTo;
     const late = !this.isOrderedWriter(key) || (this.cursor !== undefined && compareOrderKeys(key, this.cursor) <= 0);
     if (late) return readBefore ? 'already-handled' : 'now';
-    if (readBefore && this.held.some((h) => h.offset === offset)) return 'already-handled';
+    let queue = this.queues.get(key.writer);
+    if (readBefore && queue?.some((h) => h.offset === offset)) return 'already-handled';
     // Read again after a restart, the record says nothing new of its writer's progress (kept with the commit).
     this.advance(key, offset);
-    const at = this.insertionPoint(key);
-    this.held.splice(at, 0, { key, offset, item });
+    if (!queue) this.queues.set(key.writer, (queue = []));
+    const last = queue[queue.length - 1];
+    const held = { key, offset, item };
+    if (!last || compareOrderKeys(last.key, key) < 0) queue.push(held);
+    else queue.splice(insertionPoint(queue, key), 0, held);
+    this.held++;
     return 'held';
   }
 
   /** Releases, in key order, every held record the watermark has passed. */
   release(): T[] {
+    if (this.held === 0) return [];
     const watermark = this.watermark();
-    if (!watermark) return [];
-    let count = 0;
-    while (count < this.held.length && compareOrderKeys(this.held[count]!.key, watermark) <= 0) count++;
-    if (count === 0) return [];
-    const released = this.held.splice(0, count);
-    this.cursor = released[released.length - 1]!.key;
-    return released.map((h) => h.item);
+    return watermark ? this.releaseUpTo(watermark) : [];
   }
 
   /** Releases everything held, in key order, whatever the writers said: the input is over for now (the in-process engine, between two runs). */
   releaseAll(): T[] {
-    if (this.held.length === 0) return [];
-    this.cursor = this.held[this.held.length - 1]!.key;
-    return this.held.splice(0).map((h) => h.item);
+    return this.releaseUpTo(undefined);
   }
 
   /** The least progress of the writers: every record at or below it has arrived. Undefined until every writer has said something. */
@@ -174,19 +175,20 @@ export class OrderedInput<T> {
 
   /** Lowest stream time a record still to be released can bring: what this reader, as a writer, can promise. */
   get pendingTime(): number {
-    const first = this.held[0]?.key.time ?? Infinity;
+    let first = Infinity;
+    for (const queue of this.queues.values()) if (queue[0] && queue[0].key.time < first) first = queue[0].key.time;
     return Math.min(first, this.watermark()?.time ?? -Infinity);
   }
 
   /** Offset of the first record held (where a restarted reader must read again from). */
   get firstHeldOffset(): bigint | undefined {
     let first: bigint | undefined;
-    for (const h of this.held) if (first === undefined || h.offset < first) first = h.offset;
+    for (const queue of this.queues.values()) for (const h of queue) if (first === undefined || h.offset < first) first = h.offset;
     return first;
   }
 
   get heldCount(): number {
-    return this.held.length;
+    return this.held;
   }
 
   /** What to keep at a commit that has read up to `next`. */
@@ -200,24 +202,61 @@ export class OrderedInput<T> {
   /** A commit that read up to `next` is durable. A restarted reader reading again below its last read position keeps that position. */
   markCommitted(next: bigint): void {
     const readTo = next > this.committed.readTo ? next : this.committed.readTo;
-    this.committed = { progress: new Map(this.progress), cursor: this.cursor, held: [...this.held], readTo };
+    this.committed = { progress: new Map(this.progress), cursor: this.cursor, queues: copyQueues(this.queues), readTo };
   }
 
   /** Back to the last commit (an aborted commit, a failing record replayed). */
   restoreCommitted(): void {
     this.progress = new Map(this.committed.progress);
     this.cursor = this.committed.cursor;
-    this.held = [...this.committed.held];
+    this.setQueues(copyQueues(this.committed.queues));
   }
 
-  private insertionPoint(key: OrderKey): number {
-    let lo = 0;
-    let hi = this.held.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareOrderKeys(this.held[mid]!.key, key) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+  private setQueues(queues: Map<string, Held<T>[]>): void {
+    this.queues = queues;
+    this.held = 0;
+    for (const queue of queues.values()) this.held += queue.length;
   }
+
+  /** Merges the queues' heads in key order, up to `limit` (everything when undefined). */
+  private releaseUpTo(limit: OrderKey | undefined): T[] {
+    const released: T[] = [];
+    const taken = new Map<Held<T>[], number>();
+    for (;;) {
+      let best: Held<T>[] | undefined;
+      let bestKey: OrderKey | undefined;
+      for (const queue of this.queues.values()) {
+        const head = queue[taken.get(queue) ?? 0];
+        if (head && (!bestKey || compareOrderKeys(head.key, bestKey) < 0)) {
+          best = queue;
+          bestKey = head.key;
+        }
+      }
+      if (!best || !bestKey || (limit && compareOrderKeys(bestKey, limit) > 0)) break;
+      const at = taken.get(best) ?? 0;
+      released.push(best[at]!.item);
+      taken.set(best, at + 1);
+      this.cursor = bestKey;
+    }
+    for (const [queue, count] of taken) queue.splice(0, count);
+    this.held -= released.length;
+    return released;
+  }
+}
+
+function copyQueues<T>(queues: ReadonlyMap<string, Held<T>[]>): Map<string, Held<T>[]> {
+  const copy = new Map<string, Held<T>[]>();
+  for (const [writer, queue] of queues) if (queue.length > 0) copy.set(writer, [...queue]);
+  return copy;
+}
+
+function insertionPoint<T>(queue: readonly Held<T>[], key: OrderKey): number {
+  let lo = 0;
+  let hi = queue.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareOrderKeys(queue[mid]!.key, key) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

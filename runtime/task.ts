@@ -292,9 +292,14 @@ export class StreamTask {
    * when that is news to a reader.
    */
   declareIdle(): boolean {
-    if (this.order || this.idle || this.sub.progressTopics.length === 0) return false;
+    if (!this.mayDeclareIdle) return false;
     this.idle = true;
     return true;
+  }
+
+  /** Whether `declareIdle` would be news: a source writer that has not said it yet. */
+  get mayDeclareIdle(): boolean {
+    return !this.order && !this.idle && this.sub.progressTopics.length > 0;
   }
 
   /** Records held for their writers' order, not yet processed. */

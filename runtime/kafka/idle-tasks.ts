@@ -51,7 +51,7 @@ export class IdleTasks {
       const idle = quiet >= this.config.commitIntervalMs;
       // A task holding records for its writers' order is waiting, not idle: its timers fire in that order.
       const punctuate = this.config.wallClockPunctuation !== false && idle && active.task.streamTime > 0 && active.task.heldRecords === 0;
-      const writerIdle = quiet >= writerIdleAfter(active.caughtUp, this.config.writerIdleMs ?? 1_000);
+      const writerIdle = active.task.mayDeclareIdle && quiet >= writerIdleAfter(active.caughtUp, this.config.writerIdleMs ?? 1_000);
       if (!punctuate && !writerIdle && !active.task.hasPendingWork) continue;
       if (!punctuate && !writerIdle && now - active.lastCommit < this.config.commitIntervalMs) continue;
       await withLock(active, async () => {
