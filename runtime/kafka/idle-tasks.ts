@@ -56,7 +56,9 @@ export class IdleTasks {
       if (!punctuate && !writerIdle && now - active.lastCommit < this.config.commitIntervalMs) continue;
       await withLock(active, async () => {
         if (this.stopping() || !this.tasks.holds(active)) return;
-        if (writerIdle) active.task.declareIdle();
+        if (writerIdle && active.task.declareIdle()) {
+          this.log.info({ task: active.task.id, quietMs: quiet }, 'source task idle: the tasks that take its writes in order stop waiting on it until its next record');
+        }
         if (punctuate) await active.task.punctuate(active.task.streamTime + (now - active.lastInput));
         if (active.task.hasPendingWork) await this.commits.commit(active);
       }).catch((error: unknown) => this.log.error({ err: error, task: active.task.id }, 'idle commit failed'));
