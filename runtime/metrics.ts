@@ -112,6 +112,20 @@ export class RuntimeMetrics {
     registers: [this.registry],
   });
 
+  readonly writersIdle = new Counter({
+    name: 'lp_writers_idle_total',
+    help: 'Times a source task said it was idle, so that the tasks taking its writes in event-time order stop waiting on it (EngineConfig.writerIdleMs)',
+    labelNames: ['task'] as const,
+    registers: [this.registry],
+  });
+
+  readonly heldRecords = new Gauge({
+    name: 'lp_held_records',
+    help: 'Records a task holds until its writers have all got past them (runtime/input-order.ts), at its last commit',
+    labelNames: ['task'] as const,
+    registers: [this.registry],
+  });
+
   readonly taskStalls = new Counter({
     name: 'lp_task_stalls_total',
     help: 'Batches a task could not process, by error kind (registry-unavailable: it waits and tries again)',

@@ -294,6 +294,7 @@ export class StreamTask {
   declareIdle(): boolean {
     if (!this.mayDeclareIdle) return false;
     this.idle = true;
+    this.options.metrics.writersIdle.inc({ task: this.id });
     return true;
   }
 
@@ -422,6 +423,7 @@ export class StreamTask {
     this.poisoned.clear();
     this.committedOffsets = new Map(commit.offsets);
     this.committedReadTo = new Map(commit.readTo);
+    if (this.order) this.options.metrics.heldRecords.set({ task: this.id }, this.order.heldCount);
     this.committedTime = this.time;
     if (this.order) this.order.markCommitted(commit.readTo.get(this.order.topic) ?? -1n);
     this.committedOrder = JSON.stringify((await this.taskStore.get(ORDER_KEY)) ?? null);

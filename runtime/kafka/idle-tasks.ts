@@ -57,7 +57,7 @@ export class IdleTasks {
       await withLock(active, async () => {
         if (this.stopping() || !this.tasks.holds(active)) return;
         if (writerIdle && active.task.declareIdle()) {
-          this.log.info({ task: active.task.id, quietMs: quiet }, 'source task idle: the tasks that take its writes in order stop waiting on it until its next record');
+          this.log.debug({ task: active.task.id, quietMs: quiet }, 'source task idle: the tasks that take its writes in order stop waiting on it until its next record');
         }
         if (punctuate) await active.task.punctuate(active.task.streamTime + (now - active.lastInput));
         if (active.task.hasPendingWork) await this.commits.commit(active);

@@ -1,4 +1,3 @@
-import pino from 'pino';
 import { compareOrderKeys, formatOrderKey, ORDER_HEADER, OrderedInput, parseOrderKey, type OrderKey } from '../../../runtime/input-order';
 import { InProcessEngine } from '../../../runtime/in-process-engine';
 import { writerIdleAfter } from '../../../runtime/kafka/idle-tasks';
@@ -7,8 +6,8 @@ import type { Processor, ProcessorContext } from '../../../runtime/processor';
 import type { InputRecord } from '../../../runtime/records';
 import { MemoryBacking } from '../../../runtime/state/memory-backing';
 import { jsonSerde, stringSerde } from '../../../runtime/serde/serde';
-import { StreamTask } from '../../../runtime/task';
 import { TopologyBuilder, type Topology } from '../../../runtime/topology';
+import { standaloneTask } from '../../support/stream-task';
 
 const key = (time: number, writer: string, seq: number): OrderKey => ({ time, writer, seq });
 
@@ -119,18 +118,9 @@ describe('a task reading in writer order', () => {
     const topology = pipeline();
     const reader = topology.subTopologies.find((s) => s.orderedInput)!;
     const backing = new MemoryBacking();
+    const metrics = new RuntimeMetrics();
     const open = async (position: bigint) => {
-      const task = new StreamTask({
-        subTopology: reader,
-        partition: 0,
-        backing,
-        log: pino({ level: 'silent' }),
-        metrics: new RuntimeMetrics(),
-        partitionsOf: () => 1,
-        deadLetterTopic: (t) => `${t}.dlq`,
-        globalStores: new Map(),
-        defaultCacheEntries: 100,
-      });
+      const task = standaloneTask(reader, { backing, metrics });
       task.setCommittedPosition('mid', position);
       await task.init();
       return task;
@@ -153,6 +143,7 @@ describe('a task reading in writer order', () => {
     expect(values(commit)).toEqual(['b@5']);
     expect(commit.offsets.get('mid')).toBe(0n); // 'a' is held: a restart must read it again
     await first.committed(commit, new Map());
+    expect((await metrics.heldRecords.get()).values).toEqual([{ labels: { task: first.id }, value: 1 }]);
 
     // a crash: the next owner reads again from offset 0
     const second = await open(0n);
@@ -160,6 +151,34 @@ describe('a task reading in writer order', () => {
     const next = second.prepareCommit();
     expect(values(next)).toEqual(['a@10']);
     expect(next.offsets.get('mid')).toBe(4n);
+  });
+});
+
+describe('a writer task', () => {
+  it('stamps its records with order keys, sends its progress at each commit, and says once that it is idle', async () => {
+    const topology = pipeline();
+    const writer = topology.subTopologies.find((s) => s.progressTopics.length > 0)!;
+    const metrics = new RuntimeMetrics();
+    const task = standaloneTask(writer, { metrics });
+    await task.init();
+    const input = (offset: number, at: number): InputRecord => ({ topic: 'in', partition: 0, offset: String(offset), key: Buffer.from('k'), value: Buffer.from(JSON.stringify({ v: `v${at}`, at })), timestamp: String(at) });
+    const written = (commit: { outputs: { value: Buffer | null; headers: Record<string, string> }[] }) => commit.outputs.map((o) => `${o.value?.toString() ?? 'marker'} ${o.headers[ORDER_HEADER]}`);
+
+    await task.process([input(0, 10), input(1, 30)]);
+    let commit = task.prepareCommit();
+    expect(written(commit)).toEqual(['v10 10/0_0/1', 'v30 30/0_0/2', 'marker 30/0_0/2']);
+    await task.committed(commit, new Map());
+    expect(task.hasPendingWork).toBe(false);
+
+    expect(task.declareIdle()).toBe(true);
+    expect(task.declareIdle()).toBe(false);
+    commit = task.prepareCommit();
+    expect(written(commit)).toEqual(['marker idle/0_0/2']);
+    await task.committed(commit, new Map());
+    expect((await metrics.writersIdle.get()).values).toEqual([{ labels: { task: '0_0' }, value: 1 }]);
+
+    await task.process([input(2, 40)]);
+    expect(written(task.prepareCommit())).toEqual(['v40 40/0_0/3', 'marker 40/0_0/3']);
   });
 });
 

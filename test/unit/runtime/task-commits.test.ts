@@ -5,9 +5,8 @@ import { KafkaError } from '../../../runtime/kafka/kafka-errors';
 import { TaskCommits } from '../../../runtime/kafka/task-commits';
 import { RuntimeMetrics } from '../../../runtime/metrics';
 import type { InputRecord } from '../../../runtime/records';
-import { MemoryBacking } from '../../../runtime/state/memory-backing';
-import { StreamTask } from '../../../runtime/task';
 import { countingTopology } from '../../support/counting-topology';
+import { standaloneTask } from '../../support/stream-task';
 
 /**
  * A task's commit and its recovery, through the Kafka adapter's interfaces
@@ -43,17 +42,7 @@ async function setUp(first: ScriptedProducer, options: { committed?: () => Promi
   const topology = countingTopology('commits-test', INPUT, OUTPUT, 1);
   const sub = topology.subTopologies[0]!;
   const metrics = new RuntimeMetrics();
-  const task = new StreamTask({
-    subTopology: sub,
-    partition: 0,
-    backing: new MemoryBacking(),
-    log: pino({ level: 'silent' }),
-    metrics,
-    partitionsOf: () => 1,
-    deadLetterTopic: (topic) => `${topic}.dlq`,
-    globalStores: new Map(),
-    defaultCacheEntries: 100,
-  });
+  const task = standaloneTask(sub, { metrics });
   await task.init();
   task.setCommittedPosition(INPUT, 0n);
   const active: ActiveTask = { task, sub, producer: first, lock: Promise.resolve(), lastCommit: 0, restored: true, lastInput: 0 };

@@ -1,10 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { RocksBacking } from '../../../runtime/state/rocks-backing';
 import { InProcessEngine } from '../../../runtime/in-process-engine';
-import { RuntimeMetrics } from '../../../runtime/metrics';
 import type { Processor, ProcessorContext, StreamRecord, Timer } from '../../../runtime/processor';
 import type { InputRecord, OutputRecord } from '../../../runtime/records';
 import type { StoreWrite, TaskBacking } from '../../../runtime/state/backing';
@@ -13,7 +11,8 @@ import { MemoryBacking } from '../../../runtime/state/memory-backing';
 import { TimerService, type DueTimer } from '../../../runtime/state/timer-service';
 import { bufferSerde, jsonSerde, stringSerde } from '../../../runtime/serde/serde';
 import { StreamTask } from '../../../runtime/task';
-import { TASK_STORE, TIMER_INDEX_STORE, TopologyBuilder, type SubTopology } from '../../../runtime/topology';
+import { TASK_STORE, TIMER_INDEX_STORE, TopologyBuilder } from '../../../runtime/topology';
+import { standaloneTask } from '../../support/stream-task';
 
 /** A random but reproducible sequence (mulberry32). */
 function random(seed: number): () => number {
@@ -157,21 +156,6 @@ class CountingBacking extends MemoryBacking {
   }
 }
 
-/** Partition 0 of a one-partition sub-topology as its own task, outside any driver or engine. */
-function standaloneTask(subTopology: SubTopology, backing: TaskBacking, cacheEntries: number): StreamTask {
-  return new StreamTask({
-    subTopology,
-    partition: 0,
-    backing,
-    log: pino({ level: 'silent' }),
-    metrics: new RuntimeMetrics(),
-    partitionsOf: () => 1,
-    deadLetterTopic: (topic) => `${topic}.dlq`,
-    globalStores: new Map(),
-    defaultCacheEntries: cacheEntries,
-  });
-}
-
 describe('timers of a task', () => {
   const keys = Array.from({ length: 5_000 }, (_, i) => `key-${String(i).padStart(5, '0')}`);
 
@@ -191,7 +175,7 @@ describe('timers of a task', () => {
 
   it('are restored from the task changelog into an empty state, and indexed when older state has no index', async () => {
     const subTopology = reminderTopology().subTopologies[0]!;
-    const open = (backing: TaskBacking) => standaloneTask(subTopology, backing, 100);
+    const open = (backing: TaskBacking) => standaloneTask(subTopology, { backing: backing, cacheEntries: 100 });
     const input: InputRecord[] = keys.slice(0, 50).map((key, i) => ({
       topic: 'in',
       partition: 0,
@@ -253,7 +237,7 @@ describe('timers of a task under failures', () => {
     .sink('out', { topic: 'out', key: stringSerde, value: jsonSerde<number>(), from: 'p' })
     .build();
   const sub = topology.subTopologies[0]!;
-  const open = (backing: TaskBacking) => standaloneTask(sub, backing, 8);
+  const open = (backing: TaskBacking) => standaloneTask(sub, { backing: backing, cacheEntries: 8 });
 
   function input(seed: number): InputRecord[] {
     const next = random(seed);
