@@ -82,6 +82,13 @@ export interface TopologyOptions {
   registry: SchemaRegistryClient;
   /** Prefix for every topic (isolated replays and tests). */
   topicPrefix?: string;
+  /**
+   * The link and profile tasks take what the ingest and link tasks write in
+   * event-time order (default): outputs independent of how their writes
+   * interleave, at the cost of latency. Off, as it lands (engine.yaml
+   * `writerOrder`).
+   */
+  writerOrder?: boolean;
 }
 
 export function buildTopology(options: TopologyOptions): Topology {
@@ -93,6 +100,7 @@ export function buildTopology(options: TopologyOptions): Topology {
   const auditSerde = avro('IdentityAudit');
   const hasher = new IdentifierHasher(config.identity, identitySecret(config.identity));
   const topic = topicNames(options.topicPrefix);
+  const inOrderOf = (writers: string[]) => (options.writerOrder === false ? {} : { orderedAfter: writers });
 
   return (
     new TopologyBuilder(options.appId, options.partitions)
@@ -119,7 +127,7 @@ export function buildTopology(options: TopologyOptions): Topology {
 
       // [L] the identity graph's single writer, on the one partition of identity.links
       // in the ingest tasks' event-time order, whatever order their writes land in (runtime/input-order.ts)
-      .source('links', { topic: topic.links, key: stringSerde, value: touchpointSerde, eventTime: (t) => t.occurredAt, orderedAfter: ['ingest', 'resolve'] })
+      .source('links', { topic: topic.links, key: stringSerde, value: touchpointSerde, eventTime: (t) => t.occurredAt, ...inOrderOf(['ingest', 'resolve']) })
       .store(IDENTIFIERS_STORE, { value: stringSerde })
       .store(DIRECTORY_STORE, { value: jsonSerde() })
       .store(PENDING_CORRECTIONS_STORE, { value: jsonSerde() })
@@ -127,7 +135,7 @@ export function buildTopology(options: TopologyOptions): Topology {
 
       // [B] the profile task, fused, on every partition of touchpoints.resolved
       // in the event-time order of the ingest tasks and the link task together; the profile task's own re-routing as it comes
-      .source('resolved', { topic: topic.resolved, key: stringSerde, value: profileEventSerde, eventTime: (e) => e.at, orderedAfter: ['resolve', 'link'] })
+      .source('resolved', { topic: topic.resolved, key: stringSerde, value: profileEventSerde, eventTime: (e) => e.at, ...inOrderOf(['resolve', 'link']) })
       .store(PROFILES_STORE, { value: profileEntrySerde })
       .store(LIFT_STORE, { value: jsonSerde() })
       .processor('profile', () => new ProfileProcessor(config.profile, config.identity.reversibleMerges), { from: 'resolved', outputs: PROFILE_OUTPUTS, stores: [PROFILES_STORE] })

@@ -58,7 +58,7 @@ export function assemble(options: AppOptions): App {
   for (const warning of configWarnings(config)) options.log.warn({ configDir }, warning);
   const endpoints = stackEndpoints(env);
   const registry = new ConfluentRegistry(endpoints.registryUrl, registryAuth(env));
-  const topology = buildTopology({ appId: settings.appId, partitions: settings.partitions, config, registry, topicPrefix: settings.topicPrefix });
+  const topology = buildTopology({ appId: settings.appId, partitions: settings.partitions, config, registry, topicPrefix: settings.topicPrefix, writerOrder: settings.writerOrder });
   return { settings, config, topology, registry, kafka: kafkaConnection(endpoints.brokers, env), env };
 }
 

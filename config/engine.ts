@@ -12,6 +12,8 @@ export interface EngineSettings {
   sessionTimeoutMs: number;
   /** Live freshness: idle tasks move their timers on by the wall clock (off: outputs depend on the input alone). */
   wallClockPunctuation: boolean;
+  /** The link and profile tasks take what the ingest and link tasks write in event-time order (outputs independent of timing; costs latency). */
+  writerOrder: boolean;
   /** How long a task reading a source topic waits, caught up and without input, before telling the tasks that take its writes in order not to wait on it. */
   writerIdleMs: number;
   cacheEntriesPerStore: number;
@@ -30,7 +32,7 @@ export interface EngineSettings {
 const schema = {
   type: 'object',
   additionalProperties: false,
-  required: ['appId', 'topicPrefix', 'partitions', 'guarantee', 'commitIntervalMs', 'sessionTimeoutMs', 'wallClockPunctuation', 'writerIdleMs', 'cacheEntriesPerStore', 'stateDir', 'http', 'profileApiTokenEnv'],
+  required: ['appId', 'topicPrefix', 'partitions', 'guarantee', 'commitIntervalMs', 'sessionTimeoutMs', 'wallClockPunctuation', 'writerOrder', 'writerIdleMs', 'cacheEntriesPerStore', 'stateDir', 'http', 'profileApiTokenEnv'],
   properties: {
     appId: { type: 'string', pattern: '^[a-zA-Z0-9._-]+$' },
     topicPrefix: { type: 'string', pattern: '^[a-zA-Z0-9._-]*$' },
@@ -39,6 +41,7 @@ const schema = {
     commitIntervalMs: { type: 'integer', minimum: 1 },
     sessionTimeoutMs: { type: 'integer', minimum: 6000, maximum: 300000 },
     wallClockPunctuation: { type: 'boolean' },
+    writerOrder: { type: 'boolean' },
     writerIdleMs: { type: 'integer', minimum: 1 },
     cacheEntriesPerStore: { type: 'integer', minimum: 0 },
     stateDir: { type: 'string', minLength: 1 },
@@ -69,6 +72,7 @@ const OVERRIDES: [name: string, pointer: string, read: (v: string) => unknown][]
   ['LP_COMMIT_INTERVAL_MS', '/commitIntervalMs', asNumber],
   ['LP_SESSION_TIMEOUT_MS', '/sessionTimeoutMs', asNumber],
   ['LP_WALL_CLOCK_PUNCTUATION', '/wallClockPunctuation', asBoolean],
+  ['LP_WRITER_ORDER', '/writerOrder', asBoolean],
   ['LP_WRITER_IDLE_MS', '/writerIdleMs', asNumber],
   ['LP_CACHE_ENTRIES', '/cacheEntriesPerStore', asNumber],
   ['LP_STATE_DIR', '/stateDir', asText],

@@ -127,7 +127,7 @@ export async function runHostile(options: HostileRunOptions): Promise<HostileRun
     await fleet.killAll();
   }
 
-  const topology = buildTopology({ appId, partitions: options.partitions, config: app.config, registry: new ConfluentRegistry(endpoints.registryUrl), topicPrefix: prefix });
+  const topology = buildTopology({ appId, partitions: options.partitions, config: app.config, registry: new ConfluentRegistry(endpoints.registryUrl), topicPrefix: prefix, writerOrder: app.settings.writerOrder });
   const live = await readTopics(kafka, admin, topology.topics.map((t) => t.name));
   await admin.disconnect();
   const decode = async <T>(topic: string): Promise<T[]> => {

@@ -188,7 +188,7 @@ export async function runProof(options: ProofOptions): Promise<ProofRun> {
   }
 
   say('reading every topic of the run back (read_committed)');
-  const topology = buildTopology({ appId, partitions: work.options.partitions, config: app.config, registry: new ConfluentRegistry(endpoints.registryUrl), topicPrefix: prefix });
+  const topology = buildTopology({ appId, partitions: work.options.partitions, config: app.config, registry: new ConfluentRegistry(endpoints.registryUrl), topicPrefix: prefix, writerOrder: app.settings.writerOrder });
   const topicList = topology.topics.map((t) => t.name);
   const live = await readTopics(kafka, admin, topicList);
   await admin.disconnect();

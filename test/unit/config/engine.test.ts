@@ -6,8 +6,8 @@ const ENGINE = join(__dirname, '../../../config/engine.yaml');
 
 describe('config/engine.yaml with environment overrides', () => {
   it('applies overrides, typed like the file', () => {
-    const settings = loadEngineSettings(ENGINE, { LP_COMMIT_INTERVAL_MS: '250', LP_WALL_CLOCK_PUNCTUATION: 'false', LP_WRITER_IDLE_MS: '5000', LP_HTTP_PORT: '9090' });
-    expect(settings).toMatchObject({ commitIntervalMs: 250, wallClockPunctuation: false, writerIdleMs: 5000, http: { port: 9090 } });
+    const settings = loadEngineSettings(ENGINE, { LP_COMMIT_INTERVAL_MS: '250', LP_WALL_CLOCK_PUNCTUATION: 'false', LP_WRITER_ORDER: 'false', LP_WRITER_IDLE_MS: '5000', LP_HTTP_PORT: '9090' });
+    expect(settings).toMatchObject({ commitIntervalMs: 250, wallClockPunctuation: false, writerOrder: false, writerIdleMs: 5000, http: { port: 9090 } });
     expect(loadEngineSettings(ENGINE, {}).writerIdleMs).toBe(1000);
   });
 

@@ -183,6 +183,12 @@ describe('the product topology', () => {
   const description = topology.describe();
   const nodes = description.subTopologies.flatMap((sub) => sub.nodes);
 
+  it('takes the ingest and link tasks\' writes in event-time order unless writerOrder is off', () => {
+    const ordered = (t: typeof topology) => t.subTopologies.map((s) => s.orderedInput && `${s.orderedInput.topic} after ${s.orderedInput.writers.join(' ')}`);
+    expect(ordered(topology)).toEqual([undefined, 'identity.links after 0_0 0_1 0_2 0_3', 'touchpoints.resolved after 0_0 0_1 0_2 0_3 1_0']);
+    expect(ordered(buildTopology({ appId: 'lp', partitions: 4, config: productConfig(), registry: new InMemoryRegistry(), writerOrder: false }))).toEqual([undefined, undefined, undefined]);
+  });
+
   it('names each sink after the topic it writes', () => {
     const sinks = nodes.filter((n) => n.kind === 'sink');
     expect(sinks.length).toBeGreaterThan(0);
