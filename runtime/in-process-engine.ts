@@ -97,12 +97,15 @@ export class InProcessEngine {
   /** Sub-topologies reading each topic, and partition counts: looked up per record. */
   private readonly readersOf = new Map<string, number[]>();
   private readonly partitionCounts = new Map<string, number>();
+  /** The tasks that take input in writer order, by sub-topology, each after those it waits on. */
+  private readonly orderedReaders: SubTopology[];
 
   private constructor(
     readonly topology: Topology,
     private readonly options: InProcessEngineOptions,
   ) {
     this.log = options.log ?? pino({ level: 'silent' });
+    this.orderedReaders = orderedReadersUpstreamFirst(topology);
   }
 
   static async create(topology: Topology, options: InProcessEngineOptions = {}): Promise<InProcessEngine> {
@@ -177,7 +180,7 @@ export class InProcessEngine {
 
   /** Has the first task (upstream first) that holds records process them; false when none holds any. */
   private async releaseHeld(): Promise<boolean> {
-    for (const sub of orderedReadersUpstreamFirst(this.topology)) {
+    for (const sub of this.orderedReaders) {
       for (let p = 0; p < sub.partitions; p++) {
         const task = this.tasks.get(`${sub.id}_${p}`);
         if (!task || task.heldRecords === 0) continue;
@@ -351,8 +354,7 @@ function orderedReadersUpstreamFirst(topology: Topology): SubTopology[] {
   const depthOf = (sub: SubTopology): number => {
     const known = depth.get(sub.id);
     if (known !== undefined) return known;
-    const writers = new Set((sub.orderedInput?.writers ?? []).map((task) => Number(task.split('_')[0])));
-    const d = 1 + Math.max(0, ...[...writers].map((id) => depthOf(topology.subTopologies[id]!)));
+    const d = 1 + Math.max(0, ...(sub.orderedInput?.after ?? []).map((id) => depthOf(topology.subTopologies[id]!)));
     depth.set(sub.id, d);
     return d;
   };

@@ -89,7 +89,6 @@ export class OrderedInput<T> {
   private cursor: OrderKey | undefined;
   /** Held records per writer, in key order. */
   private queues = new Map<string, Held<T>[]>();
-  private held = 0;
   private committed: { progress: Map<string, OrderKey>; cursor: OrderKey | undefined; queues: Map<string, Held<T>[]>; readTo: bigint } = {
     progress: new Map(),
     cursor: undefined,
@@ -110,7 +109,7 @@ export class OrderedInput<T> {
       if (key) this.progress.set(writer, key);
     }
     this.cursor = parseOrderKey(state?.cursor);
-    this.setQueues(new Map());
+    this.queues = new Map();
     this.committed = { progress: new Map(this.progress), cursor: this.cursor, queues: new Map(), readTo: state ? BigInt(state.readTo) : -1n };
   }
 
@@ -146,13 +145,11 @@ export class OrderedInput<T> {
     const held = { key, offset, item };
     if (!last || compareOrderKeys(last.key, key) < 0) queue.push(held);
     else queue.splice(insertionPoint(queue, key), 0, held);
-    this.held++;
     return 'held';
   }
 
   /** Releases, in key order, every held record the watermark has passed. */
   release(): T[] {
-    if (this.held === 0) return [];
     const watermark = this.watermark();
     return watermark ? this.releaseUpTo(watermark) : [];
   }
@@ -188,7 +185,9 @@ export class OrderedInput<T> {
   }
 
   get heldCount(): number {
-    return this.held;
+    let count = 0;
+    for (const queue of this.queues.values()) count += queue.length;
+    return count;
   }
 
   /** What to keep at a commit that has read up to `next`. */
@@ -209,13 +208,7 @@ export class OrderedInput<T> {
   restoreCommitted(): void {
     this.progress = new Map(this.committed.progress);
     this.cursor = this.committed.cursor;
-    this.setQueues(copyQueues(this.committed.queues));
-  }
-
-  private setQueues(queues: Map<string, Held<T>[]>): void {
-    this.queues = queues;
-    this.held = 0;
-    for (const queue of queues.values()) this.held += queue.length;
+    this.queues = copyQueues(this.committed.queues);
   }
 
   /** Merges the queues' heads in key order, up to `limit` (everything when undefined). */
@@ -239,7 +232,6 @@ export class OrderedInput<T> {
       this.cursor = bestKey;
     }
     for (const [queue, count] of taken) queue.splice(0, count);
-    this.held -= released.length;
     return released;
   }
 }

@@ -35,12 +35,18 @@ export function recordBytes(record: OutputRecord): number {
 export function textHeaders(raw: RawHeaders | undefined): Headers {
   const headers: Headers = {};
   if (!raw) return headers;
-  for (const [name, value] of Object.entries(raw)) {
-    if (value === undefined) continue;
-    const last = Array.isArray(value) ? value[value.length - 1] : value;
-    if (last !== undefined) headers[name] = last.toString();
+  for (const name of Object.keys(raw)) {
+    const text = textHeader(raw, name);
+    if (text !== undefined) headers[name] = text;
   }
   return headers;
+}
+
+/** One header as text (the last value when it was sent several times). */
+export function textHeader(raw: RawHeaders | undefined, name: string): string | undefined {
+  const value = raw?.[name];
+  const last = Array.isArray(value) ? value[value.length - 1] : value;
+  return last?.toString();
 }
 
 /** Header names the dead-letter topics carry. */

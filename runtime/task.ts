@@ -13,7 +13,7 @@ import type {
   StreamRecord,
 } from './processor';
 import { formatOrderKey, isProgressMarker, ORDER_HEADER, OrderedInput, parseOrderKey, type OrderKey, type OrderState } from './input-order';
-import { deadLetter, DLQ_HEADERS, InputRecord, OutputRecord, recordBytes, textHeaders } from './records';
+import { deadLetter, DLQ_HEADERS, InputRecord, OutputRecord, recordBytes, textHeader, textHeaders } from './records';
 import type { StoreWrite, TaskBacking } from './state/backing';
 import { CachedStore } from './state/cached-store';
 import type { GlobalTable } from './state/global-table';
@@ -133,6 +133,8 @@ export class StreamTask {
   private readonly orderKeyTopics: ReadonlySet<string>;
   /** Sequence number of the last order key this task wrote. */
   private seq = 0;
+  private committedSeq = 0;
+  /** What the task store holds of writer order (StoredOrder, as JSON), so a commit writes it only when it changed. */
   private committedOrder = '';
   /** Said by the engine when this task's input has been quiet (a source writer only): its progress is then "idle". */
   private idle = false;
@@ -176,9 +178,9 @@ export class StreamTask {
     const stored = (await this.taskStore.get(STREAM_TIME_KEY)) as number | undefined;
     this.time = this.committedTime = stored ?? NO_TIME;
     const order = (await this.taskStore.get(ORDER_KEY)) as StoredOrder | undefined;
-    this.seq = order?.seq ?? 0;
-    this.committedOrder = JSON.stringify(order ?? null);
+    this.seq = this.committedSeq = order?.seq ?? 0;
     this.order?.load(order?.input);
+    this.committedOrder = JSON.stringify(this.storedOrder());
     await this.indexTimersOfOlderState();
     this.timers.reset(true);
   }
@@ -251,8 +253,7 @@ export class StreamTask {
   }
 
   private takeOrdered(order: OrderedInput<Step>, raw: InputRecord, item: Decoded | ListeningPostError, steps: Step[]): void {
-    const header = raw.headers?.[ORDER_HEADER];
-    const key = parseOrderKey(Buffer.isBuffer(header) ? header.toString('utf8') : typeof header === 'string' ? header : undefined);
+    const key = parseOrderKey(textHeader(raw.headers, ORDER_HEADER));
     if (key && isProgressMarker(raw)) order.advance(key, BigInt(raw.offset));
     else {
       const step: Step = { raw, item, key };
@@ -365,13 +366,12 @@ export class StreamTask {
     if (this.time !== this.committedTime) this.taskStore.put(STREAM_TIME_KEY, this.time);
     const readTo = new Map(this.nextOffsets);
     const offsets = new Map(this.nextOffsets);
-    const stored: StoredOrder = { seq: this.seq };
     if (this.order) {
       const next = this.nextOffsets.get(this.order.topic);
       const held = this.order.firstHeldOffset;
       if (held !== undefined && (next === undefined || held < next)) offsets.set(this.order.topic, held);
-      if (next !== undefined) stored.input = this.order.state(next);
     }
+    const stored = this.storedOrder();
     if (JSON.stringify(stored) !== this.committedOrder) this.taskStore.put(ORDER_KEY, stored);
     const progress = this.progressToSend();
     const outputs = progress === undefined ? this.outputs : [...this.outputs, ...this.progressMarkers(progress)];
@@ -393,6 +393,12 @@ export class StreamTask {
       }
     }
     return { outputs, changelog, writes, offsets, readTo, ...(progress === undefined ? {} : { progress }) };
+  }
+
+  /** This task's order keys' sequence, and where its ordered input stands (read position, cursor, writers' progress). */
+  private storedOrder(): StoredOrder {
+    const next = this.order && this.nextOffsets.get(this.order.topic);
+    return { seq: this.seq, ...(this.order && next !== undefined ? { input: this.order.state(next) } : {}) };
   }
 
   /** A marker (no key, no value) to every partition of each topic whose readers wait on this task. */
@@ -423,10 +429,13 @@ export class StreamTask {
     this.poisoned.clear();
     this.committedOffsets = new Map(commit.offsets);
     this.committedReadTo = new Map(commit.readTo);
-    if (this.order) this.options.metrics.heldRecords.set({ task: this.id }, this.order.heldCount);
     this.committedTime = this.time;
-    if (this.order) this.order.markCommitted(commit.readTo.get(this.order.topic) ?? -1n);
-    this.committedOrder = JSON.stringify((await this.taskStore.get(ORDER_KEY)) ?? null);
+    if (this.order) {
+      this.order.markCommitted(commit.readTo.get(this.order.topic) ?? -1n);
+      this.options.metrics.heldRecords.set({ task: this.id }, this.order.heldCount);
+    }
+    this.committedSeq = this.seq;
+    this.committedOrder = JSON.stringify(this.storedOrder());
     if (commit.progress !== undefined) this.lastProgress = commit.progress;
   }
 
@@ -455,7 +464,7 @@ export class StreamTask {
     this.time = this.committedTime;
     this.timers.reset(false);
     this.order?.restoreCommitted();
-    this.seq = (JSON.parse(this.committedOrder) as StoredOrder | null)?.seq ?? 0;
+    this.seq = this.committedSeq;
     this.generation++;
   }
 

@@ -112,8 +112,8 @@ export interface SubTopology {
   nodes: Map<string, Node>;
   stores: StoreDefinition[];
   partitions: number;
-  /** The source topic taken in the order of its writers, and those writers' task ids. */
-  orderedInput?: { topic: string; writers: string[] };
+  /** The source topic taken in the order of its writers, those writers' task ids, and their sub-topologies. */
+  orderedInput?: { topic: string; writers: string[]; after: number[] };
   /** Topics read in writer order: this sub-topology's tasks put an order key on every record they write there. */
   orderKeyTopics: string[];
   /** Of those, the topics whose readers wait on this sub-topology's progress: its tasks send them progress markers. */
@@ -400,13 +400,13 @@ function orderInputs(subTopologies: SubTopology[]): void {
       const writers: SubTopology[] = [];
       for (const name of named) {
         const writer = subOf.get(name);
-        if (!writer || subOf.get(name)?.nodes.get(name)?.kind !== 'processor') throw new TopologyError(`source '${source.name}' is ordered after '${name}', which is not a processor`);
+        if (writer?.nodes.get(name)?.kind !== 'processor') throw new TopologyError(`source '${source.name}' is ordered after '${name}', which is not a processor`);
         if (writer === reader) throw new TopologyError(`source '${source.name}' is ordered after '${name}', which its own task runs: a task cannot wait on itself`);
         if (!writesTo(writer, topic)) throw new TopologyError(`source '${source.name}' is ordered after '${name}', whose task writes nothing to ${topic}`);
         if (!writers.includes(writer)) writers.push(writer);
       }
-      reader.orderedInput = { topic, writers: writers.flatMap((w) => Array.from({ length: w.partitions }, (_, p) => `${w.id}_${p}`)) };
-      waitsOn.set(reader.id, new Set(writers.map((w) => w.id)));
+      reader.orderedInput = { topic, writers: writers.flatMap((w) => Array.from({ length: w.partitions }, (_, p) => `${w.id}_${p}`)), after: writers.map((w) => w.id) };
+      waitsOn.set(reader.id, new Set(reader.orderedInput.after));
       for (const sub of subTopologies) {
         if (writesTo(sub, topic)) sub.orderKeyTopics.push(topic);
         if (writers.includes(sub)) sub.progressTopics.push(topic);

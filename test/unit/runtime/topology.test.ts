@@ -114,7 +114,7 @@ describe('sources in writer order', () => {
   it('resolves the writers to their task ids, and tells each writer what it keys and whom it owes progress', () => {
     const topology = build(['a', 'b']);
     const [a, b, r] = topology.subTopologies;
-    expect(r!.orderedInput).toEqual({ topic: 'mid', writers: ['0_0', '0_1', '1_0'] });
+    expect(r!.orderedInput).toEqual({ topic: 'mid', writers: ['0_0', '0_1', '1_0'], after: [0, 1] });
     expect([a!.orderKeyTopics, a!.progressTopics, b!.progressTopics, r!.progressTopics]).toEqual([['mid'], ['mid'], ['mid'], []]);
     expect(formatTopology(topology.describe())).toContain('source mid <- mid (in the event-time order of a, b) -> r');
   });
