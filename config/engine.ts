@@ -12,7 +12,7 @@ export interface EngineSettings {
   sessionTimeoutMs: number;
   /** Live freshness: idle tasks move their timers on by the wall clock (off: outputs depend on the input alone). */
   wallClockPunctuation: boolean;
-  /** The link and profile tasks take what the ingest and link tasks write in event-time order (outputs independent of timing; costs latency). */
+  /** The link and profile tasks take what the ingest and link tasks write in event-time order (outputs independent of how those writes interleave; costs latency). */
   writerOrder: boolean;
   /** How long a task reading a source topic waits, caught up and without input, before telling the tasks that take its writes in order not to wait on it. */
   writerIdleMs: number;
