@@ -4,7 +4,14 @@
  * which its global setup starts when it is not already up.
  */
 // Transpile only (types are checked by `npm run typecheck`), so tests start fast.
-const transform = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
+// @platformatic/kafka and its own packages are ES modules, which Node 20.19+ loads with require() but
+// jest's module registry cannot: they are transformed to CommonJS (import.meta.url included).
+const ES_MODULE_PACKAGES = '@platformatic';
+const transform = {
+  '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
+  [`/node_modules/${ES_MODULE_PACKAGES}/.+\\.js$`]: ['babel-jest', { babelrc: false, configFile: false, plugins: [['babel-plugin-transform-import-meta', { module: 'ES6' }], '@babel/plugin-transform-export-namespace-from', '@babel/plugin-transform-modules-commonjs'] }],
+};
+const transformIgnorePatterns = [`/node_modules/(?!${ES_MODULE_PACKAGES}/)`];
 // kafkajs's modules that runtime/kafka/kafkajs/patch.ts replaces through require.cache, which jest's
 // own module registry never consults: map kafkajs's requires of them to the patched functions.
 const moduleNameMapper = {
@@ -18,6 +25,7 @@ module.exports = {
       displayName: 'unit',
       testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
       transform,
+      transformIgnorePatterns,
       moduleNameMapper,
       testEnvironment: 'node',
       globalSetup: '<rootDir>/test/support/scratch.ts',
@@ -27,6 +35,7 @@ module.exports = {
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       transform,
+      transformIgnorePatterns,
       moduleNameMapper,
       testEnvironment: 'node',
       globalSetup: '<rootDir>/test/integration/global-setup.ts',

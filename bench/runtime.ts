@@ -1,10 +1,11 @@
 /**
- * npm run bench:runtime [-- --records 200000 --keys 10000]
+ * npm run bench:runtime [-- --records 200000 --keys 10000 --producers kafkajs,platformatic]
  *
  * On one broker, in one run: (a) raw kafkajs consume -> produce
  * passthrough, (b) the runtime with a read-modify-write of one store entry
- * per record (the counting topology), exactly-once, (c) the same,
- * at-least-once. Each reads the same pre-produced input from the start of
+ * per record (the counting topology), exactly-once, once per client of the
+ * tasks' producers in `--producers` (default kafkajs), (c) the same,
+ * at-least-once, kafkajs. Each reads the same pre-produced input from the start of
  * its own consumer group; the clock runs from start to the moment every
  * input offset is committed. Prints records/s and the ratios b/a, c/a.
  */
@@ -16,6 +17,7 @@ import pino from 'pino';
 import { up } from '../local-stack/stack';
 import { stackEndpoints } from '../local-stack/settings';
 import { Engine, type ProcessingGuarantee } from '../runtime/kafka/engine';
+import { PRODUCER_CLIENTS, type ProducerClient } from '../runtime/kafka/engine-config';
 import { withRetries } from '../runtime/kafka/kafkajs/retry';
 import { eventually } from '../runtime/retry';
 import { createPlainTopics, createTopics } from '../runtime/kafka/kafkajs/topics';
@@ -68,8 +70,8 @@ async function passthrough(kafka: Kafka, admin: Admin, input: string, output: st
   return total / seconds;
 }
 
-async function runtime(admin: Admin, guarantee: ProcessingGuarantee, input: string, total: number, label: string): Promise<number> {
-  const appId = `bench-${guarantee}-${Date.now()}`;
+async function runtime(admin: Admin, guarantee: ProcessingGuarantee, producerClient: ProducerClient, input: string, total: number, label: string): Promise<number> {
+  const appId = `bench-${guarantee}-${producerClient}-${Date.now()}`;
   const output = `${appId}-out`;
   const topology = countingTopology(appId, input, output, PARTITIONS);
   await createTopics(admin, topology);
@@ -77,6 +79,7 @@ async function runtime(admin: Admin, guarantee: ProcessingGuarantee, input: stri
     kafka: { brokers: stackEndpoints().brokers },
     stateDir: await mkdtemp(join(tmpdir(), 'lp-bench-')),
     guarantee,
+    producerClient,
     commitIntervalMs: 100,
     maxUncommittedRecords: 50_000,
     cacheEntriesPerStore: 100_000,
@@ -95,6 +98,8 @@ async function runtime(admin: Admin, guarantee: ProcessingGuarantee, input: stri
 async function main(): Promise<void> {
   const total = Number(option('records', '200000'));
   const keys = Number(option('keys', '10000'));
+  const producers = option('producers', 'kafkajs').split(',') as ProducerClient[];
+  for (const p of producers) if (!PRODUCER_CLIENTS.includes(p)) throw new Error(`--producers: '${p}' is not one of ${PRODUCER_CLIENTS.join(', ')}`);
   await up((line) => console.error(line));
   const kafka = new Kafka({ clientId: 'bench', brokers: stackEndpoints().brokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
@@ -115,14 +120,15 @@ async function main(): Promise<void> {
   await producer.disconnect();
 
   const a = await passthrough(kafka, admin, input, rawOut, total);
-  const b = await runtime(admin, 'exactly_once', input, total, '(b) runtime exactly-once');
-  const c = await runtime(admin, 'at_least_once', input, total, '(c) runtime at-least-once');
+  const b: [ProducerClient, number][] = [];
+  for (const p of producers) b.push([p, await runtime(admin, 'exactly_once', p, input, total, `(b) runtime exactly-once, ${p} producers`)]);
+  const c = await runtime(admin, 'at_least_once', 'kafkajs', input, total, '(c) runtime at-least-once');
   await admin.disconnect();
 
   const f = (n: number) => Math.round(n).toLocaleString('en-US');
   console.log(`\nrecords: ${total.toLocaleString('en-US')}, keys: ${keys}, partitions: ${PARTITIONS}`);
   console.log(`(a) kafkajs passthrough            ${f(a)} records/s`);
-  console.log(`(b) runtime, store RMW, exactly-once ${f(b)} records/s   b/a = ${(b / a).toFixed(2)}`);
+  for (const [p, rate] of b) console.log(`(b) runtime, store RMW, exactly-once, ${p} producers ${f(rate)} records/s   b/a = ${(rate / a).toFixed(2)}`);
   console.log(`(c) runtime, store RMW, at-least-once ${f(c)} records/s   c/a = ${(c / a).toFixed(2)}`);
 }
 

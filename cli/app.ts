@@ -122,6 +122,7 @@ export async function runEngine(app: App, log: Logger): Promise<{ engine: Engine
     sessionTimeoutMs: settings.sessionTimeoutMs,
     wallClockPunctuation: settings.wallClockPunctuation,
     writerIdleMs: settings.writerIdleMs,
+    producerClient: settings.producerClient,
     maxUncommittedRecords: 20_000,
     cacheEntriesPerStore: settings.cacheEntriesPerStore,
     partitionsConsumedConcurrently: Math.max(2, settings.partitions),

@@ -1,4 +1,5 @@
 import { ConfigError } from '../runtime/errors';
+import { PRODUCER_CLIENTS, type ProducerClient } from '../runtime/kafka/engine-config';
 import { loadConfigFile, schemaProblem, type ConfigFile } from './load';
 
 /** config/engine.yaml, after environment overrides. */
@@ -16,6 +17,8 @@ export interface EngineSettings {
   writerOrder: boolean;
   /** How long a task reading a source topic waits, caught up and without input, before telling the tasks that take its writes in order not to wait on it. */
   writerIdleMs: number;
+  /** The Kafka client of the tasks' producers: kafkajs, or @platformatic/kafka (group, readers and admin stay on kafkajs). */
+  producerClient: ProducerClient;
   cacheEntriesPerStore: number;
   stateDir: string;
   /** `advertisedHost`: where other instances reach this one (default: the address it listens on; in Kubernetes, the pod's IP). */
@@ -43,6 +46,7 @@ const schema = {
     wallClockPunctuation: { type: 'boolean' },
     writerOrder: { type: 'boolean' },
     writerIdleMs: { type: 'integer', minimum: 1 },
+    producerClient: { enum: PRODUCER_CLIENTS },
     cacheEntriesPerStore: { type: 'integer', minimum: 0 },
     stateDir: { type: 'string', minLength: 1 },
     http: {
@@ -57,7 +61,7 @@ const schema = {
 } as const;
 
 /** config/engine.yaml as written; environment overrides come after (loadEngineSettings). */
-const engineFile: ConfigFile<EngineSettings, EngineSettings> = { name: 'engine.yaml', schema, compile: (settings) => ({ ...settings, console: settings.console ?? true }) };
+const engineFile: ConfigFile<EngineSettings, EngineSettings> = { name: 'engine.yaml', schema, compile: (settings) => ({ ...settings, console: settings.console ?? true, producerClient: settings.producerClient ?? 'kafkajs' }) };
 
 const asNumber = (v: string): unknown => (/^-?[0-9]+(\.[0-9]+)?$/.test(v) ? Number(v) : v);
 const asBoolean = (v: string): unknown => (v === 'true' ? true : v === 'false' ? false : v);
@@ -74,6 +78,7 @@ const OVERRIDES: [name: string, pointer: string, read: (v: string) => unknown][]
   ['LP_WALL_CLOCK_PUNCTUATION', '/wallClockPunctuation', asBoolean],
   ['LP_WRITER_ORDER', '/writerOrder', asBoolean],
   ['LP_WRITER_IDLE_MS', '/writerIdleMs', asNumber],
+  ['LP_PRODUCER_CLIENT', '/producerClient', asText],
   ['LP_CACHE_ENTRIES', '/cacheEntriesPerStore', asNumber],
   ['LP_STATE_DIR', '/stateDir', asText],
   ['LP_HTTP_HOST', '/http/host', asText],

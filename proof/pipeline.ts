@@ -1,6 +1,7 @@
 import type { Touchpoint } from '../processors/model/touchpoint';
 import type { Admin, Producer } from '../runtime/kafka/kafkajs/client';
-import { produceChunks, toTopicMessages } from '../runtime/kafka/kafkajs/produce-chunks';
+import { produceChunks } from '../runtime/kafka/produce-chunks';
+import { toTopicMessages } from '../runtime/kafka/kafkajs/topic-messages';
 import { withRetries } from '../runtime/kafka/kafkajs/retry';
 import { eventually } from '../runtime/retry';
 import type { topicNames } from '../topology';

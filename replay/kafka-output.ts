@@ -1,5 +1,6 @@
 import type { Admin, Kafka, Producer } from '../runtime/kafka/kafkajs/client';
-import { produceChunks, toTopicMessages } from '../runtime/kafka/kafkajs/produce-chunks';
+import { produceChunks } from '../runtime/kafka/produce-chunks';
+import { toTopicMessages } from '../runtime/kafka/kafkajs/topic-messages';
 import { withRetries } from '../runtime/kafka/kafkajs/retry';
 import { createTopics } from '../runtime/kafka/kafkajs/topics';
 import type { OutputRecord } from '../runtime/records';

@@ -5,10 +5,15 @@ import type { KafkaConnection } from './connection';
 
 export type ProcessingGuarantee = 'exactly_once' | 'at_least_once';
 
+export const PRODUCER_CLIENTS = ['kafkajs', 'platformatic'] as const;
+export type ProducerClient = (typeof PRODUCER_CLIENTS)[number];
+
 export interface EngineConfig {
   kafka: KafkaConnection;
-  /** The Kafka client behind the adapter (default: kafkajs on `kafka`). */
+  /** The Kafka client behind the adapter (default: kafkajs on `kafka`, its tasks' producers as `producerClient` says). */
   client?: KafkaClient;
+  /** The client of the tasks' producers (default kafkajs). */
+  producerClient?: ProducerClient;
   /** Root of the local state; each task has its own RocksDB below it. */
   stateDir: string;
   guarantee: ProcessingGuarantee;

@@ -12,6 +12,7 @@ import type { EngineConfig } from './engine-config';
 import { GlobalTables } from './global-tables';
 import { IdleTasks } from './idle-tasks';
 import { kafkajsClient } from './kafkajs';
+import { withPlatformaticProducers } from './platformatic';
 import { decodeMemberInfo, taskAssignor } from './task-assignment';
 import { TaskCommits } from './task-commits';
 import { TaskLifecycle } from './task-lifecycle';
@@ -68,7 +69,7 @@ export class Engine {
   ) {
     this.metrics = config.metrics ?? new RuntimeMetrics({ defaultMetrics: true });
     this.log = config.log.child({ app: topology.appId });
-    this.client = config.client ?? kafkajsClient(`${topology.appId}-${process.pid}`, config.kafka, this.log);
+    this.client = config.client ?? engineClient(`${topology.appId}-${process.pid}`, config, this.log);
     for (const sub of topology.subTopologies) for (const s of sub.sources) this.subByTopic.set(s.options.topic, sub);
     this.globals = new GlobalTables(this.client, topology, config.stateDir, this.log);
     const { metrics, log } = this;
@@ -255,4 +256,10 @@ export class Engine {
       }
     }
   }
+}
+
+/** kafkajs on `config.kafka`, its tasks' producers on the client `config.producerClient` names. */
+function engineClient(clientId: string, config: EngineConfig, log: Logger): KafkaClient {
+  const kafkajs = kafkajsClient(clientId, config.kafka, log);
+  return config.producerClient === 'platformatic' ? withPlatformaticProducers(kafkajs, clientId, config.kafka) : kafkajs;
 }

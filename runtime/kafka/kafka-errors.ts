@@ -26,3 +26,15 @@ export class KafkaError extends ListeningPostError {
     super(message, options);
   }
 }
+
+/**
+ * Runs a client's operation, throwing the runtime's error that `translate`
+ * makes of the client's (each client's folder has its `kafkaError`).
+ */
+export async function translatingErrors<T>(translate: (error: unknown) => ListeningPostError, operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw translate(error);
+  }
+}

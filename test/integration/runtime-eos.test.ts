@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { stackEndpoints } from '../../local-stack/settings';
 import { Engine, type ProcessingGuarantee } from '../../runtime/kafka/engine';
+import { PRODUCER_CLIENTS, type ProducerClient } from '../../runtime/kafka/engine-config';
 import { withRetries } from '../../runtime/kafka/kafkajs/retry';
 import { createTopics as createTopologyTopics } from '../../runtime/kafka/kafkajs/topics';
 import { DLQ_HEADERS } from '../../runtime/records';
@@ -67,8 +68,9 @@ function expectExactlyOnce(outputs: KafkaMessage[], inputsPerKey: Map<string, nu
   }
 }
 
-function appEnv(s: Scenario, stateDir: string): Record<string, string> {
+function appEnv(s: Scenario, stateDir: string, producerClient: ProducerClient = 'kafkajs'): Record<string, string> {
   return {
+    COUNT_PRODUCER_CLIENT: producerClient,
     COUNT_APP_ID: s.appId,
     COUNT_INPUT: s.input,
     COUNT_OUTPUT: s.output,
@@ -95,8 +97,9 @@ describe('the runtime on Kafka', () => {
     await admin.disconnect();
   });
 
-  it('survives SIGKILL at random points while counting 100k records', async () => {
-    const s = await scenario(admin, 'eos-kill');
+  // Once per client the tasks' producers can use (EngineConfig.producerClient).
+  it.each(PRODUCER_CLIENTS)('survives SIGKILL at random points while counting 100k records, %s producers', async (producerClient) => {
+    const s = await scenario(admin, `eos-kill-${producerClient}`);
     const total = 100_000;
     await produce(kafka, s.input, Array.from({ length: total }, (_, i) => `v${i}`));
     const stateDir = await mkdtemp(join(tmpdir(), 'lp-eos-'));
@@ -106,7 +109,7 @@ describe('the runtime on Kafka', () => {
     for (let round = 0; round < 3; round++) {
       const before = await committed(admin, s);
       const progress = 5_000 + Math.floor(Math.random() * 10_000);
-      const app = await startProcess('test/support/counting-app.ts', appEnv(s, stateDir), join(logs, `${s.appId}.log`));
+      const app = await startProcess('test/support/counting-app.ts', appEnv(s, stateDir, producerClient), join(logs, `${s.appId}.log`));
       kills.push(await eventually(async () => {
         const now = await committed(admin, s);
         return now >= before + progress ? now : undefined;
@@ -115,7 +118,7 @@ describe('the runtime on Kafka', () => {
     }
     process.stderr.write(`killed with SIGKILL after ${kills.join(', ')} records were committed\n`);
     expect(kills[kills.length - 1]!).toBeLessThan(total);
-    const app = await startProcess('test/support/counting-app.ts', appEnv(s, stateDir), join(logs, `${s.appId}.log`));
+    const app = await startProcess('test/support/counting-app.ts', appEnv(s, stateDir, producerClient), join(logs, `${s.appId}.log`));
     await eventually(async () => (await committed(admin, s)) === total, 'all records committed', 300_000);
     await stopProcess(app, 'SIGTERM');
 

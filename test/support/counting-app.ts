@@ -1,10 +1,12 @@
 /**
  * The counting topology as a standalone process, for tests that kill and
  * restart it. Configured by environment: COUNT_APP_ID, COUNT_INPUT,
- * COUNT_OUTPUT, COUNT_PARTITIONS, COUNT_STATE_DIR, COUNT_GUARANTEE.
+ * COUNT_OUTPUT, COUNT_PARTITIONS, COUNT_STATE_DIR, COUNT_GUARANTEE,
+ * COUNT_PRODUCER_CLIENT.
  */
 import { stackEndpoints } from '../../local-stack/settings';
 import { Engine } from '../../runtime/kafka/engine';
+import type { ProducerClient } from '../../runtime/kafka/engine-config';
 import { createLogger } from '../../runtime/logger';
 import { countingTopology } from './counting-topology';
 
@@ -21,6 +23,7 @@ async function main(): Promise<void> {
     kafka: { brokers: stackEndpoints().brokers },
     stateDir: env('COUNT_STATE_DIR'),
     guarantee: (process.env.COUNT_GUARANTEE as 'exactly_once' | 'at_least_once') ?? 'exactly_once',
+    producerClient: (process.env.COUNT_PRODUCER_CLIENT as ProducerClient | undefined) ?? 'kafkajs',
     commitIntervalMs: 100,
     maxUncommittedRecords: 2_000,
     cacheEntriesPerStore: 50_000,

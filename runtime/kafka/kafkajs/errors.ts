@@ -1,6 +1,6 @@
 import { ListeningPostError } from '../../errors';
 import { refusedLogin, type KafkaConnection } from '../connection';
-import { KafkaError } from '../kafka-errors';
+import { KafkaError, translatingErrors } from '../kafka-errors';
 
 interface ClientError {
   name?: string;
@@ -38,12 +38,8 @@ export function kafkaError(error: unknown): ListeningPostError {
 }
 
 /** Runs a Kafka operation, throwing the runtime's error (`kafkaError`) for the client's. */
-export async function withKafkaErrors<T>(operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch (error) {
-    throw kafkaError(error);
-  }
+export function withKafkaErrors<T>(operation: () => Promise<T>): Promise<T> {
+  return translatingErrors(kafkaError, operation);
 }
 
 /** `refusedLogin` for an error straight from kafkajs (tools that call kafkajs themselves). */

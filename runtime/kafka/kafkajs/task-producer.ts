@@ -1,8 +1,8 @@
-import type { OutputRecord } from '../../records';
 import type { TaskCommit, TaskProducer, TaskProducerOptions } from '../adapter';
-import { Partitioners, type Kafka, type Producer, type RecordMetadata, type TopicMessages } from './client';
+import { sendInChunks, type ProducedBatch } from '../produce-chunks';
+import { Partitioners, type Kafka, type Producer, type RecordMetadata } from './client';
 import { kafkaError, withKafkaErrors } from './errors';
-import { produceChunks, toTopicMessages } from './produce-chunks';
+import { toTopicMessages } from './topic-messages';
 
 /** Longer than any commit: the broker aborts a transaction left open this long by a stopped owner. */
 const TRANSACTION_TIMEOUT_MS = 60_000;
@@ -51,7 +51,7 @@ class TransactionalTaskProducer implements TaskProducer {
     return withKafkaErrors(async () => {
       const transaction = await this.producer.transaction();
       try {
-        const checkpoint = await sendInChunks(records, (topicMessages) => transaction.sendBatch({ topicMessages }));
+        const checkpoint = await sendInChunks(records, async (chunk) => batches(await transaction.sendBatch({ topicMessages: toTopicMessages(chunk) })));
         await transaction.sendOffsets({
           consumerGroupId: this.groupId,
           topics: [...offsets].map(([topic, offset]) => ({ topic, partitions: [{ partition, offset: offset.toString() }] })),
@@ -78,7 +78,7 @@ class IdempotentTaskProducer implements TaskProducer {
 
   commit({ records, partition, offsets }: TaskCommit): Promise<Map<string, bigint>> {
     return withKafkaErrors(async () => {
-      const checkpoint = await sendInChunks(records, (topicMessages) => this.producer.sendBatch({ topicMessages, acks: -1 }));
+      const checkpoint = await sendInChunks(records, async (chunk) => batches(await this.producer.sendBatch({ topicMessages: toTopicMessages(chunk), acks: -1 })));
       await this.commitOffsets([...offsets].map(([topic, offset]) => ({ topic, partition, offset })));
       return checkpoint;
     });
@@ -89,16 +89,6 @@ class IdempotentTaskProducer implements TaskProducer {
   }
 }
 
-/** Sends the records in chunks; returns, per topic, the offset after the last record written to it. */
-async function sendInChunks(records: readonly OutputRecord[], send: (topicMessages: TopicMessages[]) => Promise<RecordMetadata[]>): Promise<Map<string, bigint>> {
-  const ends = new Map<string, bigint>();
-  for (const chunk of produceChunks(records)) {
-    const counts = new Map<string, number>();
-    for (const r of chunk) counts.set(`${r.topic}:${r.partition}`, (counts.get(`${r.topic}:${r.partition}`) ?? 0) + 1);
-    for (const m of await send(toTopicMessages(chunk))) {
-      const count = counts.get(`${m.topicName}:${m.partition}`);
-      if (count !== undefined && m.baseOffset !== undefined) ends.set(m.topicName, BigInt(m.baseOffset) + BigInt(count));
-    }
-  }
-  return ends;
+function batches(metadata: RecordMetadata[]): ProducedBatch[] {
+  return metadata.flatMap((m) => (m.baseOffset === undefined ? [] : [{ topic: m.topicName, partition: m.partition, baseOffset: BigInt(m.baseOffset) }]));
 }

@@ -11,6 +11,12 @@ describe('config/engine.yaml with environment overrides', () => {
     expect(loadEngineSettings(ENGINE, {}).writerIdleMs).toBe(1000);
   });
 
+  it('runs the tasks\' producers on kafkajs unless LP_PRODUCER_CLIENT names the other client', () => {
+    expect(loadEngineSettings(ENGINE, {}).producerClient).toBe('kafkajs');
+    expect(loadEngineSettings(ENGINE, { LP_PRODUCER_CLIENT: 'platformatic' }).producerClient).toBe('platformatic');
+    expect(() => loadEngineSettings(ENGINE, { LP_PRODUCER_CLIENT: 'librdkafka' })).toThrow(/^LP_PRODUCER_CLIENT: .*producerClient.*must be one of "kafkajs", "platformatic"$/);
+  });
+
   it('names the variable of a bad override, not a line of the file', () => {
     const error = (() => {
       try {

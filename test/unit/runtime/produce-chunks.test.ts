@@ -1,4 +1,4 @@
-import { produceChunks } from '../../../runtime/kafka/kafkajs/produce-chunks';
+import { produceChunks } from '../../../runtime/kafka/produce-chunks';
 import type { OutputRecord } from '../../../runtime/records';
 
 function record(i: number, valueBytes: number): OutputRecord {

@@ -1,9 +1,8 @@
-import type { OutputRecord } from '../../records';
-import type { TopicMessages } from './client';
+import type { OutputRecord } from '../records';
 
 /**
  * A commit's records go out in produce requests of at most this many
- * records and bytes. kafkajs puts all of a request's records for one
+ * records and bytes. A client puts all of a request's records for one
  * partition into one record batch, and the broker refuses a batch over
  * `message.max.bytes` (1 MiB by default) with MESSAGE_TOO_LARGE: a commit of
  * 2,000 profile changelog records (~2 KB each) failed that way on every try.
@@ -34,13 +33,26 @@ export function* produceChunks(records: readonly OutputRecord[], limits = PRODUC
   if (chunk.length > 0) yield chunk;
 }
 
-/** Records as kafkajs's `sendBatch` takes them: grouped by topic, partition chosen already. */
-export function toTopicMessages(records: readonly OutputRecord[]): TopicMessages[] {
-  const byTopic = new Map<string, TopicMessages>();
-  for (const r of records) {
-    let entry = byTopic.get(r.topic);
-    if (!entry) byTopic.set(r.topic, (entry = { topic: r.topic, messages: [] }));
-    entry.messages.push({ key: r.key, value: r.value, partition: r.partition, headers: r.headers, timestamp: String(r.timestamp) });
+/** Where a produce request put the records of one partition. */
+export interface ProducedBatch {
+  topic: string;
+  partition: number;
+  baseOffset: bigint;
+}
+
+/**
+ * Sends the records in chunks, one after the other; returns, per topic,
+ * the offset after the last record written to it (a changelog's checkpoint).
+ */
+export async function sendInChunks(records: readonly OutputRecord[], send: (chunk: OutputRecord[]) => Promise<ProducedBatch[]>): Promise<Map<string, bigint>> {
+  const ends = new Map<string, bigint>();
+  for (const chunk of produceChunks(records)) {
+    const counts = new Map<string, number>();
+    for (const r of chunk) counts.set(`${r.topic}:${r.partition}`, (counts.get(`${r.topic}:${r.partition}`) ?? 0) + 1);
+    for (const batch of await send(chunk)) {
+      const count = counts.get(`${batch.topic}:${batch.partition}`);
+      if (count !== undefined) ends.set(batch.topic, batch.baseOffset + BigInt(count));
+    }
   }
-  return [...byTopic.values()];
+  return ends;
 }
