@@ -60,7 +60,9 @@ export class TaskCommits {
    * drop it. Otherwise start a new producer (which aborts whatever our old
    * one left open) and ask the group whether the offsets made it: a commit
    * that succeeded but whose answer was lost is kept; anything else is
-   * discarded and re-read from the committed offsets.
+   * discarded and re-read from the committed offsets. A commit that moved
+   * no offset cannot be told apart from the last one that way: the task
+   * reopens from what is durable, as a new owner would.
    */
   private async recover(active: ActiveTask, pending: PendingCommit, error: unknown): Promise<void> {
     const { log, tasks } = this.deps;
@@ -68,6 +70,17 @@ export class TaskCommits {
     log.warn({ err: error, task: active.task.id, kind }, 'commit failed');
     if (kind === 'fenced') {
       log.warn({ task: active.task.id }, 'fenced by a newer owner; dropping the task');
+      await this.abandon(active);
+      return;
+    }
+    // A reader in writer order commits its input only up to the first record it holds, and a commit of
+    // timers alone moves no offset: when this commit would leave every offset where the last one put
+    // them, finding them committed says nothing of it. Found by the proof suite (seed 183777): a profile
+    // task's commit failed in a broker restart, was taken for made, and the touchpoints it had
+    // re-routed were never written.
+    const moved = [...pending.offsets].some(([topic, offset]) => active.task.committedPositions.get(topic) !== offset);
+    if (!moved) {
+      log.warn({ task: active.task.id }, 'the failed commit moved no input offset, so the group cannot say whether it made it; the task reopens from its last commit');
       await this.abandon(active);
       return;
     }

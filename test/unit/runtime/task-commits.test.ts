@@ -1,10 +1,14 @@
 import pino from 'pino';
 import type { ActiveTask } from '../../../runtime/kafka/active-task';
+import type { ProcessorContext } from '../../../runtime/processor';
 import type { TaskCommit, TaskProducer } from '../../../runtime/kafka/adapter';
 import { KafkaError } from '../../../runtime/kafka/kafka-errors';
 import { TaskCommits } from '../../../runtime/kafka/task-commits';
+import { ORDER_HEADER } from '../../../runtime/input-order';
 import { RuntimeMetrics } from '../../../runtime/metrics';
 import type { InputRecord } from '../../../runtime/records';
+import { TopologyBuilder, type SubTopology } from '../../../runtime/topology';
+import { stringSerde } from '../../../runtime/serde/serde';
 import { countingTopology } from '../../support/counting-topology';
 import { standaloneTask } from '../../support/stream-task';
 
@@ -12,7 +16,8 @@ import { standaloneTask } from '../../support/stream-task';
  * A task's commit and its recovery, through the Kafka adapter's interfaces
  * (the paths the proof suite reaches only with faults): a commit that goes
  * through, one fenced by a newer owner, one whose answer was lost but whose
- * offsets made it, one that did not make it, and one that cannot be settled.
+ * offsets made it, one that did not make it, and ones that cannot be
+ * settled.
  */
 const INPUT = 'counts-in';
 const OUTPUT = 'counts-out';
@@ -38,20 +43,23 @@ class ScriptedProducer implements TaskProducer {
   }
 }
 
-async function setUp(first: ScriptedProducer, options: { committed?: () => Promise<Map<string, bigint>>; next?: () => Promise<TaskProducer> } = {}) {
-  const topology = countingTopology('commits-test', INPUT, OUTPUT, 1);
-  const sub = topology.subTopologies[0]!;
+async function setUp(
+  first: ScriptedProducer,
+  options: { committed?: () => Promise<Map<string, bigint>>; next?: () => Promise<TaskProducer>; sub?: SubTopology } = {},
+) {
+  const sub = options.sub ?? countingTopology('commits-test', INPUT, OUTPUT, 1).subTopologies[0]!;
+  const source = sub.sources[0]!.options.topic;
   const metrics = new RuntimeMetrics();
   const task = standaloneTask(sub, { metrics });
   await task.init();
-  task.setCommittedPosition(INPUT, 0n);
+  task.setCommittedPosition(source, 0n);
   const active: ActiveTask = { task, sub, producer: first, lock: Promise.resolve(), lastCommit: 0, restored: true, lastInput: 0 };
   const seeks: [string, number, bigint][] = [];
   const closed: string[] = [];
   const commits = new TaskCommits({
     tasks: {
       connectProducer: options.next ?? (async () => new ScriptedProducer()),
-      committedOffsets: options.committed ?? (async () => new Map([[INPUT, 0n]])),
+      committedOffsets: options.committed ?? (async () => new Map([[source, 0n]])),
       close: async (a) => void closed.push(a.task.id),
     },
     guarantee: 'exactly_once',
@@ -122,4 +130,43 @@ test('a failure no one can settle (the broker is down) drops the task, to reopen
   await commits.commit(active);
   expect(closed).toEqual([task.id]);
   expect(seeks).toEqual([[INPUT, 0, 0n]]);
+});
+
+/** A reader of `mid` in the order of what the two tasks of `in` write to it. */
+function orderedReader(): SubTopology {
+  const topology = new TopologyBuilder('commits-order-test', 2)
+    .topic({ name: 'in', doc: 'input' })
+    .topic({ name: 'mid', partitions: 1, doc: 'written by both tasks of in' })
+    .topic({ name: 'out', partitions: 1, doc: 'output' })
+    .source('in', { topic: 'in', key: stringSerde, value: stringSerde })
+    .processor('pass', () => ({ process: (r: { key: string; value: string }, ctx: ProcessorContext) => ctx.forward('to-mid', r.key, r.value) }), { from: 'in', outputs: ['to-mid'] })
+    .sink('to-mid', { topic: 'mid', key: stringSerde, value: stringSerde, partition: () => 0, from: 'pass' })
+    .source('mid', { topic: 'mid', key: stringSerde, value: stringSerde, orderedAfter: ['pass'] })
+    .processor('echo', () => ({ process: (r: { key: string; value: string }, ctx: ProcessorContext) => ctx.forward('out', r.key, r.value) }), { from: 'mid', outputs: ['out'] })
+    .sink('out', { topic: 'out', key: stringSerde, value: stringSerde, from: 'echo' })
+    .build();
+  return topology.subTopologies.find((s) => s.orderedInput)!;
+}
+
+test('a failed commit that moved no input offset cannot be settled by the offsets: the task reopens from what is durable', async () => {
+  // Found by the proof suite (seed 183777): a profile task holding a record for its writers' order
+  // commits its input only up to it, so the commit after, which took a re-routed touchpoint as it
+  // came, left the offsets where they were; it failed in a broker restart, the group's unchanged
+  // offsets made it look made, and the re-routed touchpoint's outputs were lost.
+  const failed = new KafkaError('kafka', false, 'Failed to find group coordinator');
+  const first = new ScriptedProducer();
+  const { task, active, commits, seeks, closed } = await setUp(first, { sub: orderedReader() });
+  const mid = (offset: number, value: string, order: string): InputRecord => ({ topic: 'mid', partition: 0, offset: String(offset), key: Buffer.from('k'), value: Buffer.from(value), timestamp: '0', headers: { [ORDER_HEADER]: order } });
+
+  await task.process([mid(0, 'held until 0_1 says where it is', '10/0_0/1')]);
+  await commits.commit(active);
+  expect(task.committedPositions.get('mid')).toBe(0n);
+  expect(task.heldRecords).toBe(1);
+
+  active.producer = new ScriptedProducer(failed);
+  await task.process([mid(1, 're-routed by another task, taken as it comes', '7/2_0/1')]);
+  expect(task.hasPendingWork).toBe(true);
+  await commits.commit(active);
+  expect(closed).toEqual([task.id]);
+  expect(seeks).toEqual([['mid', 0, 0n]]);
 });
