@@ -63,12 +63,12 @@ export async function checkExactlyOnce(topology: Topology, live: ReadonlyMap<str
   for (const name of [topic.commands, topic.decisions, topic.membership, topology.deadLetterTopic(topic.resolved)]) {
     const a = recordMultiset(records(name));
     const b = recordMultiset(replayed(name));
-    const problems = [...multisetMinus(b, a).map((id) => `missing live: ${short(id)}`), ...multisetMinus(a, b).map((id) => `extra live: ${short(id)}`)];
+    const problems = [...multisetMinus(b, a).map((id) => `missing live: ${describeRecordId(id)}`), ...multisetMinus(a, b).map((id) => `extra live: ${describeRecordId(id)}`)];
     findings.push(finding(`${name}: live = the profile tasks re-run on their committed input`, problems, `records differ (live ${records(name).length}, re-run ${replayed(name).length})`));
   }
   // Topics several sub-topologies write: what the link and profile tasks wrote must be there, once.
   for (const name of [topic.resolved, topic.audit]) {
-    const problems = multisetMinus(recordMultiset(replayed(name)), recordMultiset(records(name))).map((id) => `missing live: ${short(id)}`);
+    const problems = multisetMinus(recordMultiset(replayed(name)), recordMultiset(records(name))).map((id) => `missing live: ${describeRecordId(id)}`);
     findings.push(finding(`${name}: holds what the re-run link and profile tasks wrote`, problems, `records of the re-run are not on the live topic`));
   }
   const rerun = topology.subTopologies.filter((s) => s.sources.some((source) => source.options.topic === topic.links || source.options.topic === topic.resolved));
@@ -143,6 +143,21 @@ export function noRepeats(what: string, ids: readonly string[]): Finding {
   return finding(`${what}: no id twice`, repeatedIn(ids), 'ids appear more than once');
 }
 
-function short(id: string): string {
-  return id.length > 160 ? `${id.slice(0, 160)}…` : id;
+/**
+ * A record id of `recordMultiset` as a reader can follow it back to the
+ * log: topic, partition, key as text, headers (the writer order key says
+ * which task wrote it and when), then the value's size and first bytes.
+ */
+export function describeRecordId(id: string): string {
+  // Headers come last and may hold slashes (an order key is time/writer/seq).
+  const parts = id.split('/');
+  const [topic, partition, keyHex, valueHex] = parts;
+  const headers = parts.slice(4).join('/');
+  const key = keyHex === '-' ? 'null' : `'${Buffer.from(keyHex!, 'hex').toString('utf8')}'`;
+  const value = valueHex === '-' ? 'null' : `${valueHex!.length / 2} B ${printable(Buffer.from(valueHex!.slice(0, 120), 'hex'))}…`;
+  return `${topic} p${partition} key ${key}${headers ? ` [${headers}]` : ''} value ${value}`;
+}
+
+function printable(bytes: Buffer): string {
+  return bytes.toString('latin1').replace(/[^\x20-\x7e]/g, '.');
 }
