@@ -48,10 +48,11 @@ export function mergeEngagement(winner: EngagementState, loser: EngagementState)
   const lastFired = { ...loser.lastFired };
   for (const [id, at] of Object.entries(winner.lastFired)) lastFired[id] = Math.max(at, lastFired[id] ?? at);
 
-  const patterns: Record<string, PatternState> = { ...loser.patterns };
+  const patterns: Record<string, PatternState> = {};
+  for (const [id, theirs] of Object.entries(loser.patterns)) patterns[id] = copyPattern(theirs);
   for (const [id, mine] of Object.entries(winner.patterns)) {
     const theirs = patterns[id];
-    patterns[id] = theirs === undefined || theirs.kind !== mine.kind ? mine : mergePattern(mine, theirs);
+    patterns[id] = theirs === undefined || theirs.kind !== mine.kind ? copyPattern(mine) : mergePattern(mine, theirs);
   }
 
   return {
@@ -91,6 +92,16 @@ function timelineUnion<T extends { at: number }>(a: readonly T[], b: readonly T[
 
 const pendingKey = (p: PendingFiring): string => `${p.triggerId}|${p.causeEventId}`;
 const exposureKey = (e: Exposure): string => `${e.triggerId}|${e.commandId}`;
+
+/**
+ * One side's progress for the merged state: the triggers node changes the
+ * merged profile's progress in place, and neither input may change (the
+ * winner is the committed store value, the loser goes downstream with the
+ * merge).
+ */
+function copyPattern(p: PatternState): PatternState {
+  return p.kind === 'sequence' ? { kind: 'sequence', events: [...p.events] } : { kind: 'absence', starts: [...p.starts], cancels: [...p.cancels] };
+}
 
 function mergePattern(a: PatternState, b: PatternState): PatternState {
   if (a.kind === 'sequence') {

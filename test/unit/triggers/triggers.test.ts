@@ -1,5 +1,8 @@
 import { commandId } from '../../../processors/triggers/eligibility';
-import { absenceEpisodes, findSequence } from '../../../processors/triggers/patterns';
+import { mergeEngagement } from '../../../processors/triggers/merge';
+import { absenceEpisodes, addAbsenceStart, addSequenceEvent, findSequence, settleAbsence } from '../../../processors/triggers/patterns';
+import { emptyEngagement, type AbsenceProgress, type SequenceProgress } from '../../../processors/triggers/state';
+import { deepFreeze } from '../../../runtime/state/freeze';
 import type { TriggerSpec } from '../../../processors/triggers/config';
 import { DAY, grant, Harness, HOUR, merge, MINUTE, onEvent, rules, T0, touch, type TestInput } from './support';
 
@@ -297,5 +300,28 @@ describe('pattern functions', () => {
     expect(absenceEpisodes([s(0, 'a')], [31], 30)).toEqual([{ starts: [s(0, 'a')], due: 30, cancelled: false }]);
     expect(absenceEpisodes([s(10, 'a')], [10], 30)).toEqual([{ starts: [s(10, 'a')], due: 40, cancelled: true }]);
     expect(absenceEpisodes([s(10, 'a')], [5], 30)).toEqual([{ starts: [s(10, 'a')], due: 40, cancelled: false }]);
+  });
+});
+
+describe('merging engagement', () => {
+  it('shares no pattern progress with either side: the triggers node changes the merged profile\'s in place', () => {
+    // The winner is the committed store value (frozen in the driver), the loser is forwarded downstream
+    // with the merge: a progress taken over as it was made the triggers node throw in the driver
+    // (a simulated month sent merges to the dead-letter topic) and changed both behind their owners' backs live.
+    const winner = emptyEngagement();
+    winner.patterns.cart_abandoned = { kind: 'absence', starts: [[1_000, 'w1']], cancels: [] };
+    const loser = emptyEngagement();
+    loser.patterns.browse_then_apply = { kind: 'sequence', events: [[2_000, 'l1', 1]] };
+    deepFreeze(winner);
+    deepFreeze(loser);
+    const merged = mergeEngagement(winner, loser);
+    const absence = merged.patterns.cart_abandoned as AbsenceProgress;
+    const sequence = merged.patterns.browse_then_apply as SequenceProgress;
+    addAbsenceStart(absence, 3_000, 'w2');
+    settleAbsence(absence, 60_000, 0, 3_000);
+    addSequenceEvent(sequence, [4_000, 'l2', 2], 2, 60_000, 0);
+    expect(absence.starts.map(([, id]) => id)).toEqual(['w1', 'w2']);
+    expect((winner.patterns.cart_abandoned as AbsenceProgress).starts).toEqual([[1_000, 'w1']]);
+    expect((loser.patterns.browse_then_apply as SequenceProgress).events).toEqual([[2_000, 'l1', 1]]);
   });
 });
