@@ -138,6 +138,11 @@ async function decoded<T>(topology: Topology, name: string, records: readonly To
   return values.map((v) => serde.deserialize(name, v));
 }
 
+/** The golden run dead-lettered nothing: its input is valid, so a dead letter there is a processor breaking the driver's value checks. */
+export function noDeadLetters(what: string, deadLetters: readonly string[]): Finding {
+  return finding(`${what}: nothing dead-lettered (valid input, the driver's value checks on)`, deadLetters, 'records dead-lettered');
+}
+
 /** No id twice on a topic that exactly-once promises to write each id once. */
 export function noRepeats(what: string, ids: readonly string[]): Finding {
   return finding(`${what}: no id twice`, repeatedIn(ids), 'ids appear more than once');

@@ -11,7 +11,7 @@ import { AvroSerde } from '../runtime/serde/avro-serde';
 import { ConfluentRegistry } from '../runtime/serde/registry';
 import { SchemaCatalog } from '../runtime/serde/schema-catalog';
 import { buildTopology, SCHEMAS_DIR, topicNames } from '../topology';
-import { checkExactlyOnce, noRepeats, type Finding } from './eos-oracle';
+import { checkExactlyOnce, noDeadLetters, noRepeats, type Finding } from './eos-oracle';
 import { describeFault, planFaults, type Fault, type FaultCounts } from './faults';
 import { Fleet } from './fleet';
 import { goldenRun } from './golden';
@@ -197,6 +197,7 @@ export async function runProof(options: ProofOptions): Promise<ProofRun> {
     ...(await checkExactlyOnce(topology, live, prefix)),
     noRepeats(topics.commands, liveOutputs.commandIds),
     noRepeats(topics.decisions, liveOutputs.decisionIds),
+    noDeadLetters('the golden run', golden.deadLetters),
   ];
   say('scanning every topic, state directory and log of the run for raw PII');
   const privacy = await scanForPii(endpoints.brokers, { topicPrefix: prefix, appId }, fleet, piiNeedles(work.truth));
