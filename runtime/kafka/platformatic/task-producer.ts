@@ -8,11 +8,15 @@ import { withKafkaErrors } from './errors';
 type Headers = Record<string, string>;
 type TaskMessageProducer = Producer<Buffer, Buffer, string, string>;
 
-/** Longer than any commit: the broker aborts a transaction left open this long by a stopped owner. */
+/**
+ * The client sends its request timeout as the transaction timeout of
+ * InitProducerId: longer than any commit, and the broker aborts a
+ * transaction left open this long by a stopped owner.
+ */
 const TRANSACTION_TIMEOUT_MS = 60_000;
 
 /** The client's options for `connection` (brokers, TLS, SASL). */
-export function clientOptions(clientId: string, connection: KafkaConnection): { clientId: string; bootstrapBrokers: string[] } & Pick<ProducerOptions<Buffer, Buffer, string, string>, 'tls' | 'sasl'> {
+function clientOptions(clientId: string, connection: KafkaConnection): { clientId: string; bootstrapBrokers: string[] } & Pick<ProducerOptions<Buffer, Buffer, string, string>, 'tls' | 'sasl'> {
   return {
     clientId,
     bootstrapBrokers: connection.brokers,
@@ -54,6 +58,7 @@ export async function connectTaskProducer(clientId: string, connection: KafkaCon
   }
 }
 
+/** The group's coordinator at connect; should it move, TxnOffsetCommit fails, and the commit's recovery connects a new producer. */
 async function groupCoordinator(clientId: string, connection: KafkaConnection, groupId: string): Promise<number> {
   const admin = new Admin(clientOptions(`${clientId}-coordinator`, connection));
   try {
