@@ -146,11 +146,14 @@ export class ProfileProcessor implements Processor<string, ProfileEvent, Out> {
     }
     const transferred = JSON.parse(body.state.toString('utf8')) as ProfileState;
     const loser: ProfileState = { ...transferred, engagement: engagementFromStored(transferred.engagement) };
-    const winnerBefore = entry ?? null;
+    const profiles = ctx.store<ProfileEntry>(PROFILES_STORE);
+    // Taken to own: the merged state keeps parts of the winner's (an exposure, the provenance log),
+    // and the nodes after this one change them in place.
+    const winnerBefore = entry ? profiles.editable(id, entry) : null;
     const merged: ProfileState = winnerBefore ? mergeProfiles(winnerBefore, loser, this.config) : { ...loser, id, viewedAt: null };
     const provenance = withLoserState(winnerBefore?.provenance, loser);
     if (provenance) merged.provenance = provenance;
-    ctx.store<ProfileEntry>(PROFILES_STORE).put(id, merged);
+    profiles.put(id, merged);
     if (!winnerBefore) this.expireAfter(id, merged.lastSeen, ctx);
     ctx.count('merged');
     const update: ProfileUpdate = { ...newUpdate(merged, 'merge', null), merge: { loser, winnerBefore } };
