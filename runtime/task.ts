@@ -63,6 +63,8 @@ export interface PendingCommit {
   readTo: Map<string, bigint>;
   /** The progress marker this commit sends, if any. */
   progress?: string;
+  /** What the task store holds of writer order once this commit is made (StoredOrder, as JSON). */
+  order: string;
 }
 
 interface Decoded {
@@ -372,7 +374,8 @@ export class StreamTask {
       if (held !== undefined && (next === undefined || held < next)) offsets.set(this.order.topic, held);
     }
     const stored = this.storedOrder();
-    if (JSON.stringify(stored) !== this.committedOrder) this.taskStore.put(ORDER_KEY, stored);
+    const order = JSON.stringify(stored);
+    if (order !== this.committedOrder) this.taskStore.put(ORDER_KEY, stored);
     const progress = this.progressToSend();
     const outputs = progress === undefined ? this.outputs : [...this.outputs, ...this.progressMarkers(progress)];
     const writes: StoreWrite[] = [];
@@ -392,7 +395,7 @@ export class StreamTask {
         });
       }
     }
-    return { outputs, changelog, writes, offsets, readTo, ...(progress === undefined ? {} : { progress }) };
+    return { outputs, changelog, writes, offsets, readTo, order, ...(progress === undefined ? {} : { progress }) };
   }
 
   /** This task's order keys' sequence, and where its ordered input stands (read position, cursor, writers' progress). */
@@ -435,7 +438,7 @@ export class StreamTask {
       this.options.metrics.heldRecords.set({ task: this.id }, this.order.heldCount);
     }
     this.committedSeq = this.seq;
-    this.committedOrder = JSON.stringify(this.storedOrder());
+    this.committedOrder = commit.order;
     if (commit.progress !== undefined) this.lastProgress = commit.progress;
   }
 

@@ -1,4 +1,4 @@
-import type { OutputRecord } from '../records';
+import { recordBytes, type OutputRecord } from '../records';
 
 /**
  * A commit's records go out in produce requests of at most this many
@@ -9,19 +9,15 @@ import type { OutputRecord } from '../records';
  */
 export const PRODUCE_LIMITS = { records: 2000, bytes: 512 * 1024 };
 
-/** What a record adds to a produce request, roughly: key, value, headers and per-record overhead. */
-function recordBytes(r: OutputRecord): number {
-  let bytes = (r.key?.length ?? 0) + (r.value?.length ?? 0) + 32;
-  for (const name in r.headers) bytes += name.length + r.headers[name]!.length;
-  return bytes;
-}
+/** What a record adds to a produce request besides its key, value and headers, roughly. */
+const RECORD_OVERHEAD_BYTES = 32;
 
 /** Consecutive runs of the records, in order, each within the limits (a record over them alone). */
 export function* produceChunks(records: readonly OutputRecord[], limits = PRODUCE_LIMITS): Generator<OutputRecord[]> {
   let chunk: OutputRecord[] = [];
   let bytes = 0;
   for (const r of records) {
-    const size = recordBytes(r);
+    const size = recordBytes(r) + RECORD_OVERHEAD_BYTES;
     if (chunk.length > 0 && (chunk.length === limits.records || bytes + size > limits.bytes)) {
       yield chunk;
       chunk = [];

@@ -5,6 +5,7 @@ import { createPopulation, loadSimulatorConfig, TouchpointGenerator } from '../.
 import { PROFILES } from '../../../proof/profiles';
 import { workload } from '../../../proof/workload';
 import type { InProcessEngine } from '../../../runtime/in-process-engine';
+import { DLQ_HEADERS } from '../../../runtime/records';
 import { productDriver, T0 } from '../../support/product';
 
 /**
@@ -31,7 +32,7 @@ async function throughTheProduct(touchpoints: Iterable<Touchpoint>): Promise<InP
 }
 
 function deadLetters(driver: InProcessEngine): string[] {
-  return driver.producedRecords.filter((r) => r.topic.endsWith('.dlq')).map((r) => `${r.topic}: ${r.headers['lp.error.message']}`);
+  return driver.producedRecords.filter((r) => r.topic.endsWith('.dlq')).map((r) => `${r.topic}: ${r.headers[DLQ_HEADERS.message]}`);
 }
 
 function* simulated(seed: number, people: number): Generator<Touchpoint> {
